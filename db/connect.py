@@ -1,0 +1,73 @@
+"""Open the database a user chose: a SQLite file, a PostgreSQL URL, or embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from db.embedded_postgres import DEFAULT_DATABASE, EmbeddedPostgres, ensure_database
+from db.engine import DEFAULT_SQLITE_PATH, Database, create_db, resolve_url
+
+#: Environment variable naming the database when no ``--db`` is given.
+DATABASE_URL_ENV = "SANDBOX_DATABASE_URL"
+
+#: The choice that selects embedded PostgreSQL; ``embedded-postgres:DIR`` picks the data directory.
+EMBEDDED_POSTGRES = "embedded-postgres"
+
+#: Where embedded PostgreSQL keeps its data unless told otherwise.
+DEFAULT_EMBEDDED_DATA_DIR = Path(".sandbox") / "postgres"
+
+
+def describe_choice(choice: str | None) -> str:
+    """A short human name for a database choice, for progress messages."""
+    choice = choice or os.environ.get(DATABASE_URL_ENV)
+    if choice is None:
+        return f"SQLite {DEFAULT_SQLITE_PATH}"
+    if choice.startswith(EMBEDDED_POSTGRES):
+        return f"embedded PostgreSQL ({_embedded_data_dir(choice)})"
+    return resolve_url(choice).render_as_string(hide_password=True)
+
+
+@asynccontextmanager
+async def open_database(
+    choice: str | None = None, *, progress: Callable[[str], None] | None = None
+) -> AsyncIterator[Database]:
+    """Yield the chosen database, and close it (and any server started for it) afterwards.
+
+    Args:
+        choice: a SQLite path or URL, a PostgreSQL URL, ``embedded-postgres`` or
+            ``embedded-postgres:DATA_DIR``. ``None`` reads ``SANDBOX_DATABASE_URL`` and falls back
+            to ``./.sandbox/sandbox.db``.
+        progress: called with a line of text before slow steps (starting a server).
+    """
+    choice = choice or os.environ.get(DATABASE_URL_ENV) or None
+    if choice is not None and choice.startswith(EMBEDDED_POSTGRES):
+        server = EmbeddedPostgres(_embedded_data_dir(choice))
+        if progress:
+            progress(f"Starting embedded PostgreSQL in {server.data_dir} ...")
+        await asyncio.to_thread(server.start)
+        try:
+            await ensure_database(server.url("postgres"), DEFAULT_DATABASE)
+            db = create_db(server.url(DEFAULT_DATABASE))
+            try:
+                yield db
+            finally:
+                await db.dispose()
+        finally:
+            if progress:
+                progress("Stopping embedded PostgreSQL ...")
+            await asyncio.to_thread(server.stop)
+        return
+    db = create_db(choice)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+def _embedded_data_dir(choice: str) -> Path:
+    _, _, directory = choice.partition(":")
+    return Path(directory) if directory else DEFAULT_EMBEDDED_DATA_DIR

@@ -1,0 +1,294 @@
+"""One database, SQLite or PostgreSQL: engine, sessions and transactions.
+
+``create_db(url)`` is the one entry point. It reads the URL, picks the dialect once, and hands back
+a ``Database`` whose two context managers are all the rest of the code needs:
+
+- ``transaction()``: a write transaction, committed on exit and rolled back on error, with driver
+  errors translated into ``db.errors``;
+- ``read()``: a read-only snapshot.
+
+SQLite write transactions start with ``BEGIN IMMEDIATE``, taking the database's write lock up
+front. A deferred transaction that reads and then writes after another connection committed fails
+with "database is locked" whatever the busy timeout, so row locks (which SQLite lacks) become
+writer locks. Writers of one process also queue on an asyncio lock before they ask SQLite, so they
+wait in order instead of polling in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, assert_never
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from db.dialect import Dialect
+from db.errors import DatabaseError, DatabaseUnavailable, translate_error
+from db.models import metadata
+from db.types import dumps_json, loads_json
+
+#: Where the sandbox keeps its database when nothing else is configured.
+DEFAULT_SQLITE_PATH = Path(".sandbox") / "sandbox.db"
+
+#: Milliseconds a SQLite connection waits for another process's writer before failing with
+#: "database is locked". Writers in this process never wait here: they queue on the writer lock.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: RETURNING arrived in SQLite 3.35; upserts and counters rely on it.
+MINIMUM_SQLITE_VERSION = (3, 35, 0)
+
+#: Execution option naming the BEGIN statement of a SQLite transaction.
+_SQLITE_BEGIN = "sandbox_sqlite_begin"
+
+#: PostgreSQL advisory lock key held while migrating ("sandbox" in ASCII).
+_MIGRATION_LOCK_KEY = 0x73616E64626F78
+
+
+class Database:
+    """A configured database; create it with ``create_db``."""
+
+    def __init__(self, engine: AsyncEngine, dialect: Dialect) -> None:
+        self.engine = engine
+        self.dialect = dialect
+        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
+        writer = engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
+        self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def url(self) -> URL:
+        """The connection URL (password hidden when rendered)."""
+        return self.engine.url
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: commit on success, roll back on any error.
+
+        Do not nest: on SQLite the inner call would wait for the outer one's writer lock.
+        """
+        async with self._writer_lock(), self._write_sessions() as session:
+            with self._translated_errors():
+                yield session
+                await session.commit()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session; all its statements see one snapshot."""
+        async with self._read_sessions() as session:
+            with self._translated_errors():
+                yield session
+                await session.rollback()
+
+    @contextmanager
+    def statement_counter(self) -> Iterator[list[str]]:
+        """Record every SQL statement sent while the block runs (the list fills as they go)."""
+        statements: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(self.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(self.engine.sync_engine, "before_cursor_execute", record)
+
+    @asynccontextmanager
+    async def migration_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction for schema migrations, committed on success.
+
+        SQLite: a separate connection with foreign keys off (batch mode rebuilds tables by
+        copy-and-drop, and a drop with foreign keys on cascades into child rows); the foreign
+        keys are checked before commit instead. PostgreSQL: an advisory lock keeps two migrating
+        processes apart.
+        """
+        match self.dialect:
+            case Dialect.SQLITE:
+                engine = _create_sqlite_engine(self.url, echo=self.engine.echo, foreign_keys=False)
+                try:
+                    async with self._writer_lock(), engine.connect() as connection:
+                        await connection.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+                        yield connection
+                        result = await connection.exec_driver_sql("PRAGMA foreign_key_check")
+                        broken = result.all()
+                        if broken:
+                            raise DatabaseError(
+                                f"migration left {len(broken)} rows with dangling foreign keys, "
+                                f"first in table {broken[0][0]!r}; rolled back"
+                            )
+                        await connection.commit()
+                finally:
+                    await engine.dispose()
+            case Dialect.POSTGRESQL:
+                async with self.engine.connect() as connection:
+                    await connection.execute(
+                        sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY))
+                    )
+                    yield connection
+                    await connection.commit()
+            case _:
+                assert_never(self.dialect)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    def _writer_lock(self) -> asyncio.Lock | nullcontext[None]:
+        match self.dialect:
+            case Dialect.SQLITE:
+                loop = asyncio.get_running_loop()
+                lock = self._writer_locks.get(loop)
+                if lock is None:
+                    lock = self._writer_locks[loop] = asyncio.Lock()
+                return lock
+            case Dialect.POSTGRESQL:
+                return nullcontext()
+            case _:
+                assert_never(self.dialect)
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa_exc.DBAPIError as error:
+            translated = translate_error(error, metadata)
+            if translated is None:
+                raise
+            raise translated from error
+        except sa_exc.StatementError as error:
+            # A value our types refused while binding (naive datetime, malformed UUID, NaN in
+            # JSON): surface the clear ValueError/TypeError, not SQLAlchemy's wrapper.
+            if isinstance(error.orig, ValueError | TypeError):
+                raise error.orig from error
+            raise
+        except OSError as error:
+            raise DatabaseUnavailable(f"cannot reach the database: {error}") from error
+
+
+def resolve_url(value: str | Path | URL | None = None) -> URL:
+    """Turn what a user typed into an async driver URL.
+
+    Accepts ``sqlite[+aiosqlite]:///path``, ``postgres[ql][+driver]://...`` and plain file paths
+    (taken as SQLite files). ``None`` means the default file ``./.sandbox/sandbox.db``.
+    """
+    if value is None:
+        value = DEFAULT_SQLITE_PATH
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str) and "://" not in value:
+        value = f"sqlite+aiosqlite:///{value}"
+    try:
+        url = make_url(value)
+    except sa_exc.ArgumentError:
+        raise ValueError(f"not a database URL: {value!r}") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise ValueError(
+                "an in-memory SQLite database cannot be shared by the sandbox's readers and "
+                "writer; give a file path instead"
+            )
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+asyncpg")
+    raise ValueError(
+        f"unsupported database {url.drivername!r}: use a SQLite file or a PostgreSQL URL"
+    )
+
+
+def create_db(url: str | Path | URL | None = None, *, echo: bool = False) -> Database:
+    """Open a database from a URL or SQLite path (see ``resolve_url``); no I/O happens yet.
+
+    Raises:
+        ValueError: the URL names no supported database, or SQLite is too old.
+    """
+    resolved = resolve_url(url)
+    dialect = Dialect.from_name(resolved.get_backend_name())
+    match dialect:
+        case Dialect.SQLITE:
+            engine = _create_sqlite_engine(resolved, echo=echo)
+        case Dialect.POSTGRESQL:
+            engine = _create_postgres_engine(resolved, echo=echo)
+        case _:
+            assert_never(dialect)
+    return Database(engine, dialect)
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool, foreign_keys: bool = True) -> AsyncEngine:
+    if sqlite3.sqlite_version_info < MINIMUM_SQLITE_VERSION:
+        needed = ".".join(map(str, MINIMUM_SQLITE_VERSION))
+        raise ValueError(f"SQLite {sqlite3.sqlite_version} is too old: the sandbox needs {needed}+")
+    assert url.database is not None
+    path = Path(url.database).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"cannot create the folder of the SQLite file {path}: {error.strerror}"
+        ) from error
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        json_serializer=dumps_json,
+        json_deserializer=loads_json,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def configure_connection(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let us issue BEGIN ourselves (see "begin" below) instead of the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer, and the writer never blocks readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Wait for other processes' writers instead of failing at once.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Off by default in SQLite; without it no foreign key, cascade or SET NULL works.
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        # Safe with WAL (a crash may lose the last commits, never corrupts) and much faster.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # LIKE compares case-sensitively on PostgreSQL; make SQLite agree.
+        cursor.execute("PRAGMA case_sensitive_like=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def begin_transaction(connection: sa.Connection) -> None:
+        options = connection.get_execution_options()
+        connection.exec_driver_sql(options.get(_SQLITE_BEGIN, "BEGIN"))
+
+    return engine
+
+
+def _create_postgres_engine(url: URL, *, echo: bool) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        echo=echo,
+        json_serializer=dumps_json,
+        json_deserializer=loads_json,
+        # PostgreSQL's default, pinned: row locks plus READ COMMITTED are what the services assume.
+        isolation_level="READ COMMITTED",
+        # A restarted server leaves dead pooled connections; test each one before use.
+        pool_pre_ping=True,
+    )
+
+
+__all__ = ["DEFAULT_SQLITE_PATH", "Database", "DatabaseError", "create_db", "resolve_url"]

@@ -1,0 +1,60 @@
+"""Every table of the schema, with upstream's table and column names.
+
+Plugins join ``public.issues`` and friends in their own SQL, so these names are an API.
+"""
+
+from db.models.activity import ActivityLog
+from db.models.agents import Agent
+from db.models.approvals import Approval, IssueApproval
+from db.models.base import Base
+from db.models.companies import Company, CompanyMembership
+from db.models.costs import BudgetIncident, BudgetPolicy, CostEvent
+from db.models.documents import Document, DocumentRevision, IssueDocument
+from db.models.issues import Issue, IssueComment, IssueLabel, IssueRelation, Label
+from db.models.plugins import (
+    Plugin,
+    PluginConfig,
+    PluginDatabaseNamespace,
+    PluginLog,
+    PluginMigration,
+    PluginState,
+)
+from db.models.projects import ExecutionWorkspace, Goal, Project, ProjectWorkspace
+from db.models.runs import AgentWakeupRequest, HeartbeatRun
+
+#: The MetaData holding every table.
+metadata = Base.metadata
+
+__all__ = [
+    "ActivityLog",
+    "Agent",
+    "AgentWakeupRequest",
+    "Approval",
+    "Base",
+    "BudgetIncident",
+    "BudgetPolicy",
+    "Company",
+    "CompanyMembership",
+    "CostEvent",
+    "Document",
+    "DocumentRevision",
+    "ExecutionWorkspace",
+    "Goal",
+    "HeartbeatRun",
+    "Issue",
+    "IssueApproval",
+    "IssueComment",
+    "IssueDocument",
+    "IssueLabel",
+    "IssueRelation",
+    "Label",
+    "Plugin",
+    "PluginConfig",
+    "PluginDatabaseNamespace",
+    "PluginLog",
+    "PluginMigration",
+    "PluginState",
+    "Project",
+    "ProjectWorkspace",
+    "metadata",
+]

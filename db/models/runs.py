@@ -1,0 +1,106 @@
+"""The heartbeat queue: agent wakeup requests and the runs they start."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index
+
+from db.models.base import (
+    Base,
+    bool_field,
+    fk_field,
+    id_field,
+    int_field,
+    json_field,
+    text_field,
+    timestamp_field,
+    uuid_field,
+)
+
+
+class AgentWakeupRequest(Base, table=True):
+    """A request to wake an agent: queued, coalesced, deferred or skipped."""
+
+    __tablename__ = "agent_wakeup_requests"
+    __table_args__ = (
+        Index("agent_wakeup_requests_company_agent_status_idx", "company_id", "agent_id", "status"),
+        Index("agent_wakeup_requests_company_requested_idx", "company_id", "requested_at"),
+        Index("agent_wakeup_requests_agent_requested_idx", "agent_id", "requested_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    company_id: uuid.UUID = fk_field("companies.id", nullable=False)
+    agent_id: uuid.UUID = fk_field("agents.id", nullable=False)
+    source: str = text_field()
+    trigger_detail: str | None = text_field(nullable=True)
+    reason: str | None = text_field(nullable=True)
+    payload: dict[str, Any] | None = json_field()
+    status: str = text_field("queued")
+    coalesced_count: int = int_field(0)
+    requested_by_actor_type: str | None = text_field(nullable=True)
+    requested_by_actor_id: str | None = text_field(nullable=True)
+    #: Stored, not unique upstream.
+    idempotency_key: str | None = text_field(nullable=True)
+    #: No foreign key: the run points back at its request.
+    run_id: uuid.UUID | None = uuid_field()
+    requested_at: datetime = timestamp_field(now=True)
+    claimed_at: datetime | None = timestamp_field()
+    finished_at: datetime | None = timestamp_field()
+    error: str | None = text_field(nullable=True)
+    created_at: datetime = timestamp_field(now=True)
+    updated_at: datetime = timestamp_field(now=True)
+
+
+class HeartbeatRun(Base, table=True):
+    """One agent run; its issue is ``context_snapshot ->> 'issueId'`` (there is no column)."""
+
+    __tablename__ = "heartbeat_runs"
+    __table_args__ = (
+        Index("heartbeat_runs_company_agent_started_idx", "company_id", "agent_id", "started_at"),
+        Index("heartbeat_runs_company_liveness_idx", "company_id", "liveness_state", "created_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    company_id: uuid.UUID = fk_field("companies.id", nullable=False)
+    agent_id: uuid.UUID = fk_field("agents.id", nullable=False)
+    invocation_source: str = text_field("on_demand")
+    trigger_detail: str | None = text_field(nullable=True)
+    status: str = text_field("queued")
+    started_at: datetime | None = timestamp_field()
+    finished_at: datetime | None = timestamp_field()
+    error: str | None = text_field(nullable=True)
+    wakeup_request_id: uuid.UUID | None = fk_field("agent_wakeup_requests.id")
+    exit_code: int | None = int_field()
+    signal: str | None = text_field(nullable=True)
+    usage_json: dict[str, Any] | None = json_field()
+    result_json: dict[str, Any] | None = json_field()
+    session_id_before: str | None = text_field(nullable=True)
+    session_id_after: str | None = text_field(nullable=True)
+    log_store: str | None = text_field(nullable=True)
+    log_ref: str | None = text_field(nullable=True)
+    log_bytes: int | None = int_field(big=True)
+    log_sha256: str | None = text_field(nullable=True)
+    log_compressed: bool = bool_field(False)
+    stdout_excerpt: str | None = text_field(nullable=True)
+    stderr_excerpt: str | None = text_field(nullable=True)
+    error_code: str | None = text_field(nullable=True)
+    external_run_id: str | None = text_field(nullable=True)
+    process_pid: int | None = int_field()
+    process_group_id: int | None = int_field()
+    process_started_at: datetime | None = timestamp_field()
+    retry_of_run_id: uuid.UUID | None = fk_field("heartbeat_runs.id", ondelete="SET NULL")
+    process_loss_retry_count: int = int_field(0)
+    issue_comment_status: str = text_field("not_applicable")
+    issue_comment_satisfied_by_comment_id: uuid.UUID | None = uuid_field()
+    issue_comment_retry_queued_at: datetime | None = timestamp_field()
+    liveness_state: str | None = text_field(nullable=True)
+    liveness_reason: str | None = text_field(nullable=True)
+    continuation_attempt: int = int_field(0)
+    last_useful_action_at: datetime | None = timestamp_field()
+    next_action: str | None = text_field(nullable=True)
+    context_snapshot: dict[str, Any] | None = json_field()
+    created_at: datetime = timestamp_field(now=True)
+    updated_at: datetime = timestamp_field(now=True)

@@ -1,0 +1,66 @@
+"""URL handling and connection settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from db import Database, Dialect, resolve_url
+
+
+class TestResolveUrl:
+    @pytest.mark.parametrize(
+        ("given", "expected"),
+        [
+            (None, "sqlite+aiosqlite:///.sandbox/sandbox.db"),
+            ("data/dev.db", "sqlite+aiosqlite:///data/dev.db"),
+            (Path("/tmp/x.db"), "sqlite+aiosqlite:////tmp/x.db"),
+            ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+            ("postgres://u:p@host:5433/app", "postgresql+asyncpg://u:***@host:5433/app"),
+            ("postgresql+psycopg://u@h/app", "postgresql+asyncpg://u@h/app"),
+        ],
+    )
+    def test_picks_the_async_driver(self, given: str | None, expected: str) -> None:
+        assert resolve_url(given).render_as_string(hide_password=True) == expected
+
+    @pytest.mark.parametrize(
+        ("given", "message"),
+        [
+            ("sqlite://", "in-memory"),
+            ("sqlite:///:memory:", "in-memory"),
+            ("mysql://u@h/app", "unsupported database"),
+            ("bogus://", "unsupported database"),
+        ],
+    )
+    def test_refuses_what_the_sandbox_cannot_use(self, given: str, message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            resolve_url(given)
+
+
+async def test_connection_settings(db: Database, backend: str) -> None:
+    async with db.read() as session:
+        if db.dialect == Dialect.SQLITE:
+            settings = {
+                name: (await session.execute(sa.text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+            }
+            assert settings == {
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "synchronous": 1,
+                "busy_timeout": 30000,
+            }
+        else:
+            isolation = await session.scalar(sa.text("SHOW transaction_isolation"))
+            assert isolation == "read committed"
+    assert db.dialect == {"sqlite": Dialect.SQLITE, "postgres": Dialect.POSTGRESQL}[backend]
+
+
+async def test_statement_counter_records_what_runs(db: Database) -> None:
+    with db.statement_counter() as statements:
+        async with db.read() as session:
+            await session.execute(sa.text("SELECT 1"))
+            await session.execute(sa.text("SELECT 2"))
+    assert [s for s in statements if s.startswith("SELECT")] == ["SELECT 1", "SELECT 2"]

