@@ -1,0 +1,180 @@
+"""Plugin capabilities and the worker-to-host method each one gates.
+
+Upstream's ``PLUGIN_CAPABILITIES`` (52 at 9c6f551595, 21 more in the published 2026.707.0 SDK,
+which real plugins are built with) and ``METHOD_CAPABILITY_MAP``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from core.errors import CapabilityDenied
+
+#: Every capability a manifest may declare, in upstream's order.
+PLUGIN_CAPABILITIES: tuple[str, ...] = (
+    # data read
+    "companies.read",
+    "projects.read",
+    "project.workspaces.read",
+    "issues.read",
+    "issue.relations.read",
+    "issue.subtree.read",
+    "issue.comments.read",
+    "issue.documents.read",
+    "agents.read",
+    "goals.read",
+    "goals.create",
+    "goals.update",
+    "activity.read",
+    "costs.read",
+    "issues.orchestration.read",
+    "database.namespace.read",
+    # data write
+    "issues.create",
+    "issues.update",
+    "issue.relations.write",
+    "issues.checkout",
+    "issues.wakeup",
+    "issue.comments.create",
+    "issue.documents.write",
+    "agents.pause",
+    "agents.resume",
+    "agents.invoke",
+    "agent.sessions.create",
+    "agent.sessions.list",
+    "agent.sessions.send",
+    "agent.sessions.close",
+    "activity.log.write",
+    "metrics.write",
+    "telemetry.track",
+    "database.namespace.migrate",
+    "database.namespace.write",
+    # plugin state
+    "plugin.state.read",
+    "plugin.state.write",
+    # runtime
+    "events.subscribe",
+    "events.emit",
+    "jobs.schedule",
+    "webhooks.receive",
+    "api.routes.register",
+    "http.outbound",
+    "secrets.read-ref",
+    # agent tools
+    "agent.tools.register",
+    # UI
+    "instance.settings.register",
+    "ui.sidebar.register",
+    "ui.page.register",
+    "ui.detailTab.register",
+    "ui.dashboardWidget.register",
+    "ui.commentAnnotation.register",
+    "ui.action.register",
+    # added by the 2026.707.0 release
+    "execution.workspaces.read",
+    "access.members.read",
+    "access.invites.read",
+    "authorization.grants.read",
+    "authorization.policies.read",
+    "authorization.audit.read",
+    "issue.interactions.create",
+    "projects.managed",
+    "routines.managed",
+    "skills.managed",
+    "agents.managed",
+    "access.members.write",
+    "access.invites.write",
+    "authorization.grants.write",
+    "authorization.policies.write",
+    "external.objects.detect",
+    "external.objects.read",
+    "external.objects.write",
+    "external.objects.refresh",
+    "environment.drivers.register",
+    "local.folders",
+)
+
+#: Methods every plugin may call.
+UNGATED_METHODS: frozenset[str] = frozenset(
+    {"config.get", "log", "entities.upsert", "entities.list"}
+)
+
+#: Worker-to-host method -> the capability it requires.
+METHOD_CAPABILITIES: dict[str, str] = {
+    "state.get": "plugin.state.read",
+    "state.set": "plugin.state.write",
+    "state.delete": "plugin.state.write",
+    "db.namespace": "database.namespace.read",
+    "db.query": "database.namespace.read",
+    "db.execute": "database.namespace.write",
+    "events.emit": "events.emit",
+    "events.subscribe": "events.subscribe",
+    "http.fetch": "http.outbound",
+    "secrets.resolve": "secrets.read-ref",
+    "activity.log": "activity.log.write",
+    "metrics.write": "metrics.write",
+    "telemetry.track": "telemetry.track",
+    "companies.list": "companies.read",
+    "companies.get": "companies.read",
+    "projects.list": "projects.read",
+    "projects.get": "projects.read",
+    "projects.listWorkspaces": "project.workspaces.read",
+    "projects.getPrimaryWorkspace": "project.workspaces.read",
+    "projects.getWorkspaceForIssue": "project.workspaces.read",
+    "issues.list": "issues.read",
+    "issues.get": "issues.read",
+    "issues.create": "issues.create",
+    "issues.update": "issues.update",
+    "issues.relations.get": "issue.relations.read",
+    "issues.relations.setBlockedBy": "issue.relations.write",
+    "issues.relations.addBlockers": "issue.relations.write",
+    "issues.relations.removeBlockers": "issue.relations.write",
+    "issues.assertCheckoutOwner": "issues.checkout",
+    "issues.getSubtree": "issue.subtree.read",
+    "issues.requestWakeup": "issues.wakeup",
+    "issues.requestWakeups": "issues.wakeup",
+    "issues.summaries.getOrchestration": "issues.orchestration.read",
+    "issues.listComments": "issue.comments.read",
+    "issues.createComment": "issue.comments.create",
+    "issues.documents.list": "issue.documents.read",
+    "issues.documents.get": "issue.documents.read",
+    "issues.documents.upsert": "issue.documents.write",
+    "issues.documents.delete": "issue.documents.write",
+    "agents.list": "agents.read",
+    "agents.get": "agents.read",
+    "agents.pause": "agents.pause",
+    "agents.resume": "agents.resume",
+    "agents.invoke": "agents.invoke",
+    "agents.sessions.create": "agent.sessions.create",
+    "agents.sessions.list": "agent.sessions.list",
+    "agents.sessions.sendMessage": "agent.sessions.send",
+    "agents.sessions.close": "agent.sessions.close",
+    "goals.list": "goals.read",
+    "goals.get": "goals.read",
+    "goals.create": "goals.create",
+    "goals.update": "goals.update",
+}
+
+
+def required_capability(method: str) -> str | None:
+    """The capability ``method`` requires, or None when every plugin may call it."""
+    return METHOD_CAPABILITIES.get(method)
+
+
+def require_capability(plugin_id: str, capabilities: Collection[str], method: str) -> None:
+    """Refuse ``method`` unless the plugin declared the capability it requires.
+
+    Args:
+        plugin_id: the plugin record id (upstream names the UUID, not the key, in the message).
+        capabilities: the capabilities of the plugin's manifest.
+        method: the worker-to-host method being called.
+
+    Raises:
+        CapabilityDenied: with upstream's message.
+    """
+    capability = required_capability(method)
+    if capability is not None and capability not in capabilities:
+        raise CapabilityDenied(
+            f'Plugin "{plugin_id}" is missing required capability "{capability}" '
+            f'for method "{method}"'
+        )

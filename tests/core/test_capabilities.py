@@ -1,0 +1,36 @@
+"""The capability gate answers with upstream's message."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.capabilities import (
+    METHOD_CAPABILITIES,
+    PLUGIN_CAPABILITIES,
+    require_capability,
+    required_capability,
+)
+from core.errors import CapabilityDenied
+
+
+def test_capability_list_matches_upstream_counts() -> None:
+    assert len(PLUGIN_CAPABILITIES) == len(set(PLUGIN_CAPABILITIES)) == 73
+    assert PLUGIN_CAPABILITIES[:3] == ("companies.read", "projects.read", "project.workspaces.read")
+    assert set(METHOD_CAPABILITIES.values()) <= set(PLUGIN_CAPABILITIES)
+
+
+def test_denial_names_plugin_record_capability_and_method() -> None:
+    with pytest.raises(CapabilityDenied) as raised:
+        require_capability("11111111-1111-4111-8111-111111111111", ["issues.read"], "db.execute")
+    assert str(raised.value) == (
+        'Plugin "11111111-1111-4111-8111-111111111111" is missing required capability '
+        '"database.namespace.write" for method "db.execute"'
+    )
+    assert raised.value.rpc_code == -32001
+    assert raised.value.status == 403
+
+
+@pytest.mark.parametrize("method", ["config.get", "log", "entities.upsert", "entities.list"])
+def test_ungated_methods_need_nothing(method: str) -> None:
+    assert required_capability(method) is None
+    require_capability("p", [], method)
