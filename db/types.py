@@ -11,6 +11,8 @@ queries never branch on the dialect:
   (``2026-04-20T09:30:00.123456+00:00``). SQLite compares these values as text, so every value,
   including SQL-side defaults, must use exactly this format for text order to equal time order.
 - ``SqlNow`` / ``GenerateUUID``: server-side "now" and random UUID defaults in those formats.
+- ``JsonText``: one key of a JSON object as text (``->>``), also usable in expression indexes.
+- ``Greatest``: the larger of two values (``greatest`` / SQLite's two-argument ``max``).
 """
 
 from __future__ import annotations
@@ -188,3 +190,54 @@ def _uuid_sqlite(element: GenerateUUID, compiler: Any, **kw: Any) -> str:
         "substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || "
         "'-' || lower(hex(randomblob(6))))"
     )
+
+
+class JsonText(FunctionElement[str]):
+    """The text value of one top-level key of a JSON column (PostgreSQL ``col ->> 'key'``).
+
+    The key is rendered as a literal, not a bound parameter, so that a query and an expression
+    index over the same key compile to the same SQL: SQLite only uses an expression index when
+    the expressions match exactly.
+    """
+
+    type = sa.Text()
+    inherit_cache = True
+
+    def __init__(self, column: sa.ColumnElement[Any], key: str) -> None:
+        if not key.isidentifier():
+            raise ValueError(f"JSON key must be a plain identifier, not {key!r}")
+        self.key = key
+        super().__init__(column)
+
+
+@compiles(JsonText, "postgresql")
+def _json_text_postgresql(element: JsonText, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"({compiler.process(column, **kw)} ->> '{element.key}')"
+
+
+@compiles(JsonText, "sqlite")
+def _json_text_sqlite(element: JsonText, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_extract({compiler.process(column, **kw)}, '$.{element.key}')"
+
+
+class Greatest(FunctionElement[Any]):
+    """The larger of two values."""
+
+    inherit_cache = True
+
+    def __init__(self, first: sa.ColumnElement[Any], second: sa.ColumnElement[Any]) -> None:
+        super().__init__(first, second)
+        self.type = first.type
+
+
+@compiles(Greatest, "postgresql")
+def _greatest_postgresql(element: Greatest, compiler: Any, **kw: Any) -> str:
+    return f"greatest({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(Greatest, "sqlite")
+def _greatest_sqlite(element: Greatest, compiler: Any, **kw: Any) -> str:
+    # SQLite's scalar max() with two or more arguments returns the largest.
+    return f"max({compiler.process(element.clauses, **kw)})"

@@ -87,3 +87,25 @@ def _uuid_sqlite(element: GenerateUUID, compiler: Any, **kw: Any) -> str:
         "substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || "
         "'-' || lower(hex(randomblob(6))))"
     )
+
+
+class JsonText(FunctionElement[Any]):
+    """``col ->> 'key'`` on PostgreSQL, ``json_extract(col, '$.key')`` on SQLite."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any, key: str) -> None:
+        self.key = key
+        super().__init__(column)
+
+
+@compiles(JsonText, "postgresql")
+def _json_text_postgresql(element: JsonText, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"({compiler.process(column, **kw)} ->> '{element.key}')"
+
+
+@compiles(JsonText, "sqlite")
+def _json_text_sqlite(element: JsonText, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"json_extract({compiler.process(column, **kw)}, '$.{element.key}')"

@@ -42,6 +42,8 @@ class Issue(Base, table=True):
         Index("issues_company_project_workspace_idx", "company_id", "project_workspace_id"),
         Index("issues_company_execution_workspace_idx", "company_id", "execution_workspace_id"),
         Index("issues_identifier_idx", "identifier", unique=True),
+        # Ours: numbering reads the company's highest issue number on every create.
+        Index("issues_company_issue_number_idx", "company_id", "issue_number"),
         Index(
             "issues_open_routine_execution_uq",
             "company_id",

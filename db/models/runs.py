@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index
+from sqlalchemy.sql.schema import Table
 
 from db.models.base import (
     Base,
@@ -19,6 +20,7 @@ from db.models.base import (
     timestamp_field,
     uuid_field,
 )
+from db.types import JsonText
 
 
 class AgentWakeupRequest(Base, table=True):
@@ -29,6 +31,13 @@ class AgentWakeupRequest(Base, table=True):
         Index("agent_wakeup_requests_company_agent_status_idx", "company_id", "agent_id", "status"),
         Index("agent_wakeup_requests_company_requested_idx", "company_id", "requested_at"),
         Index("agent_wakeup_requests_agent_requested_idx", "agent_id", "requested_at"),
+        # Ours: idempotent wakeups look requests up by key.
+        Index(
+            "agent_wakeup_requests_company_agent_idempotency_idx",
+            "company_id",
+            "agent_id",
+            "idempotency_key",
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -104,3 +113,12 @@ class HeartbeatRun(Base, table=True):
     context_snapshot: dict[str, Any] | None = json_field()
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
+
+
+# Ours: a run's issue lives in its context snapshot; wakeups and summaries look runs up by it.
+_runs: Table = HeartbeatRun.__table__  # type: ignore[assignment]
+Index(
+    "heartbeat_runs_company_context_issue_idx",
+    _runs.c.company_id,
+    JsonText(_runs.c.context_snapshot, "issueId"),
+)
