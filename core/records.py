@@ -10,11 +10,20 @@ loading the database layer. Unknown fields from newer hosts are ignored when par
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
+
+
+def _id_text(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+#: An id as plugins see it: canonical lowercase text (database UUIDs are converted).
+Id = Annotated[str, BeforeValidator(_id_text)]
 
 
 class Record(BaseModel):
@@ -29,11 +38,55 @@ class Record(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+class Company(Record):
+    """A company."""
+
+    id: Id
+    name: str
+    description: str | None = None
+    status: str
+    pause_reason: str | None = None
+    paused_at: datetime | None = None
+    issue_prefix: str
+    issue_counter: int
+    budget_monthly_cents: int
+    spent_monthly_cents: int
+    require_board_approval_for_new_agents: bool
+    brand_color: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Agent(Record):
+    """An agent of a company."""
+
+    id: Id
+    company_id: Id
+    name: str
+    role: str
+    title: str | None = None
+    icon: str | None = None
+    status: str
+    reports_to: Id | None = None
+    capabilities: str | None = None
+    adapter_type: str
+    adapter_config: dict[str, Any] = {}
+    runtime_config: dict[str, Any] = {}
+    budget_monthly_cents: int = 0
+    spent_monthly_cents: int = 0
+    pause_reason: str | None = None
+    paused_at: datetime | None = None
+    permissions: dict[str, Any] = {}
+    last_heartbeat_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
 class Label(Record):
     """A label on an issue."""
 
-    id: str
-    company_id: str
+    id: Id
+    company_id: Id
     name: str
     color: str
     created_at: datetime
@@ -43,35 +96,35 @@ class Label(Record):
 class Issue(Record):
     """An issue row with its labels (upstream's ``Issue``)."""
 
-    id: str
-    company_id: str
-    project_id: str | None = None
-    project_workspace_id: str | None = None
-    goal_id: str | None = None
-    parent_id: str | None = None
+    id: Id
+    company_id: Id
+    project_id: Id | None = None
+    project_workspace_id: Id | None = None
+    goal_id: Id | None = None
+    parent_id: Id | None = None
     title: str
     description: str | None = None
     status: str
     priority: str
-    assignee_agent_id: str | None = None
-    assignee_user_id: str | None = None
-    checkout_run_id: str | None = None
-    execution_run_id: str | None = None
+    assignee_agent_id: Id | None = None
+    assignee_user_id: Id | None = None
+    checkout_run_id: Id | None = None
+    execution_run_id: Id | None = None
     execution_agent_name_key: str | None = None
     execution_locked_at: datetime | None = None
-    created_by_agent_id: str | None = None
-    created_by_user_id: str | None = None
+    created_by_agent_id: Id | None = None
+    created_by_user_id: Id | None = None
     issue_number: int | None = None
     identifier: str | None = None
     origin_kind: str
-    origin_id: str | None = None
-    origin_run_id: str | None = None
+    origin_id: Id | None = None
+    origin_run_id: Id | None = None
     request_depth: int = 0
     billing_code: str | None = None
     assignee_adapter_overrides: dict[str, Any] | None = None
     execution_policy: dict[str, Any] | None = None
     execution_state: dict[str, Any] | None = None
-    execution_workspace_id: str | None = None
+    execution_workspace_id: Id | None = None
     execution_workspace_preference: str | None = None
     execution_workspace_settings: dict[str, Any] | None = None
     started_at: datetime | None = None
@@ -81,15 +134,15 @@ class Issue(Record):
     created_at: datetime
     updated_at: datetime
     labels: list[Label] = []
-    label_ids: list[str] = []
+    label_ids: list[Id] = []
 
 
 class ActiveRun(Record):
     """The queued or running execution run shown on an issue list row."""
 
-    id: str
+    id: Id
     status: str
-    agent_id: str
+    agent_id: Id
     invocation_source: str
     trigger_detail: str | None = None
     started_at: datetime | None = None
@@ -107,13 +160,13 @@ class IssueListItem(Issue):
 class RelatedIssue(Record):
     """An issue on the other end of a ``blocks`` edge (upstream's ``IssueRelationIssueSummary``)."""
 
-    id: str
+    id: Id
     identifier: str | None = None
     title: str
     status: str
     priority: str
-    assignee_agent_id: str | None = None
-    assignee_user_id: str | None = None
+    assignee_agent_id: Id | None = None
+    assignee_user_id: Id | None = None
 
 
 class RelationSummary(Record):
@@ -126,32 +179,32 @@ class RelationSummary(Record):
 class CheckoutOwnership(Record):
     """The outcome of ``assert_checkout_owner``."""
 
-    issue_id: str
+    issue_id: Id
     status: str
-    assignee_agent_id: str | None = None
-    checkout_run_id: str | None = None
-    adopted_from_run_id: str | None = None
+    assignee_agent_id: Id | None = None
+    checkout_run_id: Id | None = None
+    adopted_from_run_id: Id | None = None
 
 
 class WakeupResult(Record):
     """Whether a wakeup put a run in the queue (``run_id`` is the new or coalesced run)."""
 
     queued: bool
-    run_id: str | None = None
+    run_id: Id | None = None
 
 
 class BatchWakeupResult(WakeupResult):
     """One issue's outcome in ``request_wakeups``."""
 
-    issue_id: str
+    issue_id: Id
 
 
 class RunSummary(Record):
     """A heartbeat run working on an issue."""
 
-    id: str
-    issue_id: str | None = None
-    agent_id: str
+    id: Id
+    issue_id: Id | None = None
+    agent_id: Id
     status: str
     invocation_source: str
     trigger_detail: str | None = None
@@ -164,13 +217,13 @@ class RunSummary(Record):
 class ApprovalSummary(Record):
     """An approval linked to an issue of the subtree."""
 
-    issue_id: str
-    id: str
+    issue_id: Id
+    id: Id
     type: str
     status: str
-    requested_by_agent_id: str | None = None
-    requested_by_user_id: str | None = None
-    decided_by_user_id: str | None = None
+    requested_by_agent_id: Id | None = None
+    requested_by_user_id: Id | None = None
+    decided_by_user_id: Id | None = None
     decided_at: datetime | None = None
     created_at: datetime
 
@@ -188,26 +241,26 @@ class CostSummary(Record):
 class BudgetIncidentSummary(Record):
     """An open budget incident of the company."""
 
-    id: str
+    id: Id
     scope_type: str
-    scope_id: str
+    scope_id: Id
     metric: str
     window_kind: str
     threshold_type: str
     amount_limit: int
     amount_observed: int
     status: str
-    approval_id: str | None = None
+    approval_id: Id | None = None
     created_at: datetime
 
 
 class InvocationBlock(Record):
     """Why an issue's assignee cannot be started now (a budget or pause stop)."""
 
-    issue_id: str
-    agent_id: str
+    issue_id: Id
+    agent_id: Id
     scope_type: str
-    scope_id: str
+    scope_id: Id
     scope_name: str
     reason: str
 
@@ -215,9 +268,9 @@ class InvocationBlock(Record):
 class OrchestrationSummary(Record):
     """Everything a workflow plugin needs to steer an issue or subtree, in one read."""
 
-    issue_id: str
-    company_id: str
-    subtree_issue_ids: list[str]
+    issue_id: Id
+    company_id: Id
+    subtree_issue_ids: list[Id]
     relations: dict[str, RelationSummary]
     approvals: list[ApprovalSummary]
     runs: list[RunSummary]
@@ -229,7 +282,7 @@ class OrchestrationSummary(Record):
 class AssigneeSummary(Record):
     """An agent assigned to an issue of a subtree."""
 
-    id: str
+    id: Id
     name: str
     role: str
     title: str | None = None
@@ -239,18 +292,18 @@ class AssigneeSummary(Record):
 class DocumentSummary(Record):
     """An issue document without its body."""
 
-    id: str
-    company_id: str
-    issue_id: str
+    id: Id
+    company_id: Id
+    issue_id: Id
     key: str
     title: str | None = None
     format: str
-    latest_revision_id: str | None = None
+    latest_revision_id: Id | None = None
     latest_revision_number: int
-    created_by_agent_id: str | None = None
-    created_by_user_id: str | None = None
-    updated_by_agent_id: str | None = None
-    updated_by_user_id: str | None = None
+    created_by_agent_id: Id | None = None
+    created_by_user_id: Id | None = None
+    updated_by_agent_id: Id | None = None
+    updated_by_user_id: Id | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -264,9 +317,9 @@ class Document(DocumentSummary):
 class Subtree(Record):
     """An issue and its descendants, with the optional parts that were asked for."""
 
-    root_issue_id: str
-    company_id: str
-    issue_ids: list[str]
+    root_issue_id: Id
+    company_id: Id
+    issue_ids: list[Id]
     issues: list[Issue]
     relations: dict[str, RelationSummary] | None = None
     documents: dict[str, list[DocumentSummary]] | None = None
@@ -285,12 +338,12 @@ class Subtree(Record):
 class Comment(Record):
     """A comment on an issue."""
 
-    id: str
-    company_id: str
-    issue_id: str
-    author_agent_id: str | None = None
-    author_user_id: str | None = None
-    created_by_run_id: str | None = None
+    id: Id
+    company_id: Id
+    issue_id: Id
+    author_agent_id: Id | None = None
+    author_user_id: Id | None = None
+    created_by_run_id: Id | None = None
     body: str
     created_at: datetime
     updated_at: datetime
@@ -299,14 +352,14 @@ class Comment(Record):
 class ActivityEntry(Record):
     """A row of the activity log."""
 
-    id: str
-    company_id: str
+    id: Id
+    company_id: Id
     actor_type: str
-    actor_id: str
+    actor_id: Id
     action: str
     entity_type: str
-    entity_id: str
-    agent_id: str | None = None
-    run_id: str | None = None
+    entity_id: Id
+    agent_id: Id | None = None
+    run_id: Id | None = None
     details: dict[str, Any] | None = None
     created_at: datetime

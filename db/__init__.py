@@ -5,7 +5,15 @@ helpers in ``db.dialect``.
 """
 
 from db.connect import EMBEDDED_POSTGRES, open_database
-from db.dialect import Dialect, advisory_xact_lock, lock_for_update, subtree, upsert
+from db.dialect import (
+    Dialect,
+    advisory_xact_lock,
+    any_of,
+    dialect_of,
+    lock_for_update,
+    subtree,
+    upsert,
+)
 from db.engine import Database, create_db, resolve_url
 from db.errors import (
     DatabaseBusy,
@@ -29,7 +37,9 @@ __all__ = [
     "NotNullViolation",
     "UniqueViolation",
     "advisory_xact_lock",
+    "any_of",
     "create_db",
+    "dialect_of",
     "lock_for_update",
     "open_database",
     "resolve_url",

@@ -7,6 +7,7 @@ handles both backends and ends in ``assert_never`` so a new backend cannot be ha
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, assert_never
@@ -15,6 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.util import ClauseAdapter
+
+from db import types
 
 
 class Dialect(enum.StrEnum):
@@ -32,6 +36,11 @@ class Dialect(enum.StrEnum):
             raise ValueError(
                 f"unsupported database dialect {name!r}: use SQLite or PostgreSQL"
             ) from None
+
+
+def dialect_of(session: AsyncSession) -> Dialect:
+    """The dialect a session talks to."""
+    return Dialect.from_name(session.get_bind().dialect.name)
 
 
 def upsert(
@@ -109,6 +118,35 @@ async def advisory_xact_lock(dialect: Dialect, session: AsyncSession, key: int) 
             assert_never(dialect)
 
 
+def any_of(
+    dialect: Dialect, column: sa.ColumnElement[Any], values: Sequence[str]
+) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` with the whole list bound as ONE parameter.
+
+    A list of thousands of ids would otherwise become thousands of bind parameters (and a new
+    statement text for every length). PostgreSQL compares against an array
+    (``= ANY(:values)``); SQLite reads the values from a JSON array (``json_each``).
+
+    Args:
+        column: a uuid column, or a text expression (such as ``JsonText``) holding ids.
+        values: canonical id strings.
+    """
+    items = [str(value) for value in values]
+    match dialect:
+        case Dialect.POSTGRESQL:
+            element_type: sa.types.TypeEngine[Any] = (
+                postgresql.UUID(as_uuid=False) if isinstance(column.type, types.UUID) else sa.Text()
+            )
+            array = sa.bindparam(None, items, type_=postgresql.ARRAY(element_type))
+            return column == sa.any_(array)
+        case Dialect.SQLITE:
+            listed = sa.func.json_each(sa.bindparam(None, json.dumps(items), type_=sa.Text()))
+            values_table = listed.table_valued("value")
+            return column.in_(sa.select(values_table.c.value))
+        case _:
+            assert_never(dialect)
+
+
 def subtree(
     id_column: sa.Column[Any],
     parent_column: sa.Column[Any],
@@ -149,6 +187,4 @@ def _rebind(
     clause: sa.ColumnElement[bool], table: sa.Table, alias: sa.Alias
 ) -> sa.ColumnElement[bool]:
     """Point a filter written against ``table`` at one of its aliases."""
-    from sqlalchemy.sql.util import ClauseAdapter
-
     return ClauseAdapter(alias).traverse(clause)

@@ -7,8 +7,9 @@ import uuid
 
 import sqlalchemy as sa
 
-from db import Database, advisory_xact_lock, lock_for_update, subtree, upsert
+from db import Database, advisory_xact_lock, any_of, lock_for_update, subtree, upsert
 from db.models import Company, Issue, Plugin, PluginState
+from db.types import JsonText
 from tests.fixtures.rows import add_company, add_issue
 
 
@@ -183,3 +184,50 @@ class TestLocking:
 
         await asyncio.gather(*(critical() for _ in range(8)))
         assert overlaps == 1
+
+
+class TestAnyOf:
+    async def test_matches_a_large_id_list_with_one_parameter(self, db: Database) -> None:
+        company = await add_company(db)
+        wanted = [await add_issue(db, company, title=f"i{n}") for n in range(3)]
+        await add_issue(db, company, title="other")
+        ids = [str(issue.id) for issue in wanted] + [str(uuid.uuid4()) for _ in range(5000)]
+        with db.statement_counter() as statements:
+            async with db.read() as session:
+                titles = (
+                    await session.scalars(
+                        sa.select(Issue.title)
+                        .where(any_of(db.dialect, Issue.__table__.c.id, ids))
+                        .order_by(Issue.title)
+                    )
+                ).all()
+        assert titles == ["i0", "i1", "i2"]
+        assert sum(statement.count("?") + statement.count("$") for statement in statements) <= 2
+
+    async def test_matches_text_expressions_such_as_json_keys(self, db: Database) -> None:
+        company = await add_company(db)
+        plugin_id = await _plugin(db)
+        async with db.transaction() as session:
+            for name in ("a", "b"):
+                session.add(
+                    PluginState(
+                        plugin_id=plugin_id,
+                        scope_kind="company",
+                        scope_id=str(company.id),
+                        state_key=name,
+                        value_json={"ref": name},
+                    )
+                )
+        async with db.read() as session:
+            keys = (
+                await session.scalars(
+                    sa.select(PluginState.state_key).where(
+                        any_of(
+                            db.dialect,
+                            JsonText(PluginState.__table__.c.value_json, "ref"),
+                            ["b", "zzz"],
+                        )
+                    )
+                )
+            ).all()
+        assert keys == ["b"]

@@ -1,0 +1,60 @@
+"""Issue comments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import records
+from core.errors import InvalidInput
+from db import tables
+
+#: Characters of a comment body kept in its activity row.
+SNIPPET_CHARS = 120
+
+
+async def list_comments(session: AsyncSession, issue: Mapping[str, Any]) -> list[records.Comment]:
+    """All comments of the issue, newest first."""
+    comments = tables.issue_comments
+    query = (
+        sa.select(comments)
+        .where(comments.c.issue_id == issue["id"], comments.c.company_id == issue["company_id"])
+        .order_by(comments.c.created_at.desc(), comments.c.id.desc())
+    )
+    return [records.Comment.model_validate(r) for r in (await session.execute(query)).mappings()]
+
+
+async def create_comment(
+    session: AsyncSession,
+    issue: Mapping[str, Any],
+    *,
+    body: Any,
+    author_agent_id: str | None = None,
+    author_user_id: str | None = None,
+    created_by_run_id: str | None = None,
+) -> records.Comment:
+    """Add a comment and bump the issue's ``updated_at``."""
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("Comment body must be a non-empty string")
+    now = datetime.now(UTC)
+    row = {
+        "id": str(uuid.uuid4()),
+        "company_id": issue["company_id"],
+        "issue_id": issue["id"],
+        "author_agent_id": author_agent_id,
+        "author_user_id": author_user_id,
+        "created_by_run_id": created_by_run_id,
+        "body": body,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await session.execute(sa.insert(tables.issue_comments).values(row))
+    await session.execute(
+        sa.update(tables.issues).where(tables.issues.c.id == issue["id"]).values(updated_at=now)
+    )
+    return records.Comment.model_validate(row)

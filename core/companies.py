@@ -1,0 +1,78 @@
+"""Companies: creation with upstream's issue-prefix allocation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from core import records
+from core.errors import Conflict, InvalidInput
+from db import Database, UniqueViolation, tables
+
+#: Upstream gives up after this many prefix candidates.
+MAX_PREFIX_ATTEMPTS = 9999
+
+_NOT_LETTER = re.compile(r"[^A-Z]")
+
+
+def prefix_base(name: str) -> str:
+    """Upper-cased name, letters A-Z only, first three; ``CMP`` when nothing is left."""
+    letters = _NOT_LETTER.sub("", name.upper())[:3]
+    return letters or "CMP"
+
+
+async def create_company(
+    db: Database,
+    *,
+    name: str,
+    issue_prefix: str | None = None,
+    description: str | None = None,
+    **columns: Any,
+) -> records.Company:
+    """Create a company; without an explicit prefix, allocate ``PAP``, ``PAPA``, ... as upstream.
+
+    Args:
+        issue_prefix: a fixed prefix (refused with 409 when another company has it).
+        columns: other ``companies`` columns (``status``, ``budget_monthly_cents``, ...).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("Company name is required")
+    candidates = (
+        [issue_prefix]
+        if issue_prefix
+        else (prefix_base(name) + "A" * n for n in range(MAX_PREFIX_ATTEMPTS))
+    )
+    for candidate in candidates:
+        now = datetime.now(UTC)
+        row = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "description": description,
+            "issue_prefix": candidate,
+            "created_at": now,
+            "updated_at": now,
+            **columns,
+        }
+        try:
+            async with db.transaction() as session:
+                await session.execute(sa.insert(tables.companies).values(row))
+                stored = (
+                    (
+                        await session.execute(
+                            sa.select(tables.companies).where(tables.companies.c.id == row["id"])
+                        )
+                    )
+                    .mappings()
+                    .one()
+                )
+            return records.Company.model_validate(stored)
+        except UniqueViolation as error:
+            if error.constraint != "companies_issue_prefix_idx":
+                raise
+            if issue_prefix:
+                raise Conflict(f"Issue prefix {issue_prefix} is already in use") from error
+    raise Conflict("Unable to allocate unique issue prefix")

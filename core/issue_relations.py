@@ -1,0 +1,202 @@
+"""Blocker relations: ``issue_id`` (the blocker) ``blocks`` ``related_issue_id``.
+
+The blocked-by set of an issue is always replaced whole, as upstream does, after checking that
+every blocker is in the same company and that no cycle would form. The cycle check walks the
+``blocks`` edges from the issue with one recursive query instead of loading every edge of the
+company.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import records
+from core.errors import Unprocessable
+from core.ids import as_uuid
+from db import any_of, dialect_of, lock_for_update, tables
+
+BLOCKS = "blocks"
+
+
+def _related_columns(alias: sa.FromClause) -> list[sa.ColumnElement[Any]]:
+    return [
+        alias.c.id,
+        alias.c.identifier,
+        alias.c.title,
+        alias.c.status,
+        alias.c.priority,
+        alias.c.assignee_agent_id,
+        alias.c.assignee_user_id,
+    ]
+
+
+def _sorted_by_title(items: list[records.RelatedIssue]) -> list[records.RelatedIssue]:
+    return sorted(items, key=lambda item: (item.title.casefold(), item.title, item.id))
+
+
+async def relation_summaries(
+    session: AsyncSession, company_id: str, issue_ids: Sequence[str]
+) -> dict[str, records.RelationSummary]:
+    """``{blockedBy, blocks}`` for each issue, in two queries whatever the number of issues.
+
+    Returns:
+        One summary per issue that has relations; callers fill in empty ones.
+    """
+    if not issue_ids:
+        return {}
+    relations = tables.issue_relations
+    other = tables.issues.alias("other")
+    blocked_by: dict[str, list[records.RelatedIssue]] = defaultdict(list)
+    blocks: dict[str, list[records.RelatedIssue]] = defaultdict(list)
+    for own, other_side, target in (
+        (relations.c.related_issue_id, relations.c.issue_id, blocked_by),
+        (relations.c.issue_id, relations.c.related_issue_id, blocks),
+    ):
+        query = (
+            sa.select(own.label("owner_id"), *_related_columns(other))
+            .join(other, other.c.id == other_side)
+            .where(
+                relations.c.company_id == company_id,
+                relations.c.type == BLOCKS,
+                other.c.company_id == company_id,
+                any_of(dialect_of(session), own, issue_ids),
+            )
+        )
+        for row in (await session.execute(query)).mappings():
+            target[str(row["owner_id"])].append(records.RelatedIssue.model_validate(row))
+    return {
+        issue_id: records.RelationSummary(
+            blocked_by=_sorted_by_title(blocked_by.get(issue_id, [])),
+            blocks=_sorted_by_title(blocks.get(issue_id, [])),
+        )
+        for issue_id in set(blocked_by) | set(blocks)
+    }
+
+
+async def relation_summary(
+    session: AsyncSession, company_id: str, issue_id: Any
+) -> records.RelationSummary:
+    """The relation summary of one issue (empty lists when it has none)."""
+    found = await relation_summaries(session, company_id, [str(issue_id)])
+    return found.get(str(issue_id), records.RelationSummary())
+
+
+async def _creates_cycle(
+    session: AsyncSession, company_id: str, issue_id: str, blocker_ids: Sequence[str]
+) -> bool:
+    """Whether any proposed blocker is already downstream of the issue (or is reachable back)."""
+    relations = tables.issue_relations
+    downstream = (
+        sa.select(relations.c.related_issue_id.label("id"))
+        .where(
+            relations.c.company_id == company_id,
+            relations.c.type == BLOCKS,
+            relations.c.issue_id == issue_id,
+        )
+        .cte("downstream", recursive=True)
+    )
+    step = relations.alias("step")
+    downstream = downstream.union(
+        sa.select(step.c.related_issue_id).where(
+            step.c.company_id == company_id,
+            step.c.type == BLOCKS,
+            step.c.issue_id == downstream.c.id,
+        )
+    )
+    hit = await session.scalar(
+        sa.select(downstream.c.id).where(downstream.c.id.in_(blocker_ids)).limit(1)
+    )
+    return hit is not None
+
+
+async def sync_blockers(
+    session: AsyncSession,
+    *,
+    company_id: str,
+    issue_id: str,
+    blocker_ids: Sequence[Any],
+    created_by_agent_id: str | None = None,
+    created_by_user_id: str | None = None,
+    new_issue: bool = False,
+) -> None:
+    """Replace the blocked-by set of ``issue_id`` with ``blocker_ids`` (upstream's rules and order).
+
+    Args:
+        new_issue: the issue was just inserted in this transaction, so it has no edges yet to
+            delete or walk.
+    """
+    wanted = list(dict.fromkeys(str(blocker) for blocker in blocker_ids))
+    canonical = [as_uuid(blocker) for blocker in wanted]
+    if issue_id in canonical:
+        raise Unprocessable("Issue cannot be blocked by itself")
+    if wanted:
+        if None in canonical:
+            raise Unprocessable("Blocked-by issues must belong to the same company")
+        ids = sorted({issue_id, *(blocker for blocker in canonical if blocker)})
+        locked = lock_for_update(
+            dialect_of(session),
+            sa.select(tables.issues.c.id, tables.issues.c.company_id)
+            .where(tables.issues.c.id.in_(ids))
+            .order_by(tables.issues.c.id),
+        )
+        found = {str(row.id): str(row.company_id) for row in await session.execute(locked)}
+        if any(found.get(blocker) != company_id for blocker in canonical if blocker):
+            raise Unprocessable("Blocked-by issues must belong to the same company")
+        if not new_issue and await _creates_cycle(
+            session, company_id, issue_id, [blocker for blocker in canonical if blocker]
+        ):
+            raise Unprocessable("Blocking relations cannot contain cycles")
+    relations = tables.issue_relations
+    if not new_issue:
+        await session.execute(
+            sa.delete(relations).where(
+                relations.c.company_id == company_id,
+                relations.c.type == BLOCKS,
+                relations.c.related_issue_id == issue_id,
+            )
+        )
+    if wanted:
+        now = datetime.now(UTC)
+        await session.execute(
+            sa.insert(relations),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "company_id": company_id,
+                    "issue_id": blocker,
+                    "related_issue_id": issue_id,
+                    "type": BLOCKS,
+                    "created_by_agent_id": created_by_agent_id,
+                    "created_by_user_id": created_by_user_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for blocker in canonical
+            ],
+        )
+
+
+async def blocker_statuses(
+    session: AsyncSession, company_id: str, issue_id: Any
+) -> Mapping[str, str]:
+    """The status of each issue blocking ``issue_id``, by blocker id."""
+    relations = tables.issue_relations
+    blocker = tables.issues.alias("blocker")
+    query = (
+        sa.select(blocker.c.id, blocker.c.status)
+        .join(relations, relations.c.issue_id == blocker.c.id)
+        .where(
+            relations.c.company_id == company_id,
+            relations.c.type == BLOCKS,
+            relations.c.related_issue_id == issue_id,
+            blocker.c.company_id == company_id,
+        )
+    )
+    return {str(row.id): row.status for row in await session.execute(query)}

@@ -1,0 +1,737 @@
+"""Issues: lookup, numbering, create, update, list — the core rules, without plugin concerns.
+
+Functions take the session of the caller's transaction first. Messages are upstream's verbatim.
+Plugin-specific rules (origin namespaces, activity attribution) live in ``core.host_services``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import records
+from core.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from core.ids import as_identifier, as_uuid, optional_uuid, require_uuid
+from core.issue_relations import sync_blockers
+from db import dialect_of, lock_for_update, tables
+from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES, ISSUE_PRIORITIES, ISSUE_STATUSES
+from db.types import Greatest
+
+#: Issue list rows cut descriptions to this many characters, as upstream.
+LIST_DESCRIPTION_LIMIT = 1200
+
+#: Statuses whose run locks survive an update; any other status clears them.
+_LOCK_KEEPING_STATUS = "in_progress"
+
+_RUN_LOCK_COLUMNS = (
+    "checkout_run_id",
+    "execution_run_id",
+    "execution_agent_name_key",
+    "execution_locked_at",
+)
+
+
+class _Input(BaseModel):
+    """Inputs accept snake_case keywords and upstream's camelCase wire keys alike."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class IssueCreate(_Input):
+    """The fields a plugin may set on a new issue (upstream's typed list, nothing more)."""
+
+    title: str
+    project_id: str | None = None
+    goal_id: str | None = None
+    parent_id: str | None = None
+    inherit_execution_workspace_from_issue_id: str | None = None
+    description: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    assignee_agent_id: str | None = None
+    assignee_user_id: str | None = None
+    request_depth: int | None = Field(default=None, ge=0)
+    billing_code: str | None = None
+    assignee_adapter_overrides: dict[str, Any] | None = None
+    origin_kind: str | None = None
+    origin_id: str | None = None
+    origin_run_id: str | None = None
+    blocked_by_issue_ids: list[str] | None = None
+    label_ids: list[str] | None = None
+    execution_workspace_id: str | None = None
+    execution_workspace_preference: str | None = None
+    execution_workspace_settings: dict[str, Any] | None = None
+
+
+class IssuePatch(_Input):
+    """The fields a plugin may change on an issue; absent keys stay as they are."""
+
+    title: str | None = None
+    description: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    assignee_agent_id: str | None = None
+    assignee_user_id: str | None = None
+    billing_code: str | None = None
+    origin_kind: str | None = None
+    origin_id: str | None = None
+    origin_run_id: str | None = None
+    request_depth: int | None = Field(default=None, ge=0)
+    execution_workspace_id: str | None = None
+    execution_workspace_preference: str | None = None
+    execution_workspace_settings: dict[str, Any] | None = None
+    blocked_by_issue_ids: list[str] | None = None
+    label_ids: list[str] | None = None
+
+    def given(self) -> dict[str, Any]:
+        """Only the keys the caller sent (an explicit None clears the field)."""
+        return self.model_dump(exclude_unset=True)
+
+
+# -- lookups -------------------------------------------------------------------------------------
+
+
+async def find_issue(
+    session: AsyncSession, company_id: str, reference: Any, *, lock: bool = False
+) -> Mapping[str, Any] | None:
+    """The company's issue named by a UUID or an identifier (``PAP-12``), or None.
+
+    Anything else, and issues of other companies, resolve to None: missing and foreign records
+    are indistinguishable on purpose.
+    """
+    issue_id = as_uuid(reference)
+    if issue_id is not None:
+        condition = tables.issues.c.id == issue_id
+    else:
+        identifier = as_identifier(reference)
+        if identifier is None:
+            return None
+        condition = tables.issues.c.identifier == identifier
+    query = sa.select(tables.issues).where(condition, tables.issues.c.company_id == company_id)
+    if lock:
+        query = lock_for_update(dialect_of(session), query)
+    return (await session.execute(query)).mappings().first()
+
+
+async def require_issue(
+    session: AsyncSession, company_id: str, reference: Any, *, lock: bool = False
+) -> Mapping[str, Any]:
+    """``find_issue``, raising upstream's "Issue not found" when there is none."""
+    row = await find_issue(session, company_id, reference, lock=lock)
+    if row is None:
+        raise NotFound("Issue not found")
+    return row
+
+
+async def labels_by_issue(
+    session: AsyncSession, issue_ids: Sequence[Any]
+) -> dict[str, list[records.Label]]:
+    """The labels of each issue, by issue id (issues without labels are absent)."""
+    if not issue_ids:
+        return {}
+    query = (
+        sa.select(tables.issue_labels.c.issue_id, tables.labels)
+        .join(tables.labels, tables.labels.c.id == tables.issue_labels.c.label_id)
+        .where(tables.issue_labels.c.issue_id.in_(issue_ids))
+        .order_by(tables.labels.c.name)
+    )
+    found: dict[str, list[records.Label]] = defaultdict(list)
+    for row in (await session.execute(query)).mappings():
+        found[str(row["issue_id"])].append(records.Label.model_validate(row))
+    return found
+
+
+def issue_record(row: Mapping[str, Any], labels: Sequence[records.Label] = ()) -> records.Issue:
+    """The plugin-facing record of an issue row."""
+    return records.Issue.model_validate(
+        {**row, "labels": list(labels), "label_ids": [label.id for label in labels]}
+    )
+
+
+async def load_issue(session: AsyncSession, issue_id: Any) -> records.Issue:
+    """An issue and its labels, by id (the caller knows it exists)."""
+    row = (
+        (await session.execute(sa.select(tables.issues).where(tables.issues.c.id == issue_id)))
+        .mappings()
+        .one()
+    )
+    labels = await labels_by_issue(session, [issue_id])
+    return issue_record(row, labels.get(str(issue_id), []))
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def validate_status(status: str) -> None:
+    """Refuse statuses upstream does not know (upstream's message, 409)."""
+    if status not in ISSUE_STATUSES:
+        raise Conflict(f"Unknown issue status: {status}")
+
+
+def validate_priority(priority: str) -> None:
+    """Refuse priorities upstream does not know (upstream stores any string; we refuse)."""
+    if priority not in ISSUE_PRIORITIES:
+        raise InvalidInput(
+            f"Unknown issue priority: {priority} (expected one of {', '.join(ISSUE_PRIORITIES)})"
+        )
+
+
+async def validate_assignees(
+    session: AsyncSession,
+    company_id: str,
+    *,
+    agent_id: str | None,
+    user_id: str | None,
+    status: str,
+    check_agent: bool = True,
+    check_user: bool = True,
+) -> None:
+    """Upstream's assignee rules: one assignee, usable agent or member user, in_progress needs one.
+
+    ``check_agent``/``check_user`` limit the lookups to assignees that are being newly set.
+    """
+    if agent_id and user_id:
+        raise Unprocessable("Issue can only have one assignee")
+    if agent_id and check_agent:
+        agent_uuid = as_uuid(agent_id)
+        agent = None
+        if agent_uuid is not None:
+            query = sa.select(tables.agents.c.company_id, tables.agents.c.status).where(
+                tables.agents.c.id == agent_uuid
+            )
+            agent = (await session.execute(query)).first()
+        if agent is None:
+            raise NotFound("Assignee agent not found")
+        if str(agent.company_id) != company_id:
+            raise Unprocessable("Assignee must belong to same company")
+        if agent.status == "pending_approval":
+            raise Conflict("Cannot assign work to pending approval agents")
+        if agent.status == "terminated":
+            raise Conflict("Cannot assign work to terminated agents")
+    if user_id and check_user:
+        memberships = tables.company_memberships
+        member = await session.scalar(
+            sa.select(memberships.c.id).where(
+                memberships.c.company_id == company_id,
+                memberships.c.principal_type == "user",
+                memberships.c.principal_id == user_id,
+                memberships.c.status == "active",
+            )
+        )
+        if member is None:
+            raise NotFound("Assignee user not found")
+    if status == "in_progress" and not agent_id and not user_id:
+        raise Unprocessable("in_progress issues require an assignee")
+
+
+async def _require_in_company(
+    session: AsyncSession, table: sa.Table, record_id: str, company_id: str, message: str
+) -> Mapping[str, Any]:
+    row = (
+        (await session.execute(sa.select(table).where(table.c.id == record_id))).mappings().first()
+    )
+    if row is None or str(row["company_id"]) != company_id:
+        raise NotFound(message)
+    return row
+
+
+async def _validate_project_workspace(
+    session: AsyncSession, company_id: str, workspace_id: str, project_id: str | None
+) -> None:
+    workspace = (
+        (
+            await session.execute(
+                sa.select(tables.project_workspaces).where(
+                    tables.project_workspaces.c.id == workspace_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if workspace is None:
+        raise NotFound("Project workspace not found")
+    if str(workspace["company_id"]) != company_id:
+        raise Unprocessable("Project workspace must belong to same company")
+    if project_id is not None and str(workspace["project_id"]) != project_id:
+        raise Unprocessable("Project workspace must belong to the selected project")
+
+
+# -- create --------------------------------------------------------------------------------------
+
+
+async def _default_goal_id(session: AsyncSession, company_id: str) -> Any:
+    """The company's default goal: the oldest active root company-level goal, else any root one."""
+    goals = tables.goals
+    query = (
+        sa.select(goals.c.id)
+        .where(
+            goals.c.company_id == company_id,
+            goals.c.level == "company",
+            goals.c.parent_id.is_(None),
+        )
+        .order_by(sa.case((goals.c.status == "active", 0), else_=1), goals.c.created_at)
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def _default_project_workspace_id(session: AsyncSession, project: Mapping[str, Any]) -> Any:
+    """The project policy's default workspace, else the primary, else the oldest workspace."""
+    policy = project.get("execution_workspace_policy") or {}
+    default_id = as_uuid(policy.get("defaultProjectWorkspaceId"))
+    workspaces = tables.project_workspaces
+    query = (
+        sa.select(workspaces.c.id)
+        .where(workspaces.c.project_id == project["id"])
+        .order_by(
+            sa.case((workspaces.c.id == default_id, 0), else_=1) if default_id else sa.literal(0),
+            sa.case((workspaces.c.is_primary.is_(True), 0), else_=1),
+            workspaces.c.created_at,
+        )
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def allocate_issue_number(session: AsyncSession, company_id: str) -> tuple[int, str]:
+    """The company's next issue number and its identifier, under the company row's lock.
+
+    The counter becomes the greater of itself and the highest number in use, plus one, so it heals
+    if it ever fell behind. The UPDATE locks the company row (PostgreSQL) or runs under the
+    database write lock (SQLite), so concurrent creates never share a number.
+    """
+    companies = tables.companies
+    highest = (
+        sa.select(sa.func.coalesce(sa.func.max(tables.issues.c.issue_number), 0))
+        .where(tables.issues.c.company_id == company_id)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        sa.update(companies)
+        .where(companies.c.id == company_id)
+        .values(issue_counter=Greatest(companies.c.issue_counter, highest) + 1)
+        .returning(companies.c.issue_counter, companies.c.issue_prefix)
+    )
+    row = result.first()
+    if row is None:
+        raise NotFound("Company not found")
+    return int(row.issue_counter), f"{row.issue_prefix}-{row.issue_counter}"
+
+
+def _status_timestamps(status: str, now: datetime, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The timestamp effects of (re)stating a status: start once, complete and cancel each time."""
+    effects: dict[str, Any] = {}
+    if status == "in_progress" and current.get("started_at") is None:
+        effects["started_at"] = now
+    effects["completed_at"] = now if status == "done" else None
+    effects["cancelled_at"] = now if status == "cancelled" else None
+    return effects
+
+
+async def create_issue(
+    session: AsyncSession,
+    *,
+    company_id: str,
+    values: IssueCreate,
+    origin_kind: str,
+    created_by_agent_id: str | None = None,
+    created_by_user_id: str | None = None,
+) -> tuple[records.Issue, list[str]]:
+    """Insert an issue with upstream's defaults and checks.
+
+    Returns:
+        The new issue, and the blocker ids it was given (as requested, for the audit row).
+    """
+    title = values.title
+    if not title or not title.strip():
+        raise InvalidInput("title is required")
+    status = values.status or "backlog"
+    priority = values.priority or "medium"
+    validate_status(status)
+    validate_priority(priority)
+    assignee_agent_id = optional_uuid(values.assignee_agent_id, "assigneeAgentId")
+    assignee_user_id = values.assignee_user_id or None
+    await validate_assignees(
+        session, company_id, agent_id=assignee_agent_id, user_id=assignee_user_id, status=status
+    )
+
+    project_id = optional_uuid(values.project_id, "projectId")
+    goal_id = optional_uuid(values.goal_id, "goalId")
+    parent_id = optional_uuid(values.parent_id, "parentId")
+    project = None
+    if project_id is not None:
+        project = await _require_in_company(
+            session, tables.projects, project_id, company_id, "Project not found"
+        )
+    if goal_id is not None:
+        await _require_in_company(session, tables.goals, goal_id, company_id, "Goal not found")
+    elif project is not None:
+        goal_id = project["goal_id"]
+    else:
+        goal_id = await _default_goal_id(session, company_id)
+    if parent_id is not None:
+        await _require_in_company(
+            session, tables.issues, parent_id, company_id, "Parent issue not found"
+        )
+
+    project_workspace_id = None
+    inherit_from = values.inherit_execution_workspace_from_issue_id or parent_id
+    if inherit_from:
+        source = await find_issue(session, company_id, inherit_from)
+        if source is None:
+            raise NotFound("Workspace inheritance issue not found")
+        project_workspace_id = source["project_workspace_id"]
+    if project is not None and project_workspace_id is None:
+        project_workspace_id = await _default_project_workspace_id(session, project)
+    if project_workspace_id is not None:
+        await _validate_project_workspace(
+            session, company_id, str(project_workspace_id), project_id
+        )
+
+    issue_number, identifier = await allocate_issue_number(session, company_id)
+    now = datetime.now(UTC)
+    issue_id = str(uuid.uuid4())
+    row = {
+        "id": issue_id,
+        "company_id": company_id,
+        "project_id": project_id,
+        "project_workspace_id": project_workspace_id,
+        "goal_id": goal_id,
+        "parent_id": parent_id,
+        "title": title,
+        "description": values.description,
+        "status": status,
+        "priority": priority,
+        "assignee_agent_id": assignee_agent_id,
+        "assignee_user_id": assignee_user_id,
+        "created_by_agent_id": created_by_agent_id,
+        "created_by_user_id": created_by_user_id,
+        "issue_number": issue_number,
+        "identifier": identifier,
+        "origin_kind": origin_kind,
+        "origin_id": values.origin_id,
+        "origin_run_id": values.origin_run_id,
+        "request_depth": values.request_depth or 0,
+        "billing_code": values.billing_code,
+        "assignee_adapter_overrides": values.assignee_adapter_overrides,
+        "created_at": now,
+        "updated_at": now,
+        **{
+            key: value
+            for key, value in _status_timestamps(status, now, {}).items()
+            if value is not None
+        },
+    }
+    await session.execute(sa.insert(tables.issues).values(row))
+    labels: list[records.Label] = []
+    if values.label_ids is not None:
+        labels = await replace_labels(session, company_id, issue_id, values.label_ids)
+    blockers = list(values.blocked_by_issue_ids or [])
+    if values.blocked_by_issue_ids is not None:
+        await sync_blockers(
+            session,
+            company_id=company_id,
+            issue_id=issue_id,
+            blocker_ids=blockers,
+            created_by_agent_id=created_by_agent_id,
+            created_by_user_id=created_by_user_id,
+            new_issue=True,
+        )
+    stored = {column.name: row.get(column.name) for column in tables.issues.columns}
+    stored.update(row)
+    return issue_record(stored, labels), blockers
+
+
+async def replace_labels(
+    session: AsyncSession, company_id: str, issue_id: str, label_ids: Iterable[Any]
+) -> list[records.Label]:
+    """Set an issue's labels to exactly ``label_ids`` (de-duplicated, all of the company)."""
+    wanted = list(dict.fromkeys(as_uuid(label) or str(label) for label in label_ids))
+    found: list[records.Label] = []
+    if wanted:
+        rows = (
+            (
+                await session.execute(
+                    sa.select(tables.labels)
+                    .where(
+                        tables.labels.c.id.in_([w for w in wanted if as_uuid(w)]),
+                        tables.labels.c.company_id == company_id,
+                    )
+                    .order_by(tables.labels.c.name)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        if len(rows) != len(wanted):
+            raise Unprocessable("One or more labels are invalid for this company")
+        found = [records.Label.model_validate(row) for row in rows]
+    await session.execute(
+        sa.delete(tables.issue_labels).where(tables.issue_labels.c.issue_id == issue_id)
+    )
+    if wanted:
+        await session.execute(
+            sa.insert(tables.issue_labels),
+            [
+                {"issue_id": issue_id, "label_id": label, "company_id": company_id}
+                for label in wanted
+            ],
+        )
+    return found
+
+
+# -- update --------------------------------------------------------------------------------------
+
+
+async def update_issue(
+    session: AsyncSession,
+    current: Mapping[str, Any],
+    patch: Mapping[str, Any],
+    *,
+    actor_agent_id: str | None = None,
+    actor_user_id: str | None = None,
+) -> records.Issue:
+    """Apply an allowlisted patch with upstream's checks and side effects.
+
+    Args:
+        current: the issue row before the update (locked by the caller).
+        patch: ``IssuePatch.given()``: only the keys to change.
+    """
+    company_id = str(current["company_id"])
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in patch.items()
+        if key not in ("blocked_by_issue_ids", "label_ids")
+    }
+    if "title" in changes and (not changes["title"] or not str(changes["title"]).strip()):
+        raise InvalidInput("title is required")
+    status = changes.get("status")
+    if status is not None and status != current["status"]:
+        validate_status(status)
+    if "priority" in changes:
+        validate_priority(changes["priority"])
+    for key, field in (("assignee_agent_id", "assigneeAgentId"),):
+        if key in changes:
+            changes[key] = optional_uuid(changes[key], field)
+    if "assignee_user_id" in changes:
+        changes["assignee_user_id"] = changes["assignee_user_id"] or None
+    if "execution_workspace_id" in changes:
+        changes["execution_workspace_id"] = optional_uuid(
+            changes["execution_workspace_id"], "executionWorkspaceId"
+        )
+
+    agent_id = changes.get("assignee_agent_id", current["assignee_agent_id"])
+    user_id = changes.get("assignee_user_id", current["assignee_user_id"])
+    effective_status = status if status is not None else current["status"]
+    await validate_assignees(
+        session,
+        company_id,
+        agent_id=str(agent_id) if agent_id else None,
+        user_id=user_id,
+        status=effective_status,
+        check_agent="assignee_agent_id" in changes and agent_id is not None,
+        check_user="assignee_user_id" in changes and user_id is not None,
+    )
+    if changes.get("execution_workspace_id"):
+        workspace = await _require_in_company(
+            session,
+            tables.execution_workspaces,
+            changes["execution_workspace_id"],
+            company_id,
+            "Execution workspace not found",
+        )
+        if current["project_id"] and workspace["project_id"] != current["project_id"]:
+            raise Unprocessable("Execution workspace must belong to the selected project")
+
+    now = datetime.now(UTC)
+    changes["updated_at"] = now
+    if status is not None:
+        changes.update(_status_timestamps(status, now, current))
+        if status != _LOCK_KEEPING_STATUS:
+            changes.update(dict.fromkeys(_RUN_LOCK_COLUMNS))
+    assignee_changed = any(
+        key in changes and _text(changes[key]) != _text(current[key])
+        for key in ("assignee_agent_id", "assignee_user_id")
+    )
+    if assignee_changed:
+        changes.update(dict.fromkeys(_RUN_LOCK_COLUMNS))
+
+    issue_id = current["id"]
+    await session.execute(
+        sa.update(tables.issues).where(tables.issues.c.id == issue_id).values(changes)
+    )
+    if "label_ids" in patch:
+        await replace_labels(session, company_id, str(issue_id), patch["label_ids"] or [])
+    if "blocked_by_issue_ids" in patch:
+        await sync_blockers(
+            session,
+            company_id=company_id,
+            issue_id=str(issue_id),
+            blocker_ids=list(patch["blocked_by_issue_ids"] or []),
+            created_by_agent_id=actor_agent_id,
+            created_by_user_id=actor_user_id,
+        )
+    return await load_issue(session, issue_id)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# -- list ----------------------------------------------------------------------------------------
+
+_PRIORITY_ORDER = sa.case(
+    *((tables.issues.c.priority == name, rank) for rank, name in enumerate(ISSUE_PRIORITIES)),
+    else_=len(ISSUE_PRIORITIES),
+)
+
+
+class IssueFilter(_Input):
+    """``issues.list`` filters; ``limit``/``offset`` page once, in SQL."""
+
+    project_id: str | None = None
+    assignee_agent_id: str | None = None
+    assignee_user_id: str | None = None
+    parent_id: str | None = None
+    label_id: str | None = None
+    origin_kind: str | None = None
+    origin_id: str | None = None
+    status: str | None = None
+    q: str | None = None
+    limit: Any = None
+    offset: Any = None
+
+
+def _window_number(value: Any) -> int | None:
+    """Upstream's paging numbers: finite numbers or numeric strings, floored, at least 0."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return max(0, int(number // 1))
+
+
+async def list_issues(
+    session: AsyncSession, company_id: str, filters: IssueFilter
+) -> list[records.IssueListItem]:
+    """The company's visible issues, by priority then latest activity, paged once."""
+    issues = tables.issues
+    conditions: list[sa.ColumnElement[bool]] = [
+        issues.c.company_id == company_id,
+        issues.c.hidden_at.is_(None),
+    ]
+    for key, field in (
+        ("project_id", "projectId"),
+        ("assignee_agent_id", "assigneeAgentId"),
+        ("parent_id", "parentId"),
+    ):
+        value = getattr(filters, key)
+        if value:
+            conditions.append(issues.c[key] == require_uuid(value, field))
+    if filters.assignee_user_id:
+        conditions.append(issues.c.assignee_user_id == filters.assignee_user_id)
+    if filters.origin_kind:
+        conditions.append(issues.c.origin_kind == filters.origin_kind)
+    if filters.origin_id:
+        conditions.append(issues.c.origin_id == filters.origin_id)
+    if filters.status:
+        statuses = [part.strip() for part in filters.status.split(",") if part.strip()]
+        conditions.append(issues.c.status.in_(statuses))
+    if filters.label_id:
+        conditions.append(
+            issues.c.id.in_(
+                sa.select(tables.issue_labels.c.issue_id).where(
+                    tables.issue_labels.c.label_id == require_uuid(filters.label_id, "labelId")
+                )
+            )
+        )
+    if filters.q:
+        pattern = f"%{filters.q.lower()}%"
+        conditions.append(
+            sa.or_(
+                sa.func.lower(issues.c.title).like(pattern),
+                sa.func.lower(sa.func.coalesce(issues.c.identifier, "")).like(pattern),
+                sa.func.lower(sa.func.coalesce(issues.c.description, "")).like(pattern),
+            )
+        )
+    last_comment = (
+        sa.select(sa.func.max(tables.issue_comments.c.created_at))
+        .where(tables.issue_comments.c.issue_id == issues.c.id)
+        .scalar_subquery()
+    )
+    last_logged = (
+        sa.select(sa.func.max(tables.activity_log.c.created_at))
+        .where(
+            tables.activity_log.c.entity_type == "issue",
+            tables.activity_log.c.entity_id == sa.cast(issues.c.id, sa.Text),
+        )
+        .scalar_subquery()
+    )
+    last_activity = Greatest(
+        Greatest(issues.c.updated_at, sa.func.coalesce(last_comment, issues.c.updated_at)),
+        sa.func.coalesce(last_logged, issues.c.updated_at),
+    )
+    query = (
+        sa.select(issues, last_activity.label("last_activity_at"))
+        .where(*conditions)
+        .order_by(_PRIORITY_ORDER, last_activity.desc(), issues.c.updated_at.desc(), issues.c.id)
+    )
+    limit = _window_number(filters.limit)
+    offset = _window_number(filters.offset)
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    rows = (await session.execute(query)).mappings().all()
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    labels = await labels_by_issue(session, ids)
+    active = await _active_runs(session, [row["execution_run_id"] for row in rows])
+    items = []
+    for row in rows:
+        issue_labels = labels.get(str(row["id"]), [])
+        description = row["description"]
+        items.append(
+            records.IssueListItem.model_validate(
+                {
+                    **row,
+                    "description": description[:LIST_DESCRIPTION_LIMIT] if description else None,
+                    "execution_policy": None,
+                    "execution_state": None,
+                    "execution_workspace_settings": None,
+                    "labels": issue_labels,
+                    "label_ids": [label.id for label in issue_labels],
+                    "active_run": active.get(str(row["execution_run_id"])),
+                }
+            )
+        )
+    return items
+
+
+async def _active_runs(
+    session: AsyncSession, run_ids: Iterable[Any]
+) -> dict[str, records.ActiveRun]:
+    wanted = [run_id for run_id in run_ids if run_id is not None]
+    if not wanted:
+        return {}
+    runs = tables.heartbeat_runs
+    rows = await session.execute(
+        sa.select(runs).where(
+            runs.c.id.in_(wanted), runs.c.status.in_(HEARTBEAT_RUN_ACTIVE_STATUSES)
+        )
+    )
+    return {str(row["id"]): records.ActiveRun.model_validate(row) for row in rows.mappings()}
