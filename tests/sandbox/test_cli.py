@@ -33,7 +33,7 @@ def test_upgrade_current_downgrade(empty_database_url: str) -> None:
     assert json.loads(fresh.stdout) | {"database": None} == {
         "database": None,
         "revision": None,
-        "head": "0001",
+        "head": HEAD,
         "upToDate": False,
     }
 
