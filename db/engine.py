@@ -21,6 +21,7 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, assert_never
 
@@ -58,6 +59,10 @@ _SQLITE_BEGIN = "sandbox_sqlite_begin"
 _MIGRATION_LOCK_KEY = 0x73616E64626F78
 
 
+#: The databases whose write transaction the current task is inside.
+_writing: ContextVar[frozenset[Database]] = ContextVar("sandbox_writing", default=frozenset())
+
+
 class Database:
     """A configured database; create it with ``create_db``."""
 
@@ -83,12 +88,24 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: commit on success, roll back on any error.
 
-        Do not nest: on SQLite the inner call would wait for the outer one's writer lock.
+        Raises:
+            RuntimeError: when called inside another write transaction of this database. On
+                SQLite the inner one would wait forever for the outer one's write lock, so
+                nesting is refused on both backends.
         """
-        async with self._writer_lock(), self._write_sessions() as session:
-            with self._translated_errors():
-                yield session
-                await session.commit()
+        if self in _writing.get():
+            raise RuntimeError(
+                "nested write transaction: finish the open db.transaction() first "
+                "(SQLite allows one writer at a time)"
+            )
+        token = _writing.set(_writing.get() | {self})
+        try:
+            async with self._writer_lock(), self._write_sessions() as session:
+                with self._translated_errors():
+                    yield session
+                    await session.commit()
+        finally:
+            _writing.reset(token)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -96,8 +96,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_worker_url(worker_id: str) -> Iterator[URL]:
-    url, name = create_worker_database(worker_id)
+def postgres_worker_url(pytestconfig: pytest.Config) -> Iterator[URL]:
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid", "main")
+    url, name = create_worker_database(worker)
     yield url
     drop_database_named(name)
 

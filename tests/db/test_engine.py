@@ -64,3 +64,12 @@ async def test_statement_counter_records_what_runs(db: Database) -> None:
             await session.execute(sa.text("SELECT 1"))
             await session.execute(sa.text("SELECT 2"))
     assert [s for s in statements if s.startswith("SELECT")] == ["SELECT 1", "SELECT 2"]
+
+
+async def test_nested_write_transactions_are_refused(db: Database) -> None:
+    async with db.transaction():
+        with pytest.raises(RuntimeError, match="nested write transaction"):
+            async with db.transaction():
+                pass
+    async with db.transaction() as session:  # the outer one closed cleanly
+        await session.execute(sa.text("SELECT 1"))
