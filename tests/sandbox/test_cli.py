@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from db.migrate import head_revision
+
 
 def sandbox(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SANDBOX_DATABASE_URL"}
@@ -29,13 +31,13 @@ def test_upgrade_current_downgrade(empty_database_url: str) -> None:
     assert json.loads(fresh.stdout) | {"database": None} == {
         "database": None,
         "revision": None,
-        "head": "0001",
+        "head": head_revision(),
         "upToDate": False,
     }
 
     upgraded = sandbox("db", "upgrade", "--db", empty_database_url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip() == "Database at revision 0001"
+    assert upgraded.stdout.strip() == f"Database at revision {head_revision()}"
     assert "Migrating" in upgraded.stderr
 
     current = sandbox("db", "current", "--db", empty_database_url, "--json")
@@ -51,7 +53,9 @@ def test_default_database_lives_in_dot_sandbox(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".sandbox" / "sandbox.db").is_file()
     shown = sandbox("db", "current", cwd=tmp_path)
-    assert shown.stdout.strip() == "SQLite .sandbox/sandbox.db: revision 0001 (up to date)"
+    assert shown.stdout.strip() == (
+        f"SQLite .sandbox/sandbox.db: revision {head_revision()} (up to date)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,6 +89,6 @@ def test_embedded_postgres_choice(tmp_path: Path) -> None:
     upgraded = sandbox("db", "upgrade", "--db", f"embedded-postgres:{data}")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "Starting embedded PostgreSQL" in upgraded.stderr
-    assert upgraded.stdout.strip() == "Database at revision 0001"
+    assert upgraded.stdout.strip() == f"Database at revision {head_revision()}"
     current = sandbox("db", "current", "--db", f"embedded-postgres:{data}", "--json")
     assert json.loads(current.stdout)["upToDate"] is True
