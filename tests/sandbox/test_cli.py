@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,9 +86,19 @@ def test_every_command_has_help() -> None:
         assert "Usage:" in result.stdout
 
 
+@pytest.fixture
+def postgres_data_root() -> Iterator[Path]:
+    """A data folder the server's own user can reach: not under pytest's 0700 temp root, whose
+    mode any other pytest session (the parity-matrix probes) resets at any moment."""
+    root = Path(tempfile.mkdtemp(prefix="sandbox-cli-pg-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.mark.postgres_only
-def test_embedded_postgres_choice(tmp_path: Path) -> None:
-    data = tmp_path / "pg"
+def test_embedded_postgres_choice(postgres_data_root: Path) -> None:
+    data = postgres_data_root / "pg"
     upgraded = sandbox("db", "upgrade", "--db", f"embedded-postgres:{data}")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "Starting embedded PostgreSQL" in upgraded.stderr
