@@ -87,7 +87,7 @@ def backoff_delay(consecutive_crashes: int, timings: WorkerTimings, rand: float)
 
     ``rand`` in [0, 1) picks the jitter: 0 is -25 %, 0.5 none, 1 almost +25 %.
     """
-    delay = timings.backoff_base * 2 ** (consecutive_crashes - 1)
+    delay = timings.backoff_base * 2.0 ** (consecutive_crashes - 1)
     jitter = delay * timings.backoff_jitter * (rand * 2 - 1)
     return min(delay + jitter, timings.backoff_max)
 

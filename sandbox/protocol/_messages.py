@@ -66,11 +66,12 @@ def parse_message(line: bytes | str) -> dict[str, Any]:
     """
     if isinstance(line, bytes):
         try:
-            line = line.decode()
+            text = line.decode().strip()
         except UnicodeDecodeError:
             shown = line.decode(errors="replace").strip()[:_QUOTED_CHARS]
             raise FrameError(f"Invalid JSON: {shown}") from None
-    text = line.strip()
+    else:
+        text = line.strip()
     if not text:
         raise FrameError("Empty message")
     try:

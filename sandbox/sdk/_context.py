@@ -7,6 +7,7 @@ only register locally.
 
 from __future__ import annotations
 
+import builtins  # methods named "list" shadow the builtin in their classes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,7 +221,7 @@ class CompaniesClient:
 
     async def list(
         self, *, limit: int | None = None, offset: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         return (
             await self._host.call("companies.list", compact({"limit": limit, "offset": offset}))
             or []
@@ -238,7 +239,7 @@ class ProjectsClient:
 
     async def list(
         self, *, company_id: str, limit: int | None = None, offset: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         params = compact({"companyId": company_id, "limit": limit, "offset": offset})
         return await self._host.call("projects.list", params) or []
 
@@ -247,7 +248,9 @@ class ProjectsClient:
             "projects.get", {"projectId": project_id, "companyId": company_id}
         )
 
-    async def list_workspaces(self, project_id: str, company_id: str) -> list[dict[str, Any]]:
+    async def list_workspaces(
+        self, project_id: str, company_id: str
+    ) -> builtins.list[dict[str, Any]]:
         params = {"projectId": project_id, "companyId": company_id}
         return await self._host.call("projects.listWorkspaces", params) or []
 
@@ -277,7 +280,7 @@ class AgentsClient:
         status: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         params = compact(
             {"companyId": company_id, "status": status, "limit": limit, "offset": offset}
         )
@@ -301,8 +304,8 @@ class GoalsClient:
         status: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[dict[str, Any]]:
-        params = {"companyId": company_id, "level": level, "status": status}
+    ) -> builtins.list[dict[str, Any]]:
+        params: dict[str, Any] = {"companyId": company_id, "level": level, "status": status}
         params |= {"limit": limit, "offset": offset}
         return await self._host.call("goals.list", compact(params)) or []
 

@@ -6,6 +6,7 @@ left unset omitted and the actor flattened into ``actorAgentId``/``actorUserId``
 
 from __future__ import annotations
 
+import builtins  # methods named "list" shadow the builtin in their classes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -180,7 +181,7 @@ class IssuesClient:
         include_plugin_operations: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> list[IssueListItem]:
+    ) -> builtins.list[IssueListItem]:
         params = compact(
             {
                 "companyId": company_id,
@@ -346,7 +347,7 @@ class IssuesClient:
         context_source: str | None = None,
         idempotency_key_prefix: str | None = None,
         actor: Actor | None = None,
-    ) -> list[BatchWakeupResult]:
+    ) -> builtins.list[BatchWakeupResult]:
         """Wake the assignees of several issues; the host stops at the first refusal."""
         params = compact(
             {
@@ -360,7 +361,7 @@ class IssuesClient:
         result = await self._host.call("issues.requestWakeups", params | actor_fields(actor))
         return many(BatchWakeupResult, result)
 
-    async def list_comments(self, issue_id: str, company_id: str) -> list[Comment]:
+    async def list_comments(self, issue_id: str, company_id: str) -> builtins.list[Comment]:
         params = {"issueId": issue_id, "companyId": company_id}
         return many(Comment, await self._host.call("issues.listComments", params))
 

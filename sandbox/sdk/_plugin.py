@@ -78,17 +78,17 @@ def define_plugin(
     Raises:
         TypeError: ``setup`` or a hook is not callable.
     """
-    hooks = {
-        "on_health": on_health,
-        "on_config_changed": on_config_changed,
-        "on_shutdown": on_shutdown,
-        "on_validate_config": on_validate_config,
-        "on_webhook": on_webhook,
-        "on_api_request": on_api_request,
-    }
-    if not callable(setup):
-        raise TypeError("setup must be callable")
-    for name, hook in hooks.items():
-        if hook is not None and not callable(hook):
+    plugin = Plugin(
+        setup=setup,
+        on_health=on_health,
+        on_config_changed=on_config_changed,
+        on_shutdown=on_shutdown,
+        on_validate_config=on_validate_config,
+        on_webhook=on_webhook,
+        on_api_request=on_api_request,
+    )
+    for name in Plugin.__dataclass_fields__:
+        hook = getattr(plugin, name)
+        if (hook is not None or name == "setup") and not callable(hook):
             raise TypeError(f"{name} must be callable")
-    return Plugin(setup=setup, **hooks)
+    return plugin
