@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +69,16 @@ class InvocationTable:
 
     def __init__(self, *, notification_ttl: float) -> None:
         self.notification_ttl = notification_ttl
-        self._active: dict[str, tuple[InvocationScope, float | None]] = {}
+        self._active: dict[str, InvocationScope] = {}
+        # Notification invocations in expiry order (one TTL for all: insertion order).
+        self._expiries: deque[tuple[float, str]] = deque()
 
     def open(self, scope: InvocationScope, *, notification: bool = False) -> dict[str, Any]:
         """Register a new invocation; returns the ``paperclipInvocation`` envelope value."""
         invocation_id = str(uuid.uuid4())
-        expires = time.monotonic() + self.notification_ttl if notification else None
-        self._active[invocation_id] = (scope, expires)
+        self._active[invocation_id] = scope
+        if notification:
+            self._expiries.append((time.monotonic() + self.notification_ttl, invocation_id))
         return {"id": invocation_id, "scope": {"companyId": scope.company_id}}
 
     def close(self, invocation_id: str) -> None:
@@ -82,6 +86,7 @@ class InvocationTable:
 
     def clear(self) -> None:
         self._active.clear()
+        self._expiries.clear()
 
     def __len__(self) -> int:
         self._expire()
@@ -93,15 +98,15 @@ class InvocationTable:
         key = _non_empty(invocation_id)
         if key is None:
             return CallContext(invalid_invocation_scope=True) if self._active else CallContext()
-        entry = self._active.get(key)
-        if entry is None:
+        scope = self._active.get(key)
+        if scope is None:
             return CallContext(invalid_invocation_scope=True)
-        return CallContext(invocation_scope=entry[0])
+        return CallContext(invocation_scope=scope)
 
     def _expire(self) -> None:
         now = time.monotonic()
-        for key in [k for k, (_, expires) in self._active.items() if expires and expires <= now]:
-            del self._active[key]
+        while self._expiries and self._expiries[0][0] <= now:
+            self._active.pop(self._expiries.popleft()[1], None)
 
 
 #: What a call names when it asks for every company (``companies.list``, a company state scope

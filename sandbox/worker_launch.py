@@ -8,7 +8,7 @@ A manifest's ``entrypoints.worker`` names the worker, relative to the plugin's p
 - ``python:<module>``: a Python worker module, spawned as ``<python> -m <module>``.
 
 A Python worker module defines ``plugin = define_plugin(...)`` and ends with
-``if __name__ == "__main__": run_worker(plugin)``.
+``if __name__ == "__main__": run_worker(plugin)``. Every worker runs from its package root.
 
 The host's environment is not inherited: the worker gets ``PATH`` and ``NODE_PATH`` (when set),
 ``PAPERCLIP_PLUGIN_ID``, ``NODE_ENV`` (default ``production``) and ``TZ`` (default ``UTC``);
@@ -63,11 +63,16 @@ def worker_environment(
 
 
 def node_worker_command(
-    entrypoint: Path, *, plugin_id: str, env: Mapping[str, str] | None = None, node: str = "node"
+    entrypoint: Path,
+    *,
+    plugin_id: str,
+    package_root: Path,
+    env: Mapping[str, str] | None = None,
+    node: str = "node",
 ) -> WorkerCommand:
-    """``node <real path of entrypoint>``, run from the entrypoint's directory."""
-    real = Path(os.path.realpath(entrypoint))
-    return WorkerCommand((node, str(real)), worker_environment(plugin_id, env), real.parent)
+    """``node <real path of entrypoint>``, run from the package root."""
+    argv = (node, os.path.realpath(entrypoint))
+    return WorkerCommand(argv, worker_environment(plugin_id, env), package_root)
 
 
 def python_worker_command(
@@ -118,7 +123,7 @@ def worker_command(
         raise FileNotFoundError(f"Worker entrypoint not found: {path}")
     if path.suffix == ".py":
         return python_worker_command(path, plugin_id=plugin_id, package_root=package_root, env=env)
-    return node_worker_command(path, plugin_id=plugin_id, env=env)
+    return node_worker_command(path, plugin_id=plugin_id, package_root=package_root, env=env)
 
 
 @dataclass(frozen=True, slots=True)

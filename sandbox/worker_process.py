@@ -302,7 +302,8 @@ class WorkerProcess:
         """Stop the worker and cancel any pending restart.
 
         The worker gets ``shutdown`` (raced against its exit for ``timings.shutdown``), then a
-        short grace, then SIGTERM, then SIGKILL.
+        short grace, then SIGTERM, then SIGKILL. A ``start()`` in progress is finished first; a
+        restart in progress is cut short.
         """
         self._cancel_restart()
         async with self._lifecycle:
@@ -391,15 +392,17 @@ class WorkerProcess:
             )
             if not isinstance(result, dict) or not result.get("ok"):
                 raise WorkerStartError("Worker initialize returned ok=false")
-        except ProtocolError as error:
-            await self._kill(run)
-            self._set_status(WorkerStatus.CRASHED)
-            message = f'Worker initialize failed for "{self.plugin_id}": {error.message}'
-            raise WorkerStartError(with_stderr(message, self._stderr_tail)) from None
         except asyncio.CancelledError:
             run.intentional = True
             launched.send_signal(signal.SIGKILL)
             raise
+        except Exception as error:
+            await self._kill(run)
+            self._set_status(WorkerStatus.CRASHED)
+            if not isinstance(error, ProtocolError):
+                raise  # e.g. initialize params that are not JSON: the caller's bug
+            message = f'Worker initialize failed for "{self.plugin_id}": {error.message}'
+            raise WorkerStartError(with_stderr(message, self._stderr_tail)) from None
         run.ready = True
         self._supported_methods = tuple(result.get("supportedMethods") or ())
         self._consecutive_crashes = 0

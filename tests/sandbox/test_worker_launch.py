@@ -52,7 +52,7 @@ class TestWorkerCommand:
         (tmp_path / "linked.mjs").symlink_to(real)
         command = worker_command("./linked.mjs", package_root=tmp_path, plugin_id="p1")
         assert command.argv == ("node", str(real.resolve()))
-        assert command.cwd == real.resolve().parent
+        assert command.cwd == tmp_path
         assert command.env["PAPERCLIP_PLUGIN_ID"] == "p1"
 
     def test_a_python_file_runs_with_the_sandbox_importable(self, tmp_path: Path) -> None:

@@ -171,6 +171,19 @@ async def test_initialize_failures(tmp_path: Path, workers: Any, body: str, reas
     assert raised.value.message == f'Worker initialize failed for "plugin-under-test": {reason}'
 
 
+async def test_initialize_params_that_are_not_json_leave_no_process(
+    tmp_path: Path, workers: Any
+) -> None:
+    params = InitializeParams(manifest={"id": "x", "bad": object()})
+    worker = workers(scripted_worker(tmp_path, ECHO), initialize=params)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        await worker.process.start()
+    assert worker.process.status is WorkerStatus.CRASHED
+    pid = worker.process.pid
+    assert pid is not None
+    await wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid))
+
+
 async def test_a_worker_that_cannot_be_spawned(tmp_path: Path, workers: Any) -> None:
     missing = SubprocessLauncher(WorkerCommand((str(tmp_path / "no-such-node"),), {}))
     worker = workers(missing)
