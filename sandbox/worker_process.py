@@ -352,6 +352,10 @@ class WorkerProcess:
             )
         return await run.connection.call(method, params, timeout=timeout)
 
+    async def health(self) -> Any:
+        """The worker's ``health`` answer: ``{"status": "ok"|"degraded"|"error", ...}``."""
+        return await self.call("health", {})
+
     def notify(self, method: str, params: Any) -> None:
         """Send a notification (such as ``onEvent``); dropped unless the worker is running."""
         if self._run is not None and self._status is WorkerStatus.RUNNING:

@@ -196,7 +196,7 @@ async def test_errors_keep_upstream_codes_and_messages(
 
 @ALL_KINDS
 async def test_hooks_tools_and_jobs(worker: WorkerProcess, host: RecordingHost):
-    assert await worker.call("health", {}) == {"status": "ok", "message": "probe is healthy"}
+    assert await worker.health() == {"status": "ok", "message": "probe is healthy"}
     api = await worker.call(
         "handleApiRequest",
         {
