@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from db.migrate import head_revision
-
-HEAD = head_revision()
 
 
 def sandbox(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,13 +34,13 @@ def test_upgrade_current_downgrade(empty_database_url: str) -> None:
     assert json.loads(fresh.stdout) | {"database": None} == {
         "database": None,
         "revision": None,
-        "head": HEAD,
+        "head": head_revision(),
         "upToDate": False,
     }
 
     upgraded = sandbox("db", "upgrade", "--db", empty_database_url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip() == f"Database at revision {HEAD}"
+    assert upgraded.stdout.strip() == f"Database at revision {head_revision()}"
     assert "Migrating" in upgraded.stderr
 
     current = sandbox("db", "current", "--db", empty_database_url, "--json")
@@ -55,7 +56,9 @@ def test_default_database_lives_in_dot_sandbox(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".sandbox" / "sandbox.db").is_file()
     shown = sandbox("db", "current", cwd=tmp_path)
-    assert shown.stdout.strip() == f"SQLite .sandbox/sandbox.db: revision {HEAD} (up to date)"
+    assert shown.stdout.strip() == (
+        f"SQLite .sandbox/sandbox.db: revision {head_revision()} (up to date)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,12 +86,22 @@ def test_every_command_has_help() -> None:
         assert "Usage:" in result.stdout
 
 
+@pytest.fixture
+def postgres_data_root() -> Iterator[Path]:
+    """A data folder the server's own user can reach: not under pytest's 0700 temp root, whose
+    mode any other pytest session (the parity-matrix probes) resets at any moment."""
+    root = Path(tempfile.mkdtemp(prefix="sandbox-cli-pg-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.mark.postgres_only
-def test_embedded_postgres_choice(tmp_path: Path) -> None:
-    data = tmp_path / "pg"
+def test_embedded_postgres_choice(postgres_data_root: Path) -> None:
+    data = postgres_data_root / "pg"
     upgraded = sandbox("db", "upgrade", "--db", f"embedded-postgres:{data}")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "Starting embedded PostgreSQL" in upgraded.stderr
-    assert upgraded.stdout.strip() == f"Database at revision {HEAD}"
+    assert upgraded.stdout.strip() == f"Database at revision {head_revision()}"
     current = sandbox("db", "current", "--db", f"embedded-postgres:{data}", "--json")
     assert json.loads(current.stdout)["upToDate"] is True

@@ -1,0 +1,71 @@
+"""Paperclip's plugin worker protocol: JSON-RPC 2.0 over newline-delimited stdio.
+
+The codec shared by the host side (``sandbox.worker_connection``) and the Python SDK's worker
+runtime (``sandbox.sdk``): framing, parsing and classification, message builders, error codes
+and the protocol's exception hierarchy.
+"""
+
+from sandbox.protocol._codes import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    HOST_TO_WORKER_OPTIONAL_METHODS,
+    HOST_TO_WORKER_REQUIRED_METHODS,
+    INVOCATION_FIELD,
+    INVOCATION_ID_FIELD,
+    JSONRPC_VERSION,
+    PLUGIN_RPC_ERROR_CODES,
+    ErrorCode,
+)
+from sandbox.protocol._errors import (
+    FrameError,
+    FrameTooLarge,
+    ProtocolError,
+    RpcError,
+    RpcTimeout,
+    WorkerStartError,
+    WorkerUnavailable,
+)
+from sandbox.protocol._framing import LineDecoder, read_lines
+from sandbox.protocol._messages import (
+    Message,
+    Notification,
+    Request,
+    Response,
+    classify,
+    encode_message,
+    error_message,
+    notification_message,
+    parse_message,
+    request_message,
+    result_message,
+)
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "HOST_TO_WORKER_OPTIONAL_METHODS",
+    "HOST_TO_WORKER_REQUIRED_METHODS",
+    "INVOCATION_FIELD",
+    "INVOCATION_ID_FIELD",
+    "JSONRPC_VERSION",
+    "PLUGIN_RPC_ERROR_CODES",
+    "ErrorCode",
+    "FrameError",
+    "FrameTooLarge",
+    "LineDecoder",
+    "Message",
+    "Notification",
+    "ProtocolError",
+    "Request",
+    "Response",
+    "RpcError",
+    "RpcTimeout",
+    "WorkerStartError",
+    "WorkerUnavailable",
+    "classify",
+    "encode_message",
+    "error_message",
+    "notification_message",
+    "parse_message",
+    "read_lines",
+    "request_message",
+    "result_message",
+]

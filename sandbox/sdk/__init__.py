@@ -1,0 +1,81 @@
+"""The Python plugin SDK: write a Paperclip plugin worker in Python.
+
+Mirrors the published ``@paperclipai/plugin-sdk`` in snake_case: ``define_plugin`` with ``setup``
+and lifecycle hooks, a ``ctx`` whose clients return typed records, and ``run_worker`` to serve
+the plugin over stdio when the host spawns it. The wire stays upstream's camelCase JSON-RPC, so
+the same host runs Python and JavaScript plugins.
+
+Importing this package loads neither the database layer nor the TUI or HTTP server.
+"""
+
+from core.records import (
+    BatchWakeupResult,
+    CheckoutOwnership,
+    Comment,
+    Document,
+    DocumentSummary,
+    Issue,
+    IssueListItem,
+    OrchestrationSummary,
+    RelationSummary,
+    Subtree,
+    WakeupResult,
+)
+from sandbox.protocol import ErrorCode, RpcError, RpcTimeout, WorkerUnavailable
+from sandbox.sdk._context import PluginContext
+from sandbox.sdk._plugin import Plugin, define_plugin
+from sandbox.sdk._stdio import run_worker
+from sandbox.sdk._types import (
+    ActionActor,
+    ActionContext,
+    Actor,
+    ApiActor,
+    ApiRequestInput,
+    ApiResponse,
+    ConfigValidation,
+    EventFilter,
+    ExecuteResult,
+    HealthResult,
+    JobContext,
+    PluginEvent,
+    ToolResult,
+    ToolRunContext,
+    WebhookInput,
+)
+
+__all__ = [
+    "ActionActor",
+    "ActionContext",
+    "Actor",
+    "ApiActor",
+    "ApiRequestInput",
+    "ApiResponse",
+    "BatchWakeupResult",
+    "CheckoutOwnership",
+    "Comment",
+    "ConfigValidation",
+    "Document",
+    "DocumentSummary",
+    "ErrorCode",
+    "EventFilter",
+    "ExecuteResult",
+    "HealthResult",
+    "Issue",
+    "IssueListItem",
+    "JobContext",
+    "OrchestrationSummary",
+    "Plugin",
+    "PluginContext",
+    "PluginEvent",
+    "RelationSummary",
+    "RpcError",
+    "RpcTimeout",
+    "Subtree",
+    "ToolResult",
+    "ToolRunContext",
+    "WakeupResult",
+    "WebhookInput",
+    "WorkerUnavailable",
+    "define_plugin",
+    "run_worker",
+]

@@ -1,0 +1,385 @@
+"""The host's end of one worker's JSON-RPC connection.
+
+It sends host-to-worker requests (each with its own timeout) and notifications, and serves
+worker-to-host requests concurrently through one injected handler, also while ``initialize`` is
+still pending: plugins call the host from ``setup``. Failures of that handler are mapped to
+JSON-RPC errors in one place (``_error_for``). Lines on the worker's stdout that are not
+protocol messages (a plugin's ``console.log``) are reported and skipped; nothing a worker writes
+can stop the reader.
+
+The host's handler sees every worker call as ``handler(method, params, context)``; the
+``CallContext`` carries the invocation scope (``sandbox.invocation``) for the company gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import HostError
+from sandbox.invocation import CallContext, InvocationTable, derive_invocation_scope
+from sandbox.protocol import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    INVOCATION_FIELD,
+    INVOCATION_ID_FIELD,
+    PLUGIN_RPC_ERROR_CODES,
+    ErrorCode,
+    FrameError,
+    FrameTooLarge,
+    Notification,
+    Request,
+    Response,
+    RpcError,
+    RpcTimeout,
+    WorkerUnavailable,
+    classify,
+    encode_message,
+    error_message,
+    notification_message,
+    parse_message,
+    read_lines,
+    request_message,
+    result_message,
+)
+from sandbox.transport import Transport
+
+logger = logging.getLogger(__name__)
+
+#: Serves one worker-to-host call: ``handler(method, params, context) -> result``.
+HostHandler = Callable[[str, dict[str, Any], CallContext], Awaitable[Any]]
+#: Receives a worker notification (``log``, ``streams.open|emit|close``) in arrival order.
+NotificationCallback = Callable[[str, dict[str, Any], CallContext], None]
+#: Receives a line of the worker's stdout that is not a protocol message.
+StrayOutputCallback = Callable[[str], None]
+
+#: Worker notifications the host acts on; anything else is logged and ignored (upstream).
+HOST_NOTIFICATIONS = frozenset({"log", "streams.open", "streams.emit", "streams.close"})
+
+#: The start of a message as both SDKs write it, to identify an oversized line by its id.
+_MESSAGE_HEAD = re.compile(
+    rb'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(\d+)\s*,\s*"(method|result|error)"'
+)
+
+
+class HostMethodNotFound(Exception):
+    """Raised by a host handler for a worker-to-host method it does not serve (-32601)."""
+
+
+@dataclass(slots=True)
+class _PendingCall:
+    method: str
+    future: asyncio.Future[Response]
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+class WorkerConnection:
+    """JSON-RPC with one worker over a transport; see the module docstring.
+
+    Args:
+        transport: the worker's stdio, or one end of an in-memory pair.
+        handler: serves worker-to-host requests; raise ``HostMethodNotFound`` for a method it
+            does not serve, and ``core.errors.HostError`` for refusals.
+        on_notification: receives ``log`` and ``streams.*`` notifications, in order; stream
+            notifications outside the invocation's company are dropped before it.
+        on_stray_output: receives stdout lines that are not protocol messages.
+        label: names the worker in log lines (the plugin id).
+        call_timeout: default seconds a host-to-worker call waits for its answer.
+        max_call_timeout: upper bound of any call's timeout.
+        notification_scope_ttl: seconds an invocation opened by a notification stays valid.
+        max_message_bytes: longest accepted line; longer ones are dropped.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        handler: HostHandler,
+        on_notification: NotificationCallback | None = None,
+        on_stray_output: StrayOutputCallback | None = None,
+        label: str = "worker",
+        call_timeout: float = 30.0,
+        max_call_timeout: float = 15 * 60.0,
+        notification_scope_ttl: float = 15 * 60.0,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        self._transport = transport
+        self._handler = handler
+        self._on_notification = on_notification
+        self._on_stray_output = on_stray_output
+        self.label = label
+        self.call_timeout = call_timeout
+        self.max_call_timeout = max_call_timeout
+        self.max_message_bytes = max_message_bytes
+        self._invocations = InvocationTable(notification_ttl=notification_scope_ttl)
+        self._pending: dict[int, _PendingCall] = {}
+        self._next_id = 0
+        self._serving: set[asyncio.Task[None]] = set()
+        self._open_streams: dict[str, str] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._output_closed = asyncio.Event()
+        self._closed_reason: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed_reason is not None
+
+    @property
+    def pending_calls(self) -> int:
+        """Host-to-worker calls waiting for an answer."""
+        return len(self._pending)
+
+    def start(self) -> None:
+        """Start reading the worker's output."""
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_loop(), name=f"{self.label} reader")
+
+    async def wait_output_closed(self) -> None:
+        """Return once the worker's output has ended and every line in it was handled."""
+        await self._output_closed.wait()
+
+    # -- host to worker -------------------------------------------------------------------
+
+    async def call(self, method: str, params: Any, *, timeout: float | None = None) -> Any:
+        """Send a request and return the worker's result.
+
+        Raises:
+            RpcError: the worker answered with an error (its code and message).
+            RpcTimeout: no answer within ``timeout`` seconds (default ``call_timeout``).
+            WorkerUnavailable: the connection is closed, or closed while waiting.
+        """
+        if self._closed_reason is not None:
+            raise WorkerUnavailable(self._closed_reason)
+        seconds = min(self.call_timeout if timeout is None else timeout, self.max_call_timeout)
+        self._next_id += 1
+        request_id = self._next_id
+        envelope, invocation_id = None, None
+        scope = derive_invocation_scope(method, params)
+        if scope is not None:
+            invocation = self._invocations.open(scope)
+            envelope, invocation_id = {INVOCATION_FIELD: invocation}, invocation["id"]
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = _PendingCall(method, future)
+        try:
+            data = encode_message(request_message(request_id, method, params, envelope))
+            async with asyncio.timeout(seconds):
+                await self._send(method, data)
+                response = await future
+        except TimeoutError:
+            raise RpcTimeout(
+                f'RPC call "{method}" timed out after {_milliseconds(seconds)}ms'
+            ) from None
+        finally:
+            del self._pending[request_id]
+            if invocation_id is not None:
+                self._invocations.close(invocation_id)
+        if response.error is not None:
+            raise response.error
+        return response.result
+
+    def notify(self, method: str, params: Any) -> None:
+        """Send a notification (no ``id``, no answer); dropped once the connection is closed."""
+        if self._closed_reason is not None:
+            return
+        envelope, invocation_id = None, None
+        scope = derive_invocation_scope(method, params)
+        if scope is not None:
+            invocation = self._invocations.open(scope, notification=True)
+            envelope, invocation_id = {INVOCATION_FIELD: invocation}, invocation["id"]
+        data = encode_message(notification_message(method, params, envelope))
+        try:
+            self._transport.write(data)
+        except ConnectionError as error:
+            logger.warning("%s: could not send notification %s: %s", self.label, method, error)
+            if invocation_id is not None:
+                self._invocations.close(invocation_id)
+
+    async def _send(self, method: str, data: bytes) -> None:
+        try:
+            self._transport.write(data)
+            await self._transport.drain()
+        except ConnectionError as error:
+            raise WorkerUnavailable(f'Failed to send "{method}" to worker: {error}') from None
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        try:
+            async for frame in read_lines(self._transport.read, self.max_message_bytes):
+                self._on_frame(frame)
+        except (ConnectionError, OSError) as error:
+            logger.debug("%s: output ended with %r", self.label, error)
+        finally:
+            self._output_closed.set()
+
+    def _on_frame(self, frame: bytes | FrameTooLarge) -> None:
+        try:
+            if isinstance(frame, FrameTooLarge):
+                self._on_oversized(frame)
+                return
+            try:
+                message = classify(parse_message(frame))
+            except FrameError:
+                self._on_stray(frame)
+                return
+            if isinstance(message, Response):
+                self._on_response(message)
+            elif isinstance(message, Request):
+                task = asyncio.create_task(self._serve(message), name=f"{self.label} serve")
+                self._serving.add(task)
+                task.add_done_callback(self._serving.discard)
+            elif isinstance(message, Notification):
+                self._on_worker_notification(message)
+            else:
+                logger.warning("%s: dropped a message of unknown type: %.200r", self.label, frame)
+        except Exception:
+            logger.exception("%s: failed to handle a message from the worker", self.label)
+
+    def _on_stray(self, frame: bytes) -> None:
+        line = frame.decode(errors="replace").rstrip()
+        logger.warning("%s: unparseable message from worker: %.200s", self.label, line)
+        if self._on_stray_output is not None:
+            self._on_stray_output(line)
+
+    def _on_oversized(self, report: FrameTooLarge) -> None:
+        logger.error("%s: dropped a message from the worker: %s", self.label, report.message)
+        head = _MESSAGE_HEAD.match(report.head)
+        if head is None:
+            return
+        message_id, kind = int(head.group(1)), head.group(2)
+        if kind == b"method":
+            # Answer the worker's call now rather than leave it to its 30 s timeout.
+            data = encode_message(
+                error_message(message_id, ErrorCode.INVALID_REQUEST, report.message)
+            )
+            self._write_quietly(data)
+            return
+        pending = self._pending.get(message_id)
+        if pending is not None and not pending.future.done():
+            failure = RpcError(
+                ErrorCode.INTERNAL_ERROR, f'Response to "{pending.method}": {report.message}'
+            )
+            pending.future.set_result(Response(message_id, None, failure))
+
+    def _on_response(self, response: Response) -> None:
+        # Ids keep their JSON type: 1, 1.0, true and "1" are different ids to the worker.
+        pending = self._pending.get(response.id) if type(response.id) is int else None
+        if pending is None or pending.future.done():
+            logger.warning("%s: response for unknown request id %r", self.label, response.id)
+            return
+        pending.future.set_result(response)
+
+    # -- worker to host -------------------------------------------------------------------
+
+    async def _serve(self, request: Request) -> None:
+        context = self._invocations.context_for(request.envelope.get(INVOCATION_ID_FIELD))
+        try:
+            params = request.params
+            if params is None:
+                params = {}
+            elif not isinstance(params, dict):
+                raise _InvalidParams(f'Invalid params for "{request.method}": expected an object')
+            result = await self._handler(request.method, params, context)
+            data = encode_message(result_message(request.id, result))
+        except Exception as error:
+            code, message = self._error_for(request.method, error)
+            data = encode_message(error_message(request.id, code, message))
+        self._write_quietly(data)
+
+    def _error_for(self, method: str, error: Exception) -> tuple[int, str]:
+        """The one place where host handler failures become JSON-RPC errors."""
+        if isinstance(error, HostMethodNotFound):
+            return ErrorCode.METHOD_NOT_FOUND, f'Host does not handle method "{method}"'
+        if isinstance(error, _InvalidParams):
+            return ErrorCode.INVALID_PARAMS, str(error)
+        if isinstance(error, HostError):
+            code = error.rpc_code if error.rpc_code in PLUGIN_RPC_ERROR_CODES else None
+            return code or ErrorCode.INTERNAL_ERROR, error.message
+        if isinstance(error, RpcError) and error.code in PLUGIN_RPC_ERROR_CODES:
+            return error.code, error.message
+        logger.error("%s: host handler for %s failed", self.label, method, exc_info=error)
+        return ErrorCode.INTERNAL_ERROR, str(error) or type(error).__name__
+
+    def _on_worker_notification(self, notification: Notification) -> None:
+        method = notification.method
+        if method not in HOST_NOTIFICATIONS:
+            logger.info("%s: ignored notification %r from worker", self.label, method)
+            return
+        params = notification.params if isinstance(notification.params, dict) else {}
+        context = self._invocations.context_for(notification.envelope.get(INVOCATION_ID_FIELD))
+        if method.startswith("streams.") and not self._track_stream(method, params, context):
+            return
+        self._deliver(method, params, context)
+
+    def _track_stream(self, method: str, params: dict[str, Any], context: CallContext) -> bool:
+        company_id = "" if params.get("companyId") is None else str(params["companyId"])
+        if context.invalid_invocation_scope:
+            logger.warning("%s: dropping %s with an invalid invocation scope", self.label, method)
+            return False
+        scope = context.invocation_scope
+        if scope is not None and company_id != scope.company_id:
+            logger.warning(
+                "%s: dropping %s for company %r outside the invocation's company %r",
+                self.label,
+                method,
+                company_id,
+                scope.company_id,
+            )
+            return False
+        channel = "" if params.get("channel") is None else str(params["channel"])
+        if method == "streams.open" and channel:
+            self._open_streams[channel] = company_id
+        elif method == "streams.close":
+            self._open_streams.pop(channel, None)
+        return True
+
+    def _deliver(self, method: str, params: dict[str, Any], context: CallContext) -> None:
+        if self._on_notification is None:
+            return
+        try:
+            self._on_notification(method, params, context)
+        except Exception:
+            logger.exception("%s: notification callback failed for %s", self.label, method)
+
+    def _write_quietly(self, data: bytes) -> None:
+        try:
+            self._transport.write(data)
+        except ConnectionError:
+            logger.debug("%s: the worker is gone; an answer was dropped", self.label)
+
+    # -- closing --------------------------------------------------------------------------
+
+    async def close(self, error: WorkerUnavailable | None = None) -> None:
+        """Close the connection; waiting calls fail with ``error``'s message.
+
+        Open stream channels get a synthetic ``streams.close`` so their subscribers are not
+        left hanging. Host handlers still running finish on their own; their answers are
+        dropped rather than their work cut off halfway.
+        """
+        if self._closed_reason is not None:
+            return
+        self._closed_reason = error.message if error else "Worker connection closed"
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(WorkerUnavailable(self._closed_reason))
+        self._invocations.clear()
+        for channel, company_id in list(self._open_streams.items()):
+            self._deliver(
+                "streams.close", {"channel": channel, "companyId": company_id}, CallContext()
+            )
+        self._open_streams.clear()
+        self._transport.close()
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        self._output_closed.set()
+
+
+class _InvalidParams(Exception):
+    """A worker request whose params are not a JSON object."""
