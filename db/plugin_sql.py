@@ -71,6 +71,8 @@ class PluginSqlAccess:
     namespace: str
     core_read_tables: frozenset[str]
     mode: AccessMode
+    #: CTE names of the statement: SQLite reports reading a recursive CTE like a table's.
+    cte_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -524,7 +526,7 @@ class SqlitePluginSql(PluginSqlBackend):
         driver = raw.driver_connection
         policy = _Policy(
             prefix=sqlite_table_name(access.namespace, ""),
-            readable=access.core_read_tables,
+            readable=access.core_read_tables | access.cte_names,
             writable=access.mode != "read",
             ddl=access.mode == "migrate",
         )

@@ -77,6 +77,9 @@ DECLARED_TYPES: dict[str, str] = {
     "date": "DATE",
 }
 
+#: The exact integer type of each declared integer type.
+_INTEGER_TYPES = {"SMALLINT": "smallint", "INTEGER": "integer", "BIGINT": "bigint"}
+
 _DECLARED_KINDS: dict[str, Kind] = {
     "TEXT": TEXT,
     "VARCHAR": TEXT,
@@ -131,15 +134,38 @@ def _column_kind(column: sa.Column[object]) -> Kind:
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a table or of a query's result."""
+    """A column of a table or of a query's result.
+
+    ``integer_type`` names an integer column's exact type, so a value assigned to it is read
+    (and refused) as PostgreSQL reads that type.
+    """
 
     name: str
     kind: Kind
+    integer_type: str | None = None
+
+    @property
+    def reader_kind(self) -> Kind:
+        """The kind values assigned to this column are read as (``int:integer`` ...)."""
+        return f"{INT}:{self.integer_type}" if self.integer_type else self.kind
+
+
+def base_kind(kind: Kind) -> Kind:
+    """A reader kind without its integer type (``int:integer`` is ``int``)."""
+    return kind.split(":", 1)[0]
 
 
 #: Core tables and their columns, from the live schema (the same on both backends).
+def _integer_type(column: sa.Column[object]) -> str | None:
+    if isinstance(column.type, sa.BigInteger):
+        return "bigint"
+    return "integer" if isinstance(column.type, sa.Integer) else None
+
+
 CORE_COLUMNS: dict[str, tuple[Column, ...]] = {
-    table.name: tuple(Column(column.name, _column_kind(column)) for column in table.columns)
+    table.name: tuple(
+        Column(column.name, _column_kind(column), _integer_type(column)) for column in table.columns
+    )
     for table in metadata.sorted_tables
 }
 
@@ -157,7 +183,10 @@ class Catalog:
     ) -> Catalog:
         """Build from ``{table: [(column, declared type), ...]}`` of the namespace."""
         tables = {
-            table: tuple(Column(name, declared_kind(kind)) for name, kind in columns)
+            table: tuple(
+                Column(name, declared_kind(kind), _INTEGER_TYPES.get(kind.upper()))
+                for name, kind in columns
+            )
             for table, columns in declared.items()
         }
         return cls(namespace, tables)
@@ -190,6 +219,7 @@ __all__ = [
     "Column",
     "Kind",
     "array_of",
+    "base_kind",
     "declared_kind",
     "element_of",
 ]

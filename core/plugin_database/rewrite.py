@@ -27,6 +27,8 @@ class Compiled:
     statements: tuple[str, ...]
     #: Result columns with their kinds, on SQLite; None means "read the values as they come".
     columns: tuple[Column, ...] | None = None
+    #: Names of the statement's CTEs, which SQLite's authorizer may report as tables.
+    cte_names: frozenset[str] = frozenset()
 
 
 def needs_catalog(dialect: Dialect) -> bool:
@@ -61,19 +63,21 @@ def compile_statement(
 
 def _sqlite(checked: CheckedStatement, printer: SqlitePrinter) -> Compiled:
     node = checked.node
+    columns = None
     if checked.mode is Mode.MIGRATION:
-        return Compiled(tuple(printer.ddl(node)))
-    match node:
-        case ast.SelectStmt():
-            query = printer.select(node, None)
-            return Compiled((query.sql,), query.columns)
-        case ast.InsertStmt():
-            return Compiled((printer.insert(node),))
-        case ast.UpdateStmt():
-            return Compiled((printer.update(node),))
-        case ast.DeleteStmt():
-            return Compiled((printer.delete(node),))
-    raise AssertionError(f"the policy let {type(node).__name__} through")
+        statements = tuple(printer.ddl(node))
+    elif isinstance(node, ast.SelectStmt):
+        query = printer.select(node, None)
+        statements, columns = (query.sql,), query.columns
+    elif isinstance(node, ast.InsertStmt):
+        statements = (printer.insert(node),)
+    elif isinstance(node, ast.UpdateStmt):
+        statements = (printer.update(node),)
+    elif isinstance(node, ast.DeleteStmt):
+        statements = (printer.delete(node),)
+    else:
+        raise AssertionError(f"the policy let {type(node).__name__} through")
+    return Compiled(statements, columns, frozenset(printer.cte_names))
 
 
 __all__ = ["Compiled", "compile_statement", "needs_catalog"]

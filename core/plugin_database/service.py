@@ -166,11 +166,11 @@ class PluginDatabase:
             return
         assert view.database is not None
         tables = view.database.read_tables
-        access = PluginSqlAccess(namespace, tables, "migrate")
         limits = StatementLimits(self.settings.migration_timeout_ms)
         try:
             for checked in check_migration(migration.content, key, namespace, tables):
                 compiled = await self._compile_fresh(session, checked, namespace)
+                access = PluginSqlAccess(namespace, tables, "migrate", compiled.cte_names)
                 for sql in compiled.statements:
                     await self._run(session, sql, [], access, limits)
             await record_migration(
@@ -239,7 +239,9 @@ class PluginDatabase:
             session,
             compiled.statements[0],
             values,
-            PluginSqlAccess(access.namespace, access.core_read_tables, access_mode),
+            PluginSqlAccess(
+                access.namespace, access.core_read_tables, access_mode, compiled.cte_names
+            ),
             StatementLimits(self.settings.statement_timeout_ms, max_rows),
         )
         return compiled, result

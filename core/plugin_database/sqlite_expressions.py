@@ -32,6 +32,7 @@ from core.plugin_database.kinds import (
     Column,
     Kind,
     array_of,
+    base_kind,
     element_of,
 )
 from db.pg_values import (
@@ -212,6 +213,8 @@ class ExpressionPrinter:
         if handler is None:
             raise unsupported(type(node).__name__)
         result: Expr = handler(node, scope, expected)
+        if ":" in result.kind:  # a reader kind such as int:integer stands for int
+            result = replace(result, kind=base_kind(result.kind))
         return result
 
     def exprs(
@@ -312,6 +315,8 @@ class ExpressionPrinter:
                     return Expr("1" if parse_bool(text) else "0", kind)
                 case "int":
                     return Expr(str(parse_int(text)), kind)
+                case _ if kind and kind.startswith(f"{INT}:"):
+                    return Expr(str(parse_int(text, kind.split(":", 1)[1])), INT)
                 case "number":
                     return Expr(number_output(parse_numeric(text)), kind)
                 case "interval":
@@ -327,6 +332,8 @@ class ExpressionPrinter:
             return Expr(sql, UNKNOWN)
         if element_of(expected):
             return Expr(call("pg_json_array", sql), expected)
+        if expected.startswith(f"{INT}:"):
+            return Expr(call("pg_int", sql, literal(expected.split(":", 1)[1])), INT)
         reader = READERS.get(expected)
         return Expr(call(reader, sql) if reader else sql, expected)
 

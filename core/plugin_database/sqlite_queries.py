@@ -20,6 +20,7 @@ from core.plugin_database.kinds import (
     JSONB,
     TEXT,
     UNKNOWN,
+    Catalog,
     Column,
     Kind,
     element_of,
@@ -69,6 +70,11 @@ def _rename(columns: tuple[Column, ...] | None, names: list[str]) -> tuple[Colum
 
 class QueryPrinter(CallPrinter):
     """Prints queries and data-modifying statements."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__(catalog)
+        #: Names of the CTEs printed so far (SQLite's authorizer reports some CTE reads).
+        self.cte_names: set[str] = set()
 
     def physical(self, schema: str | None, table: str) -> str:
         """The SQLite table name of a namespace or core table."""
@@ -254,6 +260,7 @@ class QueryPrinter(CallPrinter):
             if not isinstance(query, ast.SelectStmt):
                 raise unsupported("data-modifying WITH queries")
             names = _names(cte.aliascolnames)
+            self.cte_names.add(cte.ctename)
             if clause.recursive and query.op != _SET.SETOP_NONE:
                 # The recursive branch reads the CTE itself: learn its columns from the seed.
                 level.ctes[cte.ctename] = _rename(self.select(query.larg, level).columns, names)
@@ -388,6 +395,11 @@ class QueryPrinter(CallPrinter):
 
     # -- INSERT, UPDATE, DELETE --------------------------------------------------------------
 
+    @staticmethod
+    def assigned_kinds(columns: Sequence[Column]) -> dict[str, Kind]:
+        """The kind each column reads assigned values as (integers with their exact type)."""
+        return {column.name: column.reader_kind for column in columns}
+
     def target(self, relation: ast.RangeVar, level: Scope) -> tuple[str, str, tuple[Column, ...]]:
         """Register a statement's target table; returns its SQL name, alias and columns."""
         columns = self.catalog.columns(relation.schemaname, relation.relname) or ()
@@ -411,7 +423,7 @@ class QueryPrinter(CallPrinter):
         level = Scope()
         prefix = self.with_clause(node.withClause, level)
         table, name, columns = self.target(node.relation, level)
-        kinds = {column.name: column.kind for column in columns}
+        kinds = self.assigned_kinds(columns)
         if any(target.indirection for target in node.cols or ()):
             raise unsupported("INSERT into array elements or fields")
         names = [target.name for target in node.cols or ()] or [c.name for c in columns]
@@ -480,7 +492,7 @@ class QueryPrinter(CallPrinter):
         if clause.action == enums.OnConflictAction.ONCONFLICT_NOTHING:
             return f" ON CONFLICT{target} DO NOTHING"
         scope = Scope(parent=level, sources=[Source("excluded", columns)])
-        kinds = {column.name: column.kind for column in columns}
+        kinds = self.assigned_kinds(columns)
         text = f" ON CONFLICT{target} DO UPDATE SET " + self.assignments(
             clause.targetList, scope, kinds
         )
@@ -522,7 +534,7 @@ class QueryPrinter(CallPrinter):
         level = Scope()
         prefix = self.with_clause(node.withClause, level)
         table, name, columns = self.target(node.relation, level)
-        kinds = {column.name: column.kind for column in columns}
+        kinds = self.assigned_kinds(columns)
         sources = [self.from_item(item, level) for item in node.fromClause or ()]
         sql = f"{prefix}UPDATE {table} AS {quote(name)} SET "
         sql += self.assignments(node.targetList, level, kinds)
