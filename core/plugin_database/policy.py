@@ -176,10 +176,21 @@ def statement_text(sql: str, raw: ast.RawStmt) -> str:
     return sql[start:end].strip()
 
 
+#: PostgreSQL's message for a NUL character in text.
+NUL_MESSAGE = 'invalid byte sequence for encoding "UTF8": 0x00'
+
+
+def _refuse_nul(sql: str) -> None:
+    # PostgreSQL's parser (and pglast's) reads C strings: text after a NUL would go unchecked.
+    if "\x00" in sql:
+        raise PluginSqlInvalid(NUL_MESSAGE)
+
+
 def check_runtime(
     sql: str, mode: Mode, namespace: str, core_read_tables: Collection[str]
 ) -> CheckedStatement:
     """Accept one ``ctx.db.query`` or ``ctx.db.execute`` statement, or raise why not."""
+    _refuse_nul(sql)
     if mode is Mode.QUERY:
         upstream_rules.check_query(sql, namespace, core_read_tables)
     else:
@@ -196,6 +207,7 @@ def check_migration(
     content: str, migration_key: str, namespace: str, core_read_tables: Collection[str]
 ) -> list[CheckedStatement]:
     """Accept every statement of a migration file, or raise for the first refused one."""
+    _refuse_nul(content)
     pieces = upstream_rules.split_statements(content)
     if not pieces:
         raise PluginSqlInvalid(f"Plugin migration {migration_key} is empty")

@@ -23,6 +23,7 @@ from core.plugin_database.errors import (
     PluginSqlViolation,
 )
 from core.plugin_database.namespace import require_active
+from core.plugin_database.policy import NUL_MESSAGE
 from db.errors import PluginStatementError, PluginStatementFailure
 from db.models import Plugin, PluginDatabaseNamespace
 
@@ -80,12 +81,16 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def _is_json(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL; refuse it on both backends
+            raise PluginSqlInvalid(NUL_MESSAGE)
+        return True
     if isinstance(value, _JSON_SCALARS):
         return True
     if isinstance(value, list | tuple):
         return all(_is_json(item) for item in value)
     if isinstance(value, dict):
-        return all(isinstance(key, str) and _is_json(item) for key, item in value.items())
+        return all(_is_json(key) and _is_json(item) for key, item in value.items())
     return False
 
 

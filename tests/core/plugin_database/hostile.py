@@ -208,6 +208,12 @@ QUERIES = [
         f"SELECT label FROM {NS}.tasks WHERE label = 'copied from public.agents'",
         _not_whitelisted("agents"),
     ),
+    Hostile(
+        "query",
+        f"SELECT label FROM {NS}.tasks\x00 UNION SELECT name FROM agents",
+        'invalid byte sequence for encoding "UTF8": 0x00',
+        PluginSqlInvalid,
+    ),
     Hostile("query", "SELECT $1", "SQL placeholder $1 has no matching parameter", PluginSqlInvalid),
     Hostile(
         "query",
@@ -390,6 +396,12 @@ EXECUTES = [
         "execute",
         f"INSERT INTO {NS}.tasks (id) SELECT id FROM public.issues",
         NO_PUBLIC,
+    ),
+    Hostile(
+        "execute",
+        f"UPDATE {NS}.tasks SET label = 'x'\x00; UPDATE issues SET title = 'x'",
+        'invalid byte sequence for encoding "UTF8": 0x00',
+        PluginSqlInvalid,
     ),
 ]
 

@@ -179,6 +179,8 @@ async def test_failures_read_the_same_on_both_backends(
         ("SELECT FROM FROM", [], 'syntax error at or near "FROM"'),
         ("SELECT 1", "not a list", "ctx.db params must be an array of JSON values"),
         ("SELECT 1", [object()], "ctx.db params must be an array of JSON values"),
+        ("SELECT $1", ["a\x00b"], 'invalid byte sequence for encoding "UTF8": 0x00'),
+        ("SELECT $1::jsonb", [{"k": ["\x00"]}], 'invalid byte sequence for encoding "UTF8": 0x00'),
         (42, [], "ctx.db SQL must be a string"),
     ],
 )
