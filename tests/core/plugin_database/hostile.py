@@ -214,6 +214,45 @@ QUERIES = [
         'invalid byte sequence for encoding "UTF8": 0x00',
         PluginSqlInvalid,
     ),
+    Hostile(
+        "query",
+        "SELECT * FROM (WITH agents AS (SELECT 1 AS id) SELECT id FROM agents) s, agents a",
+        _unqualified("agents"),  # a CTE is visible only inside its own query
+    ),
+    Hostile(
+        "query",
+        "WITH a AS (SELECT * FROM b), b AS (SELECT 1 AS x) SELECT * FROM a",
+        _unqualified("b"),  # a plain CTE cannot see the ones after it
+    ),
+    Hostile(
+        "query",
+        f"SELECT * FROM {NS}.tasks ORDER BY (SELECT 1 FROM agents LIMIT 1)",
+        _unqualified("agents"),
+    ),
+    Hostile(
+        "query",
+        f"SELECT * FROM {NS}.tasks LIMIT (SELECT count(*) FROM agents)",
+        _unqualified("agents"),
+    ),
+    Hostile("query", "SELECT * FROM ROWS FROM (pg_sleep(1)) AS s", _function("pg_sleep")),
+    Hostile(
+        "query",
+        f"SELECT label FROM {NS}.tasks WHERE label = ANY(ARRAY(SELECT name FROM agents))",
+        _unqualified("agents"),
+    ),
+    Hostile(
+        "query",
+        f"SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM agents)) FROM {NS}.tasks",
+        _unqualified("agents"),
+    ),
+    Hostile("query", "SELECT public.gen_random_uuid()", _function("public.gen_random_uuid")),
+    Hostile("query", "SELECT 1 OPERATOR(public.+) 2", 'Plugin SQL cannot use operator "public.+"'),
+    Hostile("query", "SELECT '1'::public.mytype", 'Plugin SQL cannot use type "public.mytype"'),
+    Hostile(
+        "query",
+        f"SELECT * FROM {NS}.tasks.agents",
+        f'Plugin SQL cannot name a database in "{NS}.tasks.agents"',
+    ),
     Hostile("query", "SELECT $1", "SQL placeholder $1 has no matching parameter", PluginSqlInvalid),
     Hostile(
         "query",
@@ -396,6 +435,26 @@ EXECUTES = [
         "execute",
         f"INSERT INTO {NS}.tasks (id) SELECT id FROM public.issues",
         NO_PUBLIC,
+    ),
+    Hostile(
+        "execute",
+        f"INSERT INTO {NS}.tasks (id) VALUES ($1) ON CONFLICT (id) DO UPDATE "
+        "SET label = (SELECT name FROM agents LIMIT 1)",
+        _unqualified("agents"),
+        params=["00000000-0000-4000-8000-000000000001"],
+    ),
+    Hostile(
+        "execute",
+        f"INSERT INTO {NS}.tasks (id) VALUES ($1) "
+        "RETURNING (SELECT name FROM public.agents LIMIT 1)",
+        NO_PUBLIC,
+        params=["00000000-0000-4000-8000-000000000001"],
+    ),
+    Hostile(
+        "execute",
+        f"DELETE FROM {NS}.tasks WHERE id = $1 RETURNING (SELECT title FROM issues LIMIT 1)",
+        _unqualified("issues"),
+        params=["00000000-0000-4000-8000-000000000001"],
     ),
     Hostile(
         "execute",
@@ -608,6 +667,59 @@ MIGRATIONS = [
         "migration",
         f"CREATE TABLE {NS}.t (id int) TABLESPACE pg_global;",
         "Plugin migrations cannot use CREATE TABLE ... TABLESPACE",
+    ),
+    Hostile(
+        "migration",
+        f"ALTER TABLE {NS}.tasks ADD CONSTRAINT fk FOREIGN KEY (issue_id) REFERENCES agents(id);",
+        _unqualified("agents"),
+        weakness="M1",
+    ),
+    Hostile(
+        "migration",
+        f"ALTER TABLE {NS}.tasks ALTER COLUMN label SET DEFAULT pg_read_file('x');",
+        _function("pg_read_file"),
+    ),
+    Hostile(
+        "migration",
+        f"CREATE TABLE {NS}.p PARTITION OF public.issues FOR VALUES IN ('x');",
+        "Plugin migrations cannot use CREATE TABLE ... INHERITS",
+    ),
+    Hostile(
+        "migration",
+        "COMMENT ON COLUMN public.issues.title IS 'x';",
+        "Plugin SQL cannot mutate or define objects in public.issues",
+        weakness="M5",
+    ),
+    Hostile(
+        "migration",
+        f"CREATE INDEX tasks_sleep_idx ON {NS}.tasks ((pg_sleep(1)::text));",
+        _function("pg_sleep"),
+    ),
+    Hostile(
+        "migration",
+        f"CREATE VIEW {NS}.v WITH (security_barrier) AS SELECT 1 AS x;",
+        "Plugin migrations cannot create temporary views or set view options",
+    ),
+    Hostile(
+        "migration",
+        f"ALTER TABLE {NS}.tasks ATTACH PARTITION {NS}.p FOR VALUES IN ('x');",
+        "Plugin migrations cannot use ALTER TABLE ... ATTACH PARTITION",
+    ),
+    Hostile(
+        "migration",
+        f"ALTER TABLE {NS}.tasks RENAME TO agents; ALTER TABLE {NS}.agents SET SCHEMA public;",
+        "Plugin migrations cannot use ALTER ... SET SCHEMA",
+        weakness="M4",
+    ),
+    Hostile(
+        "migration",
+        f"CREATE TABLE {NS}.t (id uuid DEFAULT public.gen_random_uuid());",
+        _function("public.gen_random_uuid"),
+    ),
+    Hostile(
+        "migration",
+        f"CREATE TABLE {NS}.t (id public.mytype);",
+        'Plugin SQL cannot use type "public.mytype"',
     ),
 ]
 
