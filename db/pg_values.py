@@ -42,7 +42,7 @@ def parse_uuid(value: object) -> str:
     """The canonical (lowercase, 8-4-4-4-12) text of a uuid input, as PostgreSQL reads it."""
     if isinstance(value, uuid.UUID):
         return str(value)
-    text = value if isinstance(value, str) else _scalar_text(value)
+    text = value if isinstance(value, str) else scalar_text(value)
     if not _UUID_INPUT.match(text):
         raise PgValueError(f'invalid input syntax for type uuid: "{text}"')
     return str(uuid.UUID(text.strip("{}").replace("-", "")))
@@ -104,7 +104,7 @@ def parse_timestamptz(value: object) -> datetime:
     """An aware UTC datetime from timestamptz input; input without an offset is UTC."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    naive, offset = _parse_datetime(_scalar_text(value), "timestamp with time zone")
+    naive, offset = _parse_datetime(scalar_text(value), "timestamp with time zone")
     return (naive - (offset or timedelta(0))).replace(tzinfo=UTC)
 
 
@@ -112,14 +112,14 @@ def parse_timestamp(value: object) -> datetime:
     """A naive datetime from ``timestamp`` input; like PostgreSQL, a given offset is ignored."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
-    return _parse_datetime(_scalar_text(value), "timestamp")[0]
+    return _parse_datetime(scalar_text(value), "timestamp")[0]
 
 
 def parse_date(value: object) -> date:
     """A date from ``date`` input (a time part, if any, is dropped as PostgreSQL does)."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return _parse_datetime(_scalar_text(value), "date")[0].date()
+    return _parse_datetime(scalar_text(value), "date")[0].date()
 
 
 def format_timestamptz(value: datetime) -> str:
@@ -163,7 +163,7 @@ def parse_bool(value: object) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    text = _scalar_text(value)
+    text = scalar_text(value)
     word = text.strip().lower()
     if word:  # any prefix of true/yes/false/no, or one of the fixed words
         if word in ("1", "on") or "true".startswith(word) or "yes".startswith(word):
@@ -180,13 +180,13 @@ def parse_int(value: object, type_name: str = "bigint") -> int:
     """An integer from integer input; fractions and text that is not a number are refused."""
     low, high = (INT4_MIN, INT4_MAX) if type_name == "integer" else (INT8_MIN, INT8_MAX)
     if isinstance(value, bool):
-        raise PgValueError(f'invalid input syntax for type {type_name}: "{_scalar_text(value)}"')
+        raise PgValueError(f'invalid input syntax for type {type_name}: "{scalar_text(value)}"')
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int):
         number = value
     else:
-        text = _scalar_text(value)
+        text = scalar_text(value)
         if not _INTEGER_INPUT.match(text):
             raise PgValueError(f'invalid input syntax for type {type_name}: "{text}"')
         number = int(text)
@@ -198,10 +198,10 @@ def parse_int(value: object, type_name: str = "bigint") -> int:
 def parse_numeric(value: object) -> Decimal:
     """An exact decimal from numeric input (numbers, or text such as ``'1.50'``)."""
     if isinstance(value, bool):
-        raise PgValueError(f'invalid input syntax for type numeric: "{_scalar_text(value)}"')
+        raise PgValueError(f'invalid input syntax for type numeric: "{scalar_text(value)}"')
     if isinstance(value, Decimal):
         return value
-    text = repr(value) if isinstance(value, float) else _scalar_text(value)
+    text = repr(value) if isinstance(value, float) else scalar_text(value)
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
@@ -215,11 +215,11 @@ def parse_float(value: object) -> float:
     """A double from float8 input."""
     if isinstance(value, bool):
         raise PgValueError(
-            f'invalid input syntax for type double precision: "{_scalar_text(value)}"'
+            f'invalid input syntax for type double precision: "{scalar_text(value)}"'
         )
     if isinstance(value, int | float):
         return float(value)
-    text = _scalar_text(value)
+    text = scalar_text(value)
     try:
         return float(text.strip())
     except ValueError:
@@ -279,7 +279,7 @@ _INTERVAL_PART = re.compile(r"\s*([+-]?\d+(?:\.\d+)?)\s*([a-z]+)\s*")
 
 def parse_interval(value: object) -> tuple[int, int, int]:
     """``(months, days, microseconds)`` of interval input written as ``'<n> <unit> ...'``."""
-    text = _scalar_text(value)
+    text = scalar_text(value)
     remaining = text.strip().lower()
     if remaining.startswith("@"):
         remaining = remaining[1:]
@@ -536,8 +536,8 @@ def _array_element(raw: str, quoted: bool) -> str | None:
     return None if value.upper() == "NULL" else value
 
 
-def _scalar_text(value: object) -> str:
-    """The text a scalar JSON parameter stands for when a type's input function reads it."""
+def scalar_text(value: object) -> str:
+    """The text a JSON parameter stands for when a type's input function reads it."""
     if isinstance(value, str):
         return value
     if value is True:
@@ -549,11 +549,6 @@ def _scalar_text(value: object) -> str:
     if isinstance(value, dict | list):
         return render_json(value)
     return str(value)
-
-
-def scalar_text(value: object) -> str:
-    """Public form of the text a parameter value stands for (see ``_scalar_text``)."""
-    return _scalar_text(value)
 
 
 __all__ = [

@@ -699,11 +699,6 @@ def _known(kind: Kind | None) -> Kind | None:
     return None if kind in (None, UNKNOWN) else kind
 
 
-def renamed(value: Expr, name: str) -> Expr:
-    """The same expression under another column name."""
-    return replace(value, name=name)
-
-
 __all__ = [
     "NOW_SQL",
     "READERS",
@@ -716,5 +711,4 @@ __all__ = [
     "code",
     "literal",
     "quote",
-    "renamed",
 ]
