@@ -143,8 +143,9 @@ class PluginDatabase:
                     )
                     await mark_migration_failed(session, record_id)
         finally:
+            # Rewrites are keyed by catalog version: the next call reloads the schema and
+            # rewrites again, while checked statements (which do not depend on it) stay cached.
             self._catalogs.pop(namespace.namespace_name, None)
-            self.statements.clear()
         if failure is not None:
             raise failure.error
         return namespace
