@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 from db.dialect import Dialect
 from db.errors import DatabaseError, DatabaseUnavailable, translate_error
 from db.models import metadata
+from db.plugin_sql import install_sqlite_support
 from db.types import dumps_json, loads_json
 
 #: Where the sandbox keeps its database when nothing else is configured.
@@ -286,6 +287,8 @@ def _create_sqlite_engine(url: URL, *, echo: bool, foreign_keys: bool = True) ->
         # LIKE compares case-sensitively on PostgreSQL; make SQLite agree.
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
+        # PostgreSQL-compatible functions and the guard that rewritten plugin SQL runs under.
+        install_sqlite_support(dbapi_connection, connection_record)
 
     @event.listens_for(engine.sync_engine, "begin")
     def begin_transaction(connection: sa.Connection) -> None:

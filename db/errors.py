@@ -9,11 +9,13 @@ Driver errors are translated into this hierarchy at one boundary (``translate_er
      │    ├── ForeignKeyViolation
      │    └── NotNullViolation
      ├── DatabaseBusy
-     └── DatabaseUnavailable
+     ├── DatabaseUnavailable
+     └── PluginStatementError   plugin SQL failed or hit a limit (see db.plugin_sql)
 """
 
 from __future__ import annotations
 
+import enum
 import re
 import sqlite3
 
@@ -52,6 +54,27 @@ class DatabaseBusy(DatabaseError):
 
 class DatabaseUnavailable(DatabaseError):
     """The database could not be reached or opened."""
+
+
+class PluginStatementFailure(enum.StrEnum):
+    """Why a plugin statement failed, the same on both backends."""
+
+    UNIQUE = "unique"
+    FOREIGN_KEY = "foreign_key"
+    NOT_NULL = "not_null"
+    CHECK = "check"
+    INVALID_DATA = "invalid_data"
+    TIMEOUT = "timeout"
+    DENIED = "denied"
+    OTHER = "other"
+
+
+class PluginStatementError(DatabaseError):
+    """A plugin's SQL statement failed in the database, or was stopped by a limit."""
+
+    def __init__(self, message: str, *, failure: PluginStatementFailure) -> None:
+        super().__init__(message)
+        self.failure = failure
 
 
 _SQLITE_UNIQUE_COLUMNS = re.compile(r"UNIQUE constraint failed: (?P<columns>.+)$")

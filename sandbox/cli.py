@@ -12,6 +12,7 @@ import click
 
 from db import DatabaseError, migrate
 from db.connect import DATABASE_URL_ENV, describe_choice, open_database
+from sandbox.benchmarks.plugin_sql import plugin_sql_command
 
 T = TypeVar("T")
 
@@ -108,3 +109,11 @@ def current(database: str | None, as_json: bool) -> None:
         return
     state = "up to date" if revision == head else f"head is {head}; run 'sandbox db upgrade'"
     click.echo(f"{describe_choice(database)}: revision {revision or 'none (empty)'} ({state})")
+
+
+@main.group()
+def bench() -> None:
+    """Measure the sandbox: programs that print figures for both backends."""
+
+
+bench.add_command(plugin_sql_command)

@@ -80,7 +80,15 @@ def test_user_mistakes_give_one_line_and_exit_1(
 
 
 def test_every_command_has_help() -> None:
-    for command in ([], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"]):
+    for command in (
+        [],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "downgrade"],
+        ["db", "current"],
+        ["bench"],
+        ["bench", "plugin-sql"],
+    ):
         result = sandbox(*command, "--help")
         assert result.returncode == 0
         assert "Usage:" in result.stdout
@@ -105,3 +113,18 @@ def test_embedded_postgres_choice(postgres_data_root: Path) -> None:
     assert upgraded.stdout.strip() == f"Database at revision {head_revision()}"
     current = sandbox("db", "current", "--db", f"embedded-postgres:{data}", "--json")
     assert json.loads(current.stdout)["upToDate"] is True
+
+
+@pytest.mark.postgres_only
+def test_plugin_sql_benchmark_reports_both_backends() -> None:
+    result = sandbox("bench", "plugin-sql", "--iterations", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert set(figures) == {"sqlite", "postgres"}
+    for values in figures.values():
+        assert values["statements"] == len(values["by_statement"]) >= 10
+        for key in ("policy_rewrite_cold_us", "policy_rewrite_cached_us", "raw_execution_us"):
+            assert values[key] > 0
+        assert values["policy_rewrite_cached_us"] < values["policy_rewrite_cold_us"]
+    assert "Starting embedded PostgreSQL" in result.stderr
+    assert "Measuring sqlite" in result.stderr

@@ -1,0 +1,605 @@
+"""Running plugin SQL: the backend-specific half of plugin database namespaces.
+
+``core.plugin_database`` decides what a plugin may run and produces the SQL for each backend; this
+module runs it, inside a transaction the caller opened, with a second line of defence below the
+SQL policy:
+
+- PostgreSQL: the statement goes through the extended protocol (prepared, parameters bound), so a
+  second statement can never ride along. The transaction's ``search_path`` is narrowed to
+  ``pg_catalog`` and the plugin's schema, ``statement_timeout`` and ``lock_timeout`` are set, and
+  reads run in a read-only transaction. Plugin parameters are read with PostgreSQL's input rules
+  (``db.pg_values``) into the values asyncpg binds.
+- SQLite: a namespace table ``<ns>.<table>`` is stored in the main file as the table named
+  ``"<ns>.<table>"`` (namespace names never contain a dot, so no two namespaces can produce the
+  same name, and foreign keys to core tables work). Every connection carries a guard: while a
+  plugin statement runs, an authorizer denies every table outside the namespace and the
+  plugin's whitelisted core tables (which are read-only), and a progress handler enforces the
+  statement timeout.
+
+Failures become ``PluginStatementError`` with the same ``failure`` and message on both backends.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, assert_never
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
+
+from db.dialect import Dialect
+from db.errors import PluginStatementError, PluginStatementFailure
+from db.pg_values import (
+    PgValueError,
+    parse_bool,
+    parse_date,
+    parse_float,
+    parse_int,
+    parse_interval,
+    parse_json,
+    parse_numeric,
+    parse_timestamp,
+    parse_timestamptz,
+    parse_uuid,
+    render_json,
+    scalar_text,
+)
+from db.sqlite_functions import register_functions
+
+#: What a plugin statement may do: read, write its namespace, or migrate it.
+AccessMode = Literal["read", "write", "migrate"]
+
+#: How many SQLite virtual-machine steps run between two timeout checks.
+_PROGRESS_STEPS = 5_000
+
+#: Key of the guard in a SQLite connection record's ``info``.
+_GUARD = "sandbox_plugin_sql_guard"
+
+
+@dataclass(frozen=True)
+class PluginSqlAccess:
+    """Who runs a statement and what it may touch."""
+
+    namespace: str
+    core_read_tables: frozenset[str]
+    mode: AccessMode
+    #: CTE names of the statement: SQLite reports reading a recursive CTE like a table's.
+    cte_names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StatementLimits:
+    """Limits of one statement; ``max_rows`` None fetches every row."""
+
+    timeout_ms: int
+    max_rows: int | None = None
+
+
+@dataclass
+class StatementResult:
+    """Column names, rows (at most ``max_rows + 1``) and the affected-row count."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    row_count: int
+
+
+def sqlite_table_name(namespace: str, table: str) -> str:
+    """The SQLite name of namespace table ``<namespace>.<table>``."""
+    return f"{namespace}.{table}"
+
+
+def logical_table_name(physical: str) -> str:
+    """The table name a plugin wrote, from a SQLite table name (core tables pass through)."""
+    return physical.split(".", 1)[1] if "." in physical else physical
+
+
+def plugin_sql_backend(dialect: Dialect) -> PluginSqlBackend:
+    """The runner for a database's dialect."""
+    match dialect:
+        case Dialect.POSTGRESQL:
+            return PostgresPluginSql()
+        case Dialect.SQLITE:
+            return SqlitePluginSql()
+        case _:
+            assert_never(dialect)
+
+
+class PluginSqlBackend:
+    """Runs plugin statements on one backend (see the subclasses)."""
+
+    dialect: Dialect
+
+    async def create_namespace(self, session: AsyncSession, namespace: str) -> None:
+        """Create the storage of a namespace if it does not exist yet."""
+        raise NotImplementedError
+
+    async def namespace_columns(
+        self, session: AsyncSession, namespace: str
+    ) -> dict[str, list[tuple[str, str]]]:
+        """Each namespace table with its ``(column, declared type)`` pairs, in column order."""
+        raise NotImplementedError
+
+    async def run(
+        self,
+        session: AsyncSession,
+        sql: str,
+        params: Sequence[Any],
+        *,
+        access: PluginSqlAccess,
+        limits: StatementLimits,
+    ) -> StatementResult:
+        """Run one statement inside the session's transaction."""
+        raise NotImplementedError
+
+
+def _by_table(rows: Iterable[Sequence[str]]) -> dict[str, list[tuple[str, str]]]:
+    """``(table, column, type)`` rows grouped as ``{table: [(column, type), ...]}``."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_name in rows:
+        columns.setdefault(table, []).append((column, type_name))
+    return columns
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+
+class PostgresPluginSql(PluginSqlBackend):
+    """PostgreSQL: the plugin's own text, prepared, in a narrowed transaction."""
+
+    dialect = Dialect.POSTGRESQL
+
+    async def create_namespace(self, session: AsyncSession, namespace: str) -> None:
+        await session.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}"))
+
+    async def namespace_columns(
+        self, session: AsyncSession, namespace: str
+    ) -> dict[str, list[tuple[str, str]]]:
+        rows = await session.execute(
+            sa.text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = :schema ORDER BY table_name, ordinal_position"
+            ),
+            {"schema": namespace},
+        )
+        return _by_table(rows)
+
+    async def run(
+        self,
+        session: AsyncSession,
+        sql: str,
+        params: Sequence[Any],
+        *,
+        access: PluginSqlAccess,
+        limits: StatementLimits,
+    ) -> StatementResult:
+        # Going through the session first makes SQLAlchemy open the transaction, so the
+        # settings below stay local to it (SET LOCAL semantics via set_config(..., true)).
+        await session.execute(
+            sa.text(
+                "SELECT set_config('search_path', :search_path, true), "
+                "set_config('statement_timeout', :timeout, true), "
+                "set_config('lock_timeout', :timeout, true), "
+                "set_config('standard_conforming_strings', 'on', true)"
+                + (", set_config('transaction_read_only', 'on', true)")
+                * (access.mode == "read")
+            ),
+            {"search_path": f"pg_catalog, {_quote(access.namespace)}", "timeout": _ms(limits)},
+        )
+        connection = await _asyncpg_connection(session)
+        try:
+            statement = await connection.prepare(sql)
+            arguments = [
+                _coerce_pg(parameter.name, value)
+                for parameter, value in zip(statement.get_parameters(), params, strict=True)
+            ]
+            if limits.max_rows is None:
+                rows = await statement.fetch(*arguments)
+            else:
+                cursor = await statement.cursor(*arguments)
+                rows = await cursor.fetch(limits.max_rows + 1)
+            result = StatementResult(
+                columns=[attribute.name for attribute in statement.get_attributes()],
+                rows=[tuple(row) for row in rows],
+                row_count=_status_count(statement.get_statusmsg() or "", len(rows)),
+            )
+        except asyncpg.PostgresError as error:
+            raise _translate_postgres(error, limits) from error
+        except PgValueError as error:
+            raise PluginStatementError(
+                str(error), failure=PluginStatementFailure.INVALID_DATA
+            ) from error
+        if access.mode == "migrate":
+            # Host statements later in the migration transaction use the default settings.
+            await connection.execute(
+                "SET LOCAL search_path TO DEFAULT; SET LOCAL statement_timeout TO DEFAULT; "
+                "SET LOCAL lock_timeout TO DEFAULT"
+            )
+        return result
+
+
+def _ms(limits: StatementLimits) -> str:
+    return f"{int(limits.timeout_ms)}ms"
+
+
+async def _asyncpg_connection(session: AsyncSession) -> asyncpg.Connection:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    if not raw.info.get("sandbox_interval_as_text"):
+        # Interval parameters and results travel as text, so PostgreSQL itself reads
+        # '1 month' (asyncpg's binary codec only knows timedelta, which has no months).
+        await driver.set_type_codec(
+            "interval", encoder=str, decoder=str, schema="pg_catalog", format="text"
+        )
+        raw.info["sandbox_interval_as_text"] = True
+    return driver
+
+
+def _status_count(status: str, fetched: int) -> int:
+    """The row count of a command tag such as ``INSERT 0 3`` or ``UPDATE 2``."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else fetched
+
+
+_PG_SCALARS: dict[str, Any] = {
+    "uuid": lambda value: parse_uuid(value),
+    "timestamptz": parse_timestamptz,
+    "timestamp": parse_timestamp,
+    "date": parse_date,
+    "bool": parse_bool,
+    "int2": lambda value: parse_int(value, "smallint"),
+    "int4": lambda value: parse_int(value, "integer"),
+    "int8": lambda value: parse_int(value, "bigint"),
+    "numeric": parse_numeric,
+    "float4": parse_float,
+    "float8": parse_float,
+}
+
+
+def _coerce_pg(type_name: str, value: Any) -> Any:
+    """The Python value asyncpg binds for a JSON parameter, read as PostgreSQL reads text."""
+    if value is None:
+        return None
+    if type_name.endswith("[]") or type_name.startswith("_"):
+        element = type_name.removesuffix("[]").removeprefix("_")
+        if not isinstance(value, list):
+            raise PgValueError(f'malformed array literal: "{scalar_text(value)}"')
+        return [_coerce_pg(element, item) for item in value]
+    if type_name in ("json", "jsonb"):
+        # asyncpg (through SQLAlchemy's codec) sends JSON text; validate it as PostgreSQL would.
+        return render_json(parse_json(value))
+    if type_name == "interval":
+        parse_interval(value)
+        return scalar_text(value)
+    reader = _PG_SCALARS.get(type_name)
+    if reader is not None:
+        parsed = reader(value)
+        return Decimal(parsed) if type_name == "numeric" else parsed
+    return scalar_text(value)
+
+
+def _translate_postgres(error: asyncpg.PostgresError, limits: StatementLimits) -> Exception:
+    state = getattr(error, "sqlstate", "") or ""
+    table = getattr(error, "table_name", None) or "?"
+    if state == "23505":
+        return _unique_violation(table)
+    if state == "23503":
+        return _foreign_key_violation()
+    if state == "23502":
+        return _not_null_violation(table, getattr(error, "column_name", None) or "?")
+    if state == "23514":
+        return _check_violation()
+    if state == "57014":
+        return _timeout(limits)
+    if state == "55P03":
+        return PluginStatementError(
+            f"Plugin SQL timed out waiting for a lock after {limits.timeout_ms} ms",
+            failure=PluginStatementFailure.TIMEOUT,
+        )
+    failure = (
+        PluginStatementFailure.INVALID_DATA
+        if state.startswith("22")
+        else PluginStatementFailure.OTHER
+    )
+    return PluginStatementError(str(error), failure=failure)
+
+
+def _unique_violation(table: str) -> PluginStatementError:
+    return PluginStatementError(
+        f'duplicate key value violates a unique constraint on "{table}"',
+        failure=PluginStatementFailure.UNIQUE,
+    )
+
+
+def _foreign_key_violation() -> PluginStatementError:
+    return PluginStatementError(
+        "Plugin SQL violates a foreign key constraint", failure=PluginStatementFailure.FOREIGN_KEY
+    )
+
+
+def _not_null_violation(table: str, column: str) -> PluginStatementError:
+    return PluginStatementError(
+        f'null value in column "{column}" of relation "{table}" violates not-null constraint',
+        failure=PluginStatementFailure.NOT_NULL,
+    )
+
+
+def _check_violation() -> PluginStatementError:
+    return PluginStatementError(
+        "Plugin SQL violates a check constraint", failure=PluginStatementFailure.CHECK
+    )
+
+
+def _timeout(limits: StatementLimits) -> PluginStatementError:
+    return PluginStatementError(
+        f"Plugin SQL exceeded the statement timeout of {limits.timeout_ms} ms",
+        failure=PluginStatementFailure.TIMEOUT,
+    )
+
+
+# -- SQLite --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Policy:
+    """What the authorizer lets one plugin statement touch (SQLite table names)."""
+
+    prefix: str
+    readable: frozenset[str]
+    writable: bool
+    ddl: bool
+
+
+#: SQLite functions no plugin statement may reach, whatever the rewriter emitted.
+_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile"})
+_ALWAYS_ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE})
+_DDL_ACTIONS = frozenset(
+    {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_ALTER_TABLE}
+)
+_WRITE_ACTIONS = frozenset({sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
+#: SQLite's own tables that DDL and AUTOINCREMENT maintain.
+_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_sequence"})
+_TEMP_SCHEMA_TABLES = frozenset({"sqlite_temp_master", "sqlite_temp_schema"})
+#: Table-valued functions the rewriter uses (arrays and jsonb_array_elements).
+_TABLE_FUNCTIONS = frozenset({"json_each"})
+
+
+@dataclass
+class _Guard:
+    """Per-connection state behind the authorizer, progress handler and function errors.
+
+    Host statements run with no policy (everything allowed, no deadline).
+    """
+
+    policy: _Policy | None = None
+    deadline: float | None = None
+    timed_out: bool = False
+    denied: str | None = None
+    function_error: PgValueError | None = None
+    _steps: int = field(default=0, repr=False)
+
+    def authorize(
+        self, action: int, first: str | None, second: str | None, database: str | None, _: Any
+    ) -> int:
+        policy = self.policy
+        if policy is None:
+            return sqlite3.SQLITE_OK
+        if self._allowed(policy, action, first, second, database):
+            return sqlite3.SQLITE_OK
+        self.denied = self.denied or _describe(action, first, second)
+        return sqlite3.SQLITE_DENY
+
+    @staticmethod
+    def _allowed(
+        policy: _Policy, action: int, first: str | None, second: str | None, database: str | None
+    ) -> bool:
+        if database not in (None, "main"):
+            # ALTER TABLE ... RENAME also rewrites temp triggers and views that mention the table.
+            return policy.ddl and database == "temp" and first in _TEMP_SCHEMA_TABLES
+        if action in _ALWAYS_ALLOWED:
+            return True
+        if action == sqlite3.SQLITE_FUNCTION:
+            name = (second or "").lower()
+            return name not in _DENIED_FUNCTIONS and (policy.ddl or not name.startswith("sqlite_"))
+        if action == sqlite3.SQLITE_READ:
+            table = first or ""
+            return (
+                table.startswith(policy.prefix)
+                or table in policy.readable
+                or table in _TABLE_FUNCTIONS
+                or (policy.ddl and table in _SCHEMA_TABLES)
+                or (policy.writable and table == "sqlite_sequence")  # AUTOINCREMENT keys
+            )
+        if action in _WRITE_ACTIONS:
+            table = first or ""
+            if table in _SCHEMA_TABLES:
+                return policy.ddl or (policy.writable and table == "sqlite_sequence")
+            return policy.writable and table.startswith(policy.prefix)
+        if action == sqlite3.SQLITE_CREATE_INDEX:
+            # (index, table); PRIMARY KEY and UNIQUE create "sqlite_autoindex_<table>_<n>".
+            index, table = first or "", second or ""
+            own = index.startswith((policy.prefix, "sqlite_autoindex_" + policy.prefix))
+            return policy.ddl and own and table.startswith(policy.prefix)
+        if action == sqlite3.SQLITE_REINDEX:  # CREATE INDEX fills the new index this way
+            return policy.ddl and (first or "").startswith(policy.prefix)
+        if action in _DDL_ACTIONS:
+            # CREATE TABLE names the new table first; ALTER TABLE names the table second. The
+            # first AUTOINCREMENT column of the file creates SQLite's own sqlite_sequence.
+            name = (second if action == sqlite3.SQLITE_ALTER_TABLE else first) or ""
+            return policy.ddl and (name.startswith(policy.prefix) or name == "sqlite_sequence")
+        return False
+
+    def progress(self) -> int:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+            return 1
+        return 0
+
+    def record_function_error(self, error: PgValueError) -> None:
+        self.function_error = error
+
+    @contextmanager
+    def active(self, policy: _Policy, timeout_ms: int) -> Iterator[None]:
+        self.policy, self.denied, self.function_error, self.timed_out = policy, None, None, False
+        self.deadline = time.monotonic() + timeout_ms / 1000
+        try:
+            yield
+        finally:
+            self.policy, self.deadline = None, None
+
+
+def _describe(action: int, first: str | None, second: str | None) -> str:
+    if action == sqlite3.SQLITE_FUNCTION:
+        return f"function {second}"
+    if action == sqlite3.SQLITE_ALTER_TABLE:
+        return f'table "{logical_table_name(second or "")}"'
+    return f'table "{logical_table_name(first or "")}"' if first else f"operation {action}"
+
+
+def install_sqlite_support(dbapi_connection: Any, connection_record: Any) -> None:
+    """Give a new SQLite connection the plugin SQL functions and guard (from the connect hook).
+
+    Runs inside SQLAlchemy's greenlet, so the aiosqlite coroutines can be awaited synchronously.
+    """
+    guard = _Guard()
+    connection_record.info[_GUARD] = guard
+    register_functions(dbapi_connection.create_function, guard.record_function_error)
+    # The first use of json_each declares its virtual table, which writes the connection's
+    # schema; do it now, so plugin statements never need that permission.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT 1 FROM json_each('[]')")
+    cursor.close()
+    driver = dbapi_connection.driver_connection
+    await_only(driver.set_authorizer(guard.authorize))
+    await_only(driver.set_progress_handler(guard.progress, _PROGRESS_STEPS))
+
+
+class SqlitePluginSql(PluginSqlBackend):
+    """SQLite: rewritten SQL, under the connection's guard."""
+
+    dialect = Dialect.SQLITE
+
+    async def create_namespace(self, session: AsyncSession, namespace: str) -> None:
+        # Namespace tables carry the namespace in their name; there is nothing to create.
+        return None
+
+    async def namespace_columns(
+        self, session: AsyncSession, namespace: str
+    ) -> dict[str, list[tuple[str, str]]]:
+        prefix = sqlite_table_name(namespace, "")
+        rows = await session.execute(
+            sa.text(
+                "SELECT m.name, p.name, p.type FROM sqlite_master AS m "
+                "JOIN pragma_table_xinfo(m.name) AS p "
+                "WHERE m.type = 'table' AND substr(m.name, 1, :length) = :prefix "
+                "ORDER BY m.name, p.cid"
+            ),
+            {"length": len(prefix), "prefix": prefix},
+        )
+        return _by_table((logical_table_name(table), *rest) for table, *rest in rows)
+
+    async def run(
+        self,
+        session: AsyncSession,
+        sql: str,
+        params: Sequence[Any],
+        *,
+        access: PluginSqlAccess,
+        limits: StatementLimits,
+    ) -> StatementResult:
+        connection = await session.connection()  # begins the transaction
+        raw = await connection.get_raw_connection()
+        guard: _Guard = raw.info[_GUARD]
+        driver = raw.driver_connection
+        policy = _Policy(
+            prefix=sqlite_table_name(access.namespace, ""),
+            readable=access.core_read_tables | access.cte_names,
+            writable=access.mode != "read",
+            ddl=access.mode == "migrate",
+        )
+        arguments = [_sqlite_parameter(value) for value in params]
+        try:
+            with guard.active(policy, limits.timeout_ms):
+                cursor = await driver.execute(sql, arguments)
+                try:
+                    if limits.max_rows is None:
+                        rows = await cursor.fetchall()
+                    else:
+                        rows = await cursor.fetchmany(limits.max_rows + 1)
+                    described = cursor.description or ()
+                    row_count = cursor.rowcount
+                finally:
+                    await cursor.close()
+        except sqlite3.Error as error:
+            raise _translate_sqlite(error, guard, limits) from error
+        return StatementResult(
+            columns=[column[0] for column in described],
+            rows=[tuple(row) for row in rows],
+            row_count=max(row_count, 0) if described == () else len(rows),
+        )
+
+
+def _sqlite_parameter(value: Any) -> Any:
+    """A JSON parameter as SQLite binds it: containers as JSON text, booleans as 0/1."""
+    if isinstance(value, Mapping | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _translate_sqlite(
+    error: sqlite3.Error, guard: _Guard, limits: StatementLimits
+) -> PluginStatementError:
+    name = getattr(error, "sqlite_errorname", "")
+    message = str(error)
+    if name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
+        columns = message.split(": ", 1)[-1].split(", ")[0]
+        return _unique_violation(logical_table_name(columns.rsplit(".", 1)[0]))
+    if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        return _foreign_key_violation()
+    if name == "SQLITE_CONSTRAINT_NOTNULL":
+        table, _, column = message.split(": ", 1)[-1].rpartition(".")
+        return _not_null_violation(logical_table_name(table), column)
+    if name == "SQLITE_CONSTRAINT_CHECK":
+        return _check_violation()
+    if name == "SQLITE_INTERRUPT" and guard.timed_out:
+        return _timeout(limits)
+    if name == "SQLITE_AUTH" or "not authorized" in message:
+        return PluginStatementError(
+            f"Plugin SQL may not access {guard.denied or 'this object'}",
+            failure=PluginStatementFailure.DENIED,
+        )
+    if guard.function_error is not None:
+        return PluginStatementError(
+            str(guard.function_error), failure=PluginStatementFailure.INVALID_DATA
+        )
+    return PluginStatementError(message, failure=PluginStatementFailure.OTHER)
+
+
+__all__ = [
+    "AccessMode",
+    "PluginSqlAccess",
+    "PluginSqlBackend",
+    "PostgresPluginSql",
+    "SqlitePluginSql",
+    "StatementLimits",
+    "StatementResult",
+    "install_sqlite_support",
+    "logical_table_name",
+    "plugin_sql_backend",
+    "sqlite_table_name",
+]
