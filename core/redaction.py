@@ -27,6 +27,8 @@ def _is_secret_reference(value: Any) -> bool:
 
 def redact(value: Any) -> Any:
     """A copy of ``value`` with secrets replaced by ``***REDACTED***``."""
+    if _is_secret_reference(value):
+        return value
     if isinstance(value, dict):
         return {
             key: (
