@@ -25,20 +25,26 @@ from db import any_of, dialect_of, lock_for_update, tables
 BLOCKS = "blocks"
 
 
+def _text(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[str]:
+    """An id read as text: what records hold, without a UUID round trip per value."""
+    return sa.cast(column, sa.Text).label(name)
+
+
 def _related_columns(alias: sa.FromClause) -> list[sa.ColumnElement[Any]]:
     return [
-        alias.c.id,
+        _text(alias.c.id, "id"),
         alias.c.identifier,
         alias.c.title,
         alias.c.status,
         alias.c.priority,
-        alias.c.assignee_agent_id,
+        _text(alias.c.assignee_agent_id, "assignee_agent_id"),
         alias.c.assignee_user_id,
     ]
 
 
-def _sorted_by_title(items: list[records.RelatedIssue]) -> list[records.RelatedIssue]:
-    return sorted(items, key=lambda item: (item.title.casefold(), item.title, item.id))
+def _by_title(rows: list[Mapping[str, Any]]) -> tuple[records.RelatedIssue, ...]:
+    ordered = sorted(rows, key=lambda row: (row["title"].casefold(), row["title"], row["id"]))
+    return tuple(records.RelatedIssue.trusted(row) for row in ordered)
 
 
 async def relation_summaries(
@@ -53,31 +59,43 @@ async def relation_summaries(
         return {}
     relations = tables.issue_relations
     other = tables.issues.alias("other")
-    blocked_by: dict[str, list[records.RelatedIssue]] = defaultdict(list)
-    blocks: dict[str, list[records.RelatedIssue]] = defaultdict(list)
+    blocked_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    blocks: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for own, other_side, target in (
         (relations.c.related_issue_id, relations.c.issue_id, blocked_by),
         (relations.c.issue_id, relations.c.related_issue_id, blocks),
     ):
+        # The other issue's company is checked here rather than in SQL: a company predicate on
+        # the joined issues lets PostgreSQL, short of statistics, pick a per-row scan of the
+        # company's issues instead of primary-key lookups.
         query = (
-            sa.select(own.label("owner_id"), *_related_columns(other))
+            sa.select(
+                _text(own, "owner_id"),
+                _text(other.c.company_id, "other_company_id"),
+                *_related_columns(other),
+            )
             .join(other, other.c.id == other_side)
             .where(
                 relations.c.company_id == company_id,
                 relations.c.type == BLOCKS,
-                other.c.company_id == company_id,
                 any_of(dialect_of(session), own, issue_ids),
             )
         )
-        for row in (await session.execute(query)).mappings():
-            target[str(row["owner_id"])].append(records.RelatedIssue.model_validate(row))
+        for record in (await session.execute(query)).all():
+            row = record._asdict()
+            if row["other_company_id"] == company_id:
+                target[row["owner_id"]].append(row)
     return {
-        issue_id: records.RelationSummary(
-            blocked_by=_sorted_by_title(blocked_by.get(issue_id, [])),
-            blocks=_sorted_by_title(blocks.get(issue_id, [])),
+        issue_id: records.RelationSummary.model_construct(
+            blocked_by=_by_title(blocked_by.get(issue_id, [])),
+            blocks=_by_title(blocks.get(issue_id, [])),
         )
         for issue_id in set(blocked_by) | set(blocks)
     }
+
+
+#: The summary of every issue without relations (records are immutable, so one is shared).
+NO_RELATIONS = records.RelationSummary()
 
 
 async def relation_summary(
@@ -85,7 +103,7 @@ async def relation_summary(
 ) -> records.RelationSummary:
     """The relation summary of one issue (empty lists when it has none)."""
     found = await relation_summaries(session, company_id, [str(issue_id)])
-    return found.get(str(issue_id), records.RelationSummary())
+    return found.get(str(issue_id)) or NO_RELATIONS
 
 
 async def _creates_cycle(

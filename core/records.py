@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -36,6 +36,18 @@ class Record(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object a plugin receives."""
         return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def trusted(cls, values: Any) -> Any:
+        """Build a record from a database row the host itself wrote, without re-validating.
+
+        Summaries build thousands of records per call; validation would dominate their cost.
+        Only the id conversion that validation would do (UUID to text) is applied.
+        """
+        fields = cls.model_fields
+        return cls.model_construct(
+            **{name: _id_text(value) for name, value in dict(values).items() if name in fields}
+        )
 
 
 class Company(Record):
@@ -70,13 +82,13 @@ class Agent(Record):
     reports_to: Id | None = None
     capabilities: str | None = None
     adapter_type: str
-    adapter_config: dict[str, Any] = {}
-    runtime_config: dict[str, Any] = {}
+    adapter_config: dict[str, Any] = Field(default_factory=dict)
+    runtime_config: dict[str, Any] = Field(default_factory=dict)
     budget_monthly_cents: int = 0
     spent_monthly_cents: int = 0
     pause_reason: str | None = None
     paused_at: datetime | None = None
-    permissions: dict[str, Any] = {}
+    permissions: dict[str, Any] = Field(default_factory=dict)
     last_heartbeat_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
@@ -133,8 +145,8 @@ class Issue(Record):
     hidden_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
-    labels: list[Label] = []
-    label_ids: list[Id] = []
+    labels: list[Label] = Field(default_factory=list)
+    label_ids: list[Id] = Field(default_factory=list)
 
 
 class ActiveRun(Record):
@@ -172,8 +184,8 @@ class RelatedIssue(Record):
 class RelationSummary(Record):
     """The issues that block an issue, and the issues it blocks; each sorted by title."""
 
-    blocked_by: list[RelatedIssue] = []
-    blocks: list[RelatedIssue] = []
+    blocked_by: tuple[RelatedIssue, ...] = ()
+    blocks: tuple[RelatedIssue, ...] = ()
 
 
 class CheckoutOwnership(Record):

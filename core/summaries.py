@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import records
 from core.budgets import load_budget_context
 from core.documents import SYSTEM_KEYS
-from core.issue_relations import relation_summaries
-from core.issues import issue_record
+from core.issue_relations import NO_RELATIONS, relation_summaries
 from db import any_of, dialect_of, subtree, tables
 from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES
 from db.types import JsonText
@@ -31,18 +30,42 @@ from db.types import JsonText
 RUNS_PER_ISSUE = 100
 
 
-async def subtree_rows(
-    session: AsyncSession, company_id: str, root_id: Any
-) -> list[Mapping[str, Any]]:
-    """The root and every descendant in the company, root first, level by level."""
+def _text(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[str]:
+    """An id read as text: what records hold, without a UUID round trip per value."""
+    return sa.cast(column, sa.Text).label(name)
+
+
+def _subtree_query(company_id: str, root_id: Any, *columns: Any) -> sa.Select[Any]:
     issues = tables.issues
     tree = subtree(
         issues.c.id, issues.c.parent_id, root_id, where=issues.c.company_id == company_id
     )
-    query = (
-        sa.select(issues)
+    return (
+        sa.select(*columns)
         .join(tree, tree.c.id == issues.c.id)
         .order_by(tree.c.depth, issues.c.created_at, issues.c.id)
+    )
+
+
+async def subtree_rows(
+    session: AsyncSession, company_id: str, root_id: Any
+) -> list[Mapping[str, Any]]:
+    """The root and every descendant in the company, root first, level by level."""
+    query = _subtree_query(company_id, root_id, tables.issues)
+    return list((await session.execute(query)).mappings().all())
+
+
+async def subtree_nodes(
+    session: AsyncSession, company_id: str, root_id: Any
+) -> list[Mapping[str, Any]]:
+    """Like ``subtree_rows``, with only what summaries need: id, assignee and project as text."""
+    issues = tables.issues
+    query = _subtree_query(
+        company_id,
+        root_id,
+        _text(issues.c.id, "id"),
+        _text(issues.c.assignee_agent_id, "assignee_agent_id"),
+        _text(issues.c.project_id, "project_id"),
     )
     return list((await session.execute(query)).mappings().all())
 
@@ -66,14 +89,30 @@ async def run_summaries(
         .over(partition_by=issue_of_run, order_by=(runs.c.created_at.desc(), runs.c.id.desc()))
         .label("rank")
     )
-    ranked = sa.select(runs, issue_of_run.label("issue_id"), rank).where(*conditions).subquery()
+    ranked = (
+        sa.select(
+            _text(runs.c.id, "id"),
+            issue_of_run.label("issue_id"),
+            _text(runs.c.agent_id, "agent_id"),
+            runs.c.status,
+            runs.c.invocation_source,
+            runs.c.trigger_detail,
+            runs.c.started_at,
+            runs.c.finished_at,
+            runs.c.error,
+            runs.c.created_at,
+            rank,
+        )
+        .where(*conditions)
+        .subquery()
+    )
     query = (
         sa.select(ranked)
         .where(ranked.c.rank <= RUNS_PER_ISSUE)
         .order_by(ranked.c.created_at.desc(), ranked.c.id.desc())
     )
     return [
-        records.RunSummary.model_validate(row) for row in (await session.execute(query)).mappings()
+        records.RunSummary.trusted(row._asdict()) for row in (await session.execute(query)).all()
     ]
 
 
@@ -145,7 +184,7 @@ async def open_budget_incidents(
     )
     return [
         records.BudgetIncidentSummary.model_validate(row)
-        for row in (await session.execute(query)).mappings()
+        for row in (await session.execute(query)).mappings().all()
     ]
 
 
@@ -194,17 +233,18 @@ async def orchestration_summary(
 ) -> records.OrchestrationSummary:
     """Relations, approvals, runs, costs, incidents and invocation blocks of an issue (tree)."""
     company_id = str(root["company_id"])
-    rows = await subtree_rows(session, company_id, root["id"]) if include_subtree else [root]
-    ids = [str(row["id"]) for row in rows]
+    if include_subtree:
+        rows = await subtree_nodes(session, company_id, root["id"])
+    else:
+        rows = [{key: _id_or_none(root[key]) for key in ("id", "assignee_agent_id", "project_id")}]
+    ids = [row["id"] for row in rows]
     relations = await relation_summaries(session, company_id, ids)
     effective_code = billing_code if billing_code is not None else root["billing_code"]
-    return records.OrchestrationSummary(
+    return records.OrchestrationSummary.model_construct(
         issue_id=str(root["id"]),
         company_id=company_id,
         subtree_issue_ids=ids,
-        relations={
-            issue_id: relations.get(issue_id, records.RelationSummary()) for issue_id in ids
-        },
+        relations={issue_id: relations.get(issue_id, NO_RELATIONS) for issue_id in ids},
         approvals=await approval_summaries(session, company_id, ids),
         runs=await run_summaries(session, company_id, ids),
         costs=await cost_summary(session, company_id, ids, effective_code),
@@ -232,7 +272,7 @@ async def issue_subtree(
     parts: dict[str, Any] = {}
     if include_relations:
         found = await relation_summaries(session, company_id, ids)
-        parts["relations"] = {i: found.get(i, records.RelationSummary()) for i in ids}
+        parts["relations"] = {i: found.get(i, NO_RELATIONS) for i in ids}
     if include_documents:
         parts["documents"] = await _document_summaries(session, company_id, ids)
     if include_active_runs:
@@ -246,7 +286,7 @@ async def issue_subtree(
         root_issue_id=str(root["id"]),
         company_id=company_id,
         issue_ids=ids,
-        issues=[issue_record(row) for row in rows],
+        issues=[records.Issue.trusted(row) for row in rows],
         **parts,
     )
 
@@ -282,7 +322,7 @@ async def _document_summaries(
         )
         .order_by(links.c.key, documents.c.updated_at.desc())
     )
-    for row in (await session.execute(query)).mappings():
+    for row in (await session.execute(query)).mappings().all():
         found[str(row["issue_id"])].append(
             records.DocumentSummary.model_validate({**row, "format": "markdown"})
         )
@@ -301,5 +341,9 @@ async def _assignees(
     ).where(agents.c.company_id == company_id, any_of(dialect_of(session), agents.c.id, agent_ids))
     return {
         str(row["id"]): records.AssigneeSummary.model_validate(row)
-        for row in (await session.execute(query)).mappings()
+        for row in (await session.execute(query)).mappings().all()
     }
+
+
+def _id_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -12,6 +12,7 @@ import click
 
 from db import DatabaseError, migrate
 from db.connect import DATABASE_URL_ENV, describe_choice, open_database
+from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
 
 T = TypeVar("T")
@@ -116,4 +117,5 @@ def bench() -> None:
     """Measure the sandbox: programs that print figures for both backends."""
 
 
+bench.add_command(host_command)
 bench.add_command(plugin_sql_command)

@@ -18,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +31,16 @@ from core.plugin_database import Mode, PluginDatabase, check_runtime, derive_nam
 from core.plugin_database.cache import StatementCache
 from core.plugin_database.kinds import Catalog
 from core.plugin_database.rewrite import compile_statement, needs_catalog
-from db import Database, migrate
-from db.connect import EMBEDDED_POSTGRES, open_database
+from db import Database
 from db.models import Company, Issue, Plugin
+from sandbox.benchmarks.backends import (
+    backend_option,
+    bench_database,
+    emit,
+    progress,
+    selected,
+    workdir,
+)
 
 PLUGIN_KEY = "sandbox.bench"
 NS = derive_namespace(PLUGIN_KEY, "bench")
@@ -161,7 +166,6 @@ WORKLOAD = [
 
 async def _prepare(db: Database, root: Path) -> tuple[PluginDatabase, uuid.UUID]:
     """A migrated database with the benchmark plugin, its namespace and seed rows."""
-    await migrate.upgrade(db)
     company = Company(name="Bench", issue_prefix="BEN")
     plugin = Plugin(
         plugin_key=PLUGIN_KEY, package_name=PLUGIN_KEY, version="1.0.0", manifest_json=MANIFEST
@@ -275,31 +279,16 @@ async def _measure(
     }
 
 
-@asynccontextmanager
-async def _database(
-    backend: str, workdir: Path, report: Callable[[str], None]
-) -> AsyncIterator[Database]:
-    choice = (
-        f"{EMBEDDED_POSTGRES}:{workdir / 'postgres'}"
-        if backend == "postgres"
-        else str(workdir / "bench.db")
-    )
-    async with open_database(choice, progress=report) as db:
-        yield db
-
-
 async def run_benchmark(
     backends: tuple[str, ...], iterations: int, report: Callable[[str], None]
 ) -> dict[str, Any]:
     """Measure each backend; returns ``{backend: figures}``."""
     figures: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as directory:
-        workdir = Path(directory)
-        workdir.chmod(0o755)  # embedded PostgreSQL runs as another user when we are root
+    with workdir() as directory:
         for backend in backends:
             report(f"Preparing {backend} ...")
-            async with _database(backend, workdir, report) as db:
-                plugin_db, plugin_id = await _prepare(db, workdir / f"{backend}-package")
+            async with bench_database(backend, directory, report) as db:
+                plugin_db, plugin_id = await _prepare(db, directory / f"{backend}-package")
                 report(f"Measuring {backend} ({len(WORKLOAD)} statements x {iterations}) ...")
                 figures[backend] = await _measure(plugin_db, plugin_id, iterations, report)
     return figures
@@ -325,21 +314,11 @@ def _table(figures: dict[str, Any]) -> str:
 @click.option(
     "--iterations", default=200, show_default=True, type=click.IntRange(1), help="Runs per measure."
 )
-@click.option(
-    "--backend",
-    "backend",
-    type=click.Choice(["both", "sqlite", "postgres"]),
-    default="both",
-    show_default=True,
-    help="Which backend to measure.",
-)
+@backend_option
 def plugin_sql_command(as_json: bool, iterations: int, backend: str) -> None:
     """Measure the cost of the plugin SQL policy and rewrite next to raw execution."""
-    backends = ("sqlite", "postgres") if backend == "both" else (backend,)
-    figures = asyncio.run(
-        run_benchmark(backends, iterations, lambda line: click.echo(line, err=True))
-    )
-    click.echo(json.dumps(figures) if as_json else _table(figures))
+    figures = asyncio.run(run_benchmark(selected(backend), iterations, progress))
+    emit(figures, as_json, _table)
 
 
 __all__ = ["WORKLOAD", "plugin_sql_command", "run_benchmark"]

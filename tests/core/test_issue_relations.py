@@ -22,7 +22,7 @@ async def test_blocks_edge_direction_and_title_order(world: World) -> None:
         issue_id=target, company_id=world.company_id, blocked_by_issue_ids=[zulu, alpha]
     )
     assert [b.title for b in summary.blocked_by] == ["alpha blocker", "Zulu blocker"]
-    assert summary.blocks == []
+    assert summary.blocks == ()
     blocker_view = await relations.get(issue_id=zulu, company_id=world.company_id)
     assert [b.id for b in blocker_view.blocks] == [target]
     edges = await world.rows(tables.issue_relations)

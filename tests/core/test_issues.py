@@ -267,7 +267,7 @@ class TestUpdate:
         relations = await world.services.issues.relations.set_blocked_by(
             issue_id=by_identifier, company_id=world.company_id, blocked_by_issue_ids=[]
         )
-        assert relations.blocked_by == []
+        assert relations.blocked_by == ()
         fetched = await world.services.issues.get(
             issue_id=by_identifier, company_id=world.company_id
         )
