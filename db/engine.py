@@ -22,6 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any, assert_never
 
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db import sqlite_connection
 from db.dialect import Dialect
 from db.errors import DatabaseError, DatabaseUnavailable, translate_error
 from db.models import metadata
@@ -67,11 +69,15 @@ _writing: ContextVar[frozenset[Database]] = ContextVar("sandbox_writing", defaul
 class Database:
     """A configured database; create it with ``create_db``."""
 
-    def __init__(self, engine: AsyncEngine, dialect: Dialect) -> None:
+    def __init__(
+        self, engine: AsyncEngine, dialect: Dialect, *, writer_engine: AsyncEngine | None = None
+    ) -> None:
         self.engine = engine
+        #: Where write transactions run: a separate single-connection engine on SQLite.
+        self.writer_engine = writer_engine or engine
         self.dialect = dialect
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
-        writer = engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        writer = self.writer_engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
         self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -124,11 +130,14 @@ class Database:
         def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
             statements.append(statement)
 
-        event.listen(self.engine.sync_engine, "before_cursor_execute", record)
+        engines = {self.engine.sync_engine, self.writer_engine.sync_engine}
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", record)
         try:
             yield statements
         finally:
-            event.remove(self.engine.sync_engine, "before_cursor_execute", record)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", record)
 
     @asynccontextmanager
     async def migration_connection(self) -> AsyncIterator[AsyncConnection]:
@@ -169,6 +178,8 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self.writer_engine is not self.engine:
+            await self.writer_engine.dispose()
 
     def _writer_lock(self) -> asyncio.Lock | nullcontext[None]:
         match self.dialect:
@@ -243,15 +254,21 @@ def create_db(url: str | Path | URL | None = None, *, echo: bool = False) -> Dat
     dialect = Dialect.from_name(resolved.get_backend_name())
     match dialect:
         case Dialect.SQLITE:
-            engine = _create_sqlite_engine(resolved, echo=echo)
+            return Database(
+                _create_sqlite_engine(resolved, echo=echo),
+                dialect,
+                writer_engine=_create_sqlite_engine(resolved, echo=echo, writer=True),
+            )
         case Dialect.POSTGRESQL:
-            engine = _create_postgres_engine(resolved, echo=echo)
+            return Database(_create_postgres_engine(resolved, echo=echo), dialect)
         case _:
             assert_never(dialect)
-    return Database(engine, dialect)
 
 
-def _create_sqlite_engine(url: URL, *, echo: bool, foreign_keys: bool = True) -> AsyncEngine:
+def _create_sqlite_engine(
+    url: URL, *, echo: bool, foreign_keys: bool = True, writer: bool = False
+) -> AsyncEngine:
+    """A SQLite engine; ``writer=True`` gives the single loop-side writer connection."""
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE_VERSION:
         needed = ".".join(map(str, MINIMUM_SQLITE_VERSION))
         raise ValueError(f"SQLite {sqlite3.sqlite_version} is too old: the sandbox needs {needed}+")
@@ -263,12 +280,17 @@ def _create_sqlite_engine(url: URL, *, echo: bool, foreign_keys: bool = True) ->
         raise DatabaseUnavailable(
             f"cannot create the folder of the SQLite file {path}: {error.strerror}"
         ) from error
+    # Each statement in one step: the writer's on the event loop, readers' in one trip to
+    # aiosqlite's thread (db/sqlite_connection.py).
+    connect = partial(sqlite_connection.connect, str(path), on_loop=writer, timeout=0)
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": None} if writer else {}
     engine = create_async_engine(
         url,
         echo=echo,
         json_serializer=dumps_json,
         json_deserializer=loads_json,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        async_creator=connect,
+        **pool,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -278,8 +300,9 @@ def _create_sqlite_engine(url: URL, *, echo: bool, foreign_keys: bool = True) ->
         cursor = dbapi_connection.cursor()
         # WAL: readers never block the writer, and the writer never blocks readers.
         cursor.execute("PRAGMA journal_mode=WAL")
-        # Wait for other processes' writers instead of failing at once.
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Wait for other processes' writers instead of failing at once. The writer waits on the
+        # event loop instead (db/sqlite_connection.py), so SQLite itself must not block there.
+        cursor.execute(f"PRAGMA busy_timeout={0 if writer else SQLITE_BUSY_TIMEOUT_MS}")
         # Off by default in SQLite; without it no foreign key, cascade or SET NULL works.
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         # Safe with WAL (a crash may lose the last commits, never corrupts) and much faster.

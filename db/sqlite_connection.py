@@ -1,0 +1,176 @@
+"""aiosqlite connections that run each statement in one step.
+
+aiosqlite runs SQLite on a thread of its own; every awaited call is a round trip between the
+event loop and that thread (60 µs or more). SQLAlchemy's adapter makes four per statement (open
+a cursor, execute, fetch, close) and one per commit. The connections here run each statement as
+ONE step, in one of two places:
+
+- **on the event loop** (the writer): SQLite calls for a short write take microseconds, writes
+  are serialised by the database's writer lock anyway, and skipping the thread makes a write
+  transaction about five times faster. Lock waits never block the loop: the connection's busy
+  timeout is zero and a busy database is retried with ``asyncio.sleep``;
+- **in one trip to aiosqlite's thread** (readers): a long read never blocks the loop.
+
+SQLAlchemy receives these connections through ``create_async_engine(async_creator=...)``; every
+attribute other than ``cursor``, ``commit`` and ``rollback`` passes through to aiosqlite, so
+code that drives aiosqlite itself (plugin SQL, with its authorizer and progress handler) runs
+on aiosqlite's thread as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+
+#: How long the loop-side writer keeps retrying a busy database before giving up, in seconds.
+BUSY_RETRY_SECONDS = 30.0
+#: Longest pause between two retries.
+_MAX_BACKOFF_SECONDS = 0.05
+
+
+def _run(
+    connection: sqlite3.Connection, many: bool, operation: str, parameters: Any
+) -> tuple[Any, list[Any], int, int | None]:
+    """Execute and fetch: (description, rows, rowcount, lastrowid)."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
+async def _on_loop(call: Callable[[], T]) -> T:
+    """Run a SQLite call on the loop; while the database is busy, wait without blocking."""
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    backoff = 0.001
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+
+
+class OneStepCursor:
+    """An aiosqlite-shaped cursor whose ``execute`` runs and fetches in one step."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneStepConnection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> OneStepCursor:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def execute(self, operation: str, parameters: Any = None) -> OneStepCursor:
+        await self._step(False, operation, parameters)
+        return self
+
+    async def executemany(self, operation: str, parameters: Sequence[Any]) -> OneStepCursor:
+        await self._step(True, operation, parameters)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = size or self.arraysize
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def close(self) -> None:
+        self._rows = []
+
+    async def _step(self, many: bool, operation: str, parameters: Any) -> None:
+        result = await self._connection.run(_run, many, operation, parameters)
+        self.description, self._rows, self.rowcount, self.lastrowid = result
+
+
+class OneStepConnection:
+    """An aiosqlite connection whose statements, commits and rollbacks take one step each."""
+
+    def __init__(self, connection: aiosqlite.Connection, *, on_loop: bool) -> None:
+        self._real = connection
+        #: True for the writer: SQLite is called on the event loop, not on aiosqlite's thread.
+        self.on_loop = on_loop
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Call ``function(sqlite3_connection, *args)`` in this connection's place."""
+        real = self._real
+        if self.on_loop:
+            return await _on_loop(lambda: function(real._conn, *args))
+        return await real._execute(function, real._conn, *args)
+
+    def cursor(self) -> _CursorOpening:
+        return _CursorOpening(OneStepCursor(self))
+
+    async def commit(self) -> None:
+        await self.run(sqlite3.Connection.commit)
+
+    async def rollback(self) -> None:
+        await self.run(sqlite3.Connection.rollback)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class _CursorOpening:
+    """``connection.cursor()`` is awaitable and an async context manager, as aiosqlite's."""
+
+    def __init__(self, cursor: OneStepCursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self) -> Any:
+        async def opened() -> OneStepCursor:
+            return self._cursor
+
+        return opened().__await__()
+
+    async def __aenter__(self) -> OneStepCursor:
+        return self._cursor
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._cursor.close()
+
+
+async def connect(database: str, *, on_loop: bool, **options: Any) -> OneStepConnection:
+    """Open an aiosqlite connection on ``database`` and wrap it.
+
+    The writer's SQLite connection is also used from the loop's thread, so thread checks are
+    off; SQLAlchemy never uses one connection from two places at once.
+    """
+    connection = aiosqlite.connect(database, check_same_thread=False, **options)
+    # The SQLite thread must not keep the interpreter alive at exit (as SQLAlchemy does).
+    connection._thread.daemon = True
+    return OneStepConnection(await connection, on_loop=on_loop)
