@@ -77,6 +77,9 @@ _EVENT_ALIASES = {
 }
 
 
+_INSERT_ACTIVITY = sa.insert(tables.activity_log)
+
+
 def plugin_event_type(action: str) -> str | None:
     """The domain event an activity action announces, or None."""
     if action in PLUGIN_EVENT_TYPES:
@@ -151,19 +154,20 @@ async def record_activity(
         created_at=datetime.now(UTC),
     )
     await unit.session.execute(
-        sa.insert(tables.activity_log).values(
-            id=entry.id,
-            company_id=entry.company_id,
-            actor_type=entry.actor_type,
-            actor_id=entry.actor_id,
-            action=entry.action,
-            entity_type=entry.entity_type,
-            entity_id=entry.entity_id,
-            agent_id=entry.agent_id,
-            run_id=entry.run_id,
-            details=entry.details,
-            created_at=entry.created_at,
-        )
+        _INSERT_ACTIVITY,
+        {
+            "id": entry.id,
+            "company_id": entry.company_id,
+            "actor_type": entry.actor_type,
+            "actor_id": entry.actor_id,
+            "action": entry.action,
+            "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id,
+            "agent_id": entry.agent_id,
+            "run_id": entry.run_id,
+            "details": entry.details,
+            "created_at": entry.created_at,
+        },
     )
     unit.publish_after_commit(
         LiveEvent(kind="activity.logged", company_id=company_id, payload=entry.to_wire())

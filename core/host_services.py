@@ -52,6 +52,23 @@ from core.issues import (
 from core.summaries import issue_subtree, orchestration_summary
 from core.unit_of_work import UnitOfWork, write
 from db import Database, tables
+from db.types import UUID
+
+#: The company of a named agent, and the company and agent of a named run, in one query.
+_ACTOR_LOOKUP = sa.select(
+    sa.select(tables.agents.c.company_id)
+    .where(tables.agents.c.id == sa.bindparam("agent", type_=UUID()))
+    .scalar_subquery()
+    .label("a"),
+    sa.select(tables.heartbeat_runs.c.company_id)
+    .where(tables.heartbeat_runs.c.id == sa.bindparam("run", type_=UUID()))
+    .scalar_subquery()
+    .label("rc"),
+    sa.select(tables.heartbeat_runs.c.agent_id)
+    .where(tables.heartbeat_runs.c.id == sa.bindparam("run", type_=UUID()))
+    .scalar_subquery()
+    .label("ra"),
+)
 
 #: Statuses from which an assigned agent may be woken.
 WAKEABLE_STATUSES = ("todo", "in_progress", "in_review", "blocked")
@@ -110,13 +127,7 @@ class _Bound:
         user = str(user_id) if user_id else None
         if agent is None and run is None:
             return Actor(user_id=user)
-        agents, runs = tables.agents, tables.heartbeat_runs
-        query = sa.select(
-            sa.select(agents.c.company_id).where(agents.c.id == agent).scalar_subquery().label("a"),
-            sa.select(runs.c.company_id).where(runs.c.id == run).scalar_subquery().label("rc"),
-            sa.select(runs.c.agent_id).where(runs.c.id == run).scalar_subquery().label("ra"),
-        )
-        found = (await unit.session.execute(query)).one()
+        found = (await unit.session.execute(_ACTOR_LOOKUP, {"agent": agent, "run": run})).one()
         if agent is not None and (found.a is None or str(found.a) != company_id):
             raise NotFound("Actor agent not found")
         if run is not None:

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import records
 from core.errors import Unprocessable
 from core.ids import as_uuid
-from db import any_of, dialect_of, lock_for_update, tables
+from db import Dialect, any_of, dialect_of, lock_for_update, tables
+from db.types import UUID, GenerateUUID, SqlNow
 
 BLOCKS = "blocks"
 
@@ -154,36 +156,36 @@ async def sync_blockers(
     canonical = [as_uuid(blocker) for blocker in wanted]
     if issue_id in canonical:
         raise Unprocessable("Issue cannot be blocked by itself")
+    if new_issue:
+        await _insert_blockers_of_new_issue(
+            session, company_id, issue_id, canonical, created_by_agent_id, created_by_user_id
+        )
+        return
     if wanted:
         if None in canonical:
             raise Unprocessable("Blocked-by issues must belong to the same company")
         ids = sorted({issue_id, *(blocker for blocker in canonical if blocker)})
-        locked = lock_for_update(
-            dialect_of(session),
-            sa.select(tables.issues.c.id, tables.issues.c.company_id)
-            .where(tables.issues.c.id.in_(ids))
-            .order_by(tables.issues.c.id),
-        )
-        found = {str(row.id): str(row.company_id) for row in await session.execute(locked)}
+        locked = _locked_issue_companies(dialect_of(session))
+        rows = await session.execute(locked, {"ids": ids})
+        found = {str(row.id): str(row.company_id) for row in rows}
         if any(found.get(blocker) != company_id for blocker in canonical if blocker):
             raise Unprocessable("Blocked-by issues must belong to the same company")
-        if not new_issue and await _creates_cycle(
+        if await _creates_cycle(
             session, company_id, issue_id, [blocker for blocker in canonical if blocker]
         ):
             raise Unprocessable("Blocking relations cannot contain cycles")
     relations = tables.issue_relations
-    if not new_issue:
-        await session.execute(
-            sa.delete(relations).where(
-                relations.c.company_id == company_id,
-                relations.c.type == BLOCKS,
-                relations.c.related_issue_id == issue_id,
-            )
+    await session.execute(
+        sa.delete(relations).where(
+            relations.c.company_id == company_id,
+            relations.c.type == BLOCKS,
+            relations.c.related_issue_id == issue_id,
         )
+    )
     if wanted:
         now = datetime.now(UTC)
         await session.execute(
-            sa.insert(relations),
+            _INSERT_RELATION,
             [
                 {
                     "id": str(uuid.uuid4()),
@@ -199,6 +201,85 @@ async def sync_blockers(
                 for blocker in canonical
             ],
         )
+
+
+_BLOCKERS_OF_NEW_ISSUE = (
+    sa.insert(tables.issue_relations)
+    .from_select(
+        [
+            "id",
+            "company_id",
+            "issue_id",
+            "related_issue_id",
+            "type",
+            "created_by_agent_id",
+            "created_by_user_id",
+            "created_at",
+            "updated_at",
+        ],
+        sa.select(
+            GenerateUUID(),
+            tables.issues.c.company_id,
+            tables.issues.c.id,
+            sa.bindparam("issue_id", type_=UUID()),
+            sa.literal(BLOCKS),
+            sa.bindparam("agent_id", type_=UUID()),
+            sa.bindparam("user_id", type_=sa.Text()),
+            SqlNow(),
+            SqlNow(),
+        ).where(
+            tables.issues.c.id.in_(sa.bindparam("blockers", expanding=True)),
+            tables.issues.c.company_id == sa.bindparam("blocker_company_id", type_=UUID()),
+        ),
+    )
+    .returning(tables.issue_relations.c.issue_id)
+)
+
+
+async def _insert_blockers_of_new_issue(
+    session: AsyncSession,
+    company_id: str,
+    issue_id: str,
+    blockers: Sequence[str | None],
+    agent_id: str | None,
+    user_id: str | None,
+) -> None:
+    """Insert the edges of a just-created issue, checking the blockers by inserting them.
+
+    Only blockers of the company are inserted; if one is missing, the whole create is refused
+    (and rolled back). A new issue has no edges, so it needs no cycle check, and the foreign
+    keys keep the blockers from vanishing meanwhile.
+    """
+    if not blockers:
+        return
+    if None in blockers:
+        raise Unprocessable("Blocked-by issues must belong to the same company")
+    inserted = await session.execute(
+        _BLOCKERS_OF_NEW_ISSUE,
+        {
+            "issue_id": issue_id,
+            "agent_id": agent_id,
+            "user_id": user_id,
+            "blockers": list(blockers),
+            "blocker_company_id": company_id,
+        },
+    )
+    if len(inserted.all()) != len(blockers):
+        raise Unprocessable("Blocked-by issues must belong to the same company")
+
+
+_ISSUE_COMPANIES = (
+    sa.select(tables.issues.c.id, tables.issues.c.company_id)
+    .where(tables.issues.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(tables.issues.c.id)
+)
+_INSERT_RELATION = sa.insert(tables.issue_relations)
+
+
+@cache
+def _locked_issue_companies(dialect: Dialect) -> sa.Select[Any]:
+    """The companies of some issues, locked in id order (built once per dialect)."""
+    return lock_for_update(dialect, _ISSUE_COMPANIES)
 
 
 async def blocker_statuses(

@@ -23,7 +23,7 @@ from core.ids import as_identifier, as_uuid, optional_uuid, require_uuid
 from core.issue_relations import sync_blockers
 from db import dialect_of, lock_for_update, tables
 from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES, ISSUE_PRIORITIES, ISSUE_STATUSES
-from db.types import Greatest
+from db.types import UUID, Greatest
 
 #: Issue list rows cut descriptions to this many characters, as upstream.
 LIST_DESCRIPTION_LIMIT = 1200
@@ -268,20 +268,42 @@ async def _validate_project_workspace(
 # -- create --------------------------------------------------------------------------------------
 
 
-async def _default_goal_id(session: AsyncSession, company_id: str) -> Any:
-    """The company's default goal: the oldest active root company-level goal, else any root one."""
-    goals = tables.goals
-    query = (
-        sa.select(goals.c.id)
-        .where(
-            goals.c.company_id == company_id,
-            goals.c.level == "company",
-            goals.c.parent_id.is_(None),
-        )
-        .order_by(sa.case((goals.c.status == "active", 0), else_=1), goals.c.created_at)
-        .limit(1)
+# Statements on the create path are built once, with bind parameters: building them per call
+# costs more than running them.
+#: The company's default goal: the oldest active root company-level goal, else any root one.
+_DEFAULT_GOAL = (
+    sa.select(tables.goals.c.id)
+    .where(
+        # not "company_id": that name is the INSERT's own parameter for the column
+        tables.goals.c.company_id == sa.bindparam("goal_company_id", type_=UUID()),
+        tables.goals.c.level == "company",
+        tables.goals.c.parent_id.is_(None),
     )
-    return await session.scalar(query)
+    .order_by(sa.case((tables.goals.c.status == "active", 0), else_=1), tables.goals.c.created_at)
+    .limit(1)
+)
+
+_NEXT_ISSUE_NUMBER = (
+    sa.update(tables.companies)
+    .where(tables.companies.c.id == sa.bindparam("company_id"))
+    .values(
+        issue_counter=Greatest(
+            tables.companies.c.issue_counter,
+            sa.select(sa.func.coalesce(sa.func.max(tables.issues.c.issue_number), 0))
+            .where(tables.issues.c.company_id == sa.bindparam("company_id"))
+            .scalar_subquery(),
+        )
+        + 1
+    )
+    .returning(tables.companies.c.issue_counter, tables.companies.c.issue_prefix)
+)
+
+_INSERT_ISSUE = sa.insert(tables.issues)
+#: The same insert taking the company's default goal in the same statement.
+_INSERT_ISSUE_WITH_DEFAULT_GOAL = _INSERT_ISSUE.values(
+    goal_id=_DEFAULT_GOAL.scalar_subquery()
+).returning(tables.issues.c.goal_id)
+_ISSUE_COLUMNS = tuple(column.name for column in tables.issues.columns)
 
 
 async def _default_project_workspace_id(session: AsyncSession, project: Mapping[str, Any]) -> Any:
@@ -309,19 +331,7 @@ async def allocate_issue_number(session: AsyncSession, company_id: str) -> tuple
     if it ever fell behind. The UPDATE locks the company row (PostgreSQL) or runs under the
     database write lock (SQLite), so concurrent creates never share a number.
     """
-    companies = tables.companies
-    highest = (
-        sa.select(sa.func.coalesce(sa.func.max(tables.issues.c.issue_number), 0))
-        .where(tables.issues.c.company_id == company_id)
-        .scalar_subquery()
-    )
-    result = await session.execute(
-        sa.update(companies)
-        .where(companies.c.id == company_id)
-        .values(issue_counter=Greatest(companies.c.issue_counter, highest) + 1)
-        .returning(companies.c.issue_counter, companies.c.issue_prefix)
-    )
-    row = result.first()
+    row = (await session.execute(_NEXT_ISSUE_NUMBER, {"company_id": company_id})).first()
     if row is None:
         raise NotFound("Company not found")
     return int(row.issue_counter), f"{row.issue_prefix}-{row.issue_counter}"
@@ -372,12 +382,13 @@ async def create_issue(
         project = await _require_in_company(
             session, tables.projects, project_id, company_id, "Project not found"
         )
+    default_goal = False
     if goal_id is not None:
         await _require_in_company(session, tables.goals, goal_id, company_id, "Goal not found")
     elif project is not None:
         goal_id = project["goal_id"]
     else:
-        goal_id = await _default_goal_id(session, company_id)
+        default_goal = True  # resolved by the insert itself
     if parent_id is not None:
         await _require_in_company(
             session, tables.issues, parent_id, company_id, "Parent issue not found"
@@ -405,7 +416,6 @@ async def create_issue(
         "company_id": company_id,
         "project_id": project_id,
         "project_workspace_id": project_workspace_id,
-        "goal_id": goal_id,
         "parent_id": parent_id,
         "title": title,
         "description": values.description,
@@ -431,7 +441,14 @@ async def create_issue(
             if value is not None
         },
     }
-    await session.execute(sa.insert(tables.issues).values(row))
+    if default_goal:
+        result = await session.execute(
+            _INSERT_ISSUE_WITH_DEFAULT_GOAL, {**row, "goal_company_id": company_id}
+        )
+        row["goal_id"] = result.scalar_one()
+    else:
+        row["goal_id"] = goal_id
+        await session.execute(_INSERT_ISSUE, row)
     labels: list[records.Label] = []
     if values.label_ids is not None:
         labels = await replace_labels(session, company_id, issue_id, values.label_ids)
@@ -446,9 +463,10 @@ async def create_issue(
             created_by_user_id=created_by_user_id,
             new_issue=True,
         )
-    stored = {column.name: row.get(column.name) for column in tables.issues.columns}
-    stored.update(row)
-    return issue_record(stored, labels), blockers
+    stored = dict.fromkeys(_ISSUE_COLUMNS) | row
+    stored["labels"] = labels
+    stored["label_ids"] = [label.id for label in labels]
+    return records.Issue.trusted(stored), blockers
 
 
 async def replace_labels(
