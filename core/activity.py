@@ -140,7 +140,7 @@ async def record_activity(
             so that no plugin can forge a domain event such as ``issue.created``.
         event_type: the domain event to announce when the action itself does not map to one.
     """
-    entry = ActivityEntry(
+    entry = ActivityEntry.model_construct(
         id=str(uuid.uuid4()),
         company_id=company_id,
         actor_type=actor_type,
@@ -170,7 +170,7 @@ async def record_activity(
         },
     )
     unit.publish_after_commit(
-        LiveEvent(kind="activity.logged", company_id=company_id, payload=entry.to_wire())
+        LiveEvent(kind="activity.logged", company_id=company_id, subject=entry)
     )
     announced = (event_type or plugin_event_type(action)) if emit_domain_event else None
     if announced is not None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import InvalidInput
+from core.records import Record
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,14 @@ class LiveEvent:
 
     kind: str
     company_id: str
-    payload: Mapping[str, Any]
+    #: What happened: a record (an activity row) or a plain JSON object.
+    subject: Record | Mapping[str, Any]
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        """The subject as JSON (built on demand: most events have no live viewer)."""
+        return self.subject.to_wire() if isinstance(self.subject, Record) else self.subject
 
 
 def pattern_matches(pattern: str, event_type: str) -> bool:

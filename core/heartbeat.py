@@ -359,7 +359,7 @@ async def _queue_run(
         LiveEvent(
             kind="heartbeat.run.queued",
             company_id=wakeup.company_id,
-            payload={
+            subject={
                 "runId": run_id,
                 "agentId": wakeup.agent_id,
                 "invocationSource": wakeup.source,

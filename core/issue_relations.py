@@ -49,6 +49,11 @@ def _by_title(rows: list[Mapping[str, Any]]) -> tuple[records.RelatedIssue, ...]
     return tuple(records.RelatedIssue.trusted(row) for row in ordered)
 
 
+#: Aliases are made once: aliasing a table copies all its columns.
+_OTHER_ISSUE = tables.issues.alias("other")
+_STEP = tables.issue_relations.alias("step")
+
+
 async def relation_summaries(
     session: AsyncSession, company_id: str, issue_ids: Sequence[str]
 ) -> dict[str, records.RelationSummary]:
@@ -60,7 +65,7 @@ async def relation_summaries(
     if not issue_ids:
         return {}
     relations = tables.issue_relations
-    other = tables.issues.alias("other")
+    other = _OTHER_ISSUE
     blocked_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     blocks: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for own, other_side, target in (
@@ -122,7 +127,7 @@ async def _creates_cycle(
         )
         .cte("downstream", recursive=True)
     )
-    step = relations.alias("step")
+    step = _STEP
     downstream = downstream.union(
         sa.select(step.c.related_issue_id).where(
             step.c.company_id == company_id,
@@ -282,20 +287,30 @@ def _locked_issue_companies(dialect: Dialect) -> sa.Select[Any]:
     return lock_for_update(dialect, _ISSUE_COMPANIES)
 
 
+def _blocker_statuses_query() -> sa.Select[Any]:
+    relations = tables.issue_relations
+    blocker = tables.issues.alias("blocker")
+    return (
+        sa.select(blocker.c.id, blocker.c.status)
+        .join(relations, relations.c.issue_id == blocker.c.id)
+        .where(
+            relations.c.company_id == sa.bindparam("company_id"),
+            relations.c.type == BLOCKS,
+            relations.c.related_issue_id == sa.bindparam("issue_id"),
+            blocker.c.company_id == sa.bindparam("company_id"),
+        )
+    )
+
+
+#: Built once: aliasing the issues table copies its forty columns.
+_BLOCKER_STATUSES = _blocker_statuses_query()
+
+
 async def blocker_statuses(
     session: AsyncSession, company_id: str, issue_id: Any
 ) -> Mapping[str, str]:
     """The status of each issue blocking ``issue_id``, by blocker id."""
-    relations = tables.issue_relations
-    blocker = tables.issues.alias("blocker")
-    query = (
-        sa.select(blocker.c.id, blocker.c.status)
-        .join(relations, relations.c.issue_id == blocker.c.id)
-        .where(
-            relations.c.company_id == company_id,
-            relations.c.type == BLOCKS,
-            relations.c.related_issue_id == issue_id,
-            blocker.c.company_id == company_id,
-        )
+    rows = await session.execute(
+        _BLOCKER_STATUSES, {"company_id": company_id, "issue_id": issue_id}
     )
-    return {str(row.id): row.status for row in await session.execute(query)}
+    return {str(row.id): row.status for row in rows}

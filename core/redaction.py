@@ -9,6 +9,7 @@ secret without containing it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "***REDACTED***"
@@ -25,6 +26,12 @@ def _is_secret_reference(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "secret_ref"
 
 
+@lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    """Activity details reuse a handful of key names; the regex runs once per name."""
+    return _SECRET_KEY.search(key) is not None
+
+
 def redact(value: Any) -> Any:
     """A copy of ``value`` with secrets replaced by ``***REDACTED***``."""
     if _is_secret_reference(value):
@@ -33,13 +40,13 @@ def redact(value: Any) -> Any:
         return {
             key: (
                 REDACTED
-                if _SECRET_KEY.search(str(key)) and not _is_secret_reference(item)
+                if _is_secret_key(str(key)) and not _is_secret_reference(item)
                 else redact(item)
             )
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
-    if isinstance(value, str) and _JWT.match(value):
+    if isinstance(value, str) and value.startswith("eyJ") and _JWT.match(value):
         return REDACTED
     return value

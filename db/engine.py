@@ -298,6 +298,10 @@ def _create_sqlite_engine(
         # Let us issue BEGIN ourselves (see "begin" below) instead of the driver's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Takes effect only in a new, empty file. A write touches one page of every index it
+        # updates (about 30 for issues.create) and commit copies each whole page into the WAL:
+        # 2 KiB pages halve those bytes (+12% issues.create/s, reads measured unchanged).
+        cursor.execute("PRAGMA page_size=2048")
         # WAL: readers never block the writer, and the writer never blocks readers.
         cursor.execute("PRAGMA journal_mode=WAL")
         # Wait for other processes' writers instead of failing at once. The writer waits on the

@@ -18,6 +18,7 @@ queries never branch on the dialect:
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine.interfaces import Dialect as SADialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 #: strftime pattern of the SQLite timestamp text; always 32 characters.
 SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
@@ -68,6 +71,8 @@ class UUID(sa.types.TypeDecorator[uuid.UUID]):
     def process_bind_param(self, value: Any, dialect: SADialect) -> Any:
         if value is None:
             return None
+        if dialect.name != "postgresql" and isinstance(value, str) and _CANONICAL_UUID.match(value):
+            return value  # already canonical: skip the parse (ids are bound many times a write)
         as_uuid = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         return as_uuid if dialect.name == "postgresql" else str(as_uuid)
 
