@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.invocation_scope import CallContext
 from sandbox.inprocess import InProcessLauncher, load_python_plugin
-from sandbox.invocation import CallContext
 from sandbox.worker_launch import SubprocessLauncher, WorkerLauncher, worker_command
 from sandbox.worker_process import InitializeParams, WorkerProcess
 

@@ -8,7 +8,7 @@ protocol messages (a plugin's ``console.log``) are reported and skipped; nothing
 can stop the reader.
 
 The host's handler sees every worker call as ``handler(method, params, context)``; the
-``CallContext`` carries the invocation scope (``sandbox.invocation``) for the company gate.
+``CallContext`` carries the invocation scope (``core.invocation_scope``) for the company gate.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import HostError
-from sandbox.invocation import CallContext, InvocationTable, derive_invocation_scope
+from core.invocation_scope import CallContext
+from core.worker_bridge import HostMethodNotFound
+from sandbox.invocation import InvocationTable, derive_invocation_scope
 from sandbox.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     INVOCATION_FIELD,
@@ -63,10 +65,6 @@ HOST_NOTIFICATIONS = frozenset({"log", "streams.open", "streams.emit", "streams.
 _MESSAGE_HEAD = re.compile(
     rb'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(\d+)\s*,\s*"(method|result|error)"'
 )
-
-
-class HostMethodNotFound(Exception):
-    """Raised by a host handler for a worker-to-host method it does not serve (-32601)."""
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Invocation scopes (sandbox/invocation.py)."""
+"""Invocation scopes (core/invocation_scope.py and sandbox/invocation.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 
 from core.errors import InvocationScopeDenied
-from sandbox.invocation import (
-    CallContext,
-    InvocationScope,
-    InvocationTable,
-    check_invocation_scope,
-    derive_invocation_scope,
-)
+from core.invocation_scope import CallContext, InvocationScope, check_invocation_scope
+from sandbox.invocation import InvocationTable, derive_invocation_scope
 
 
 class TestDeriveInvocationScope:

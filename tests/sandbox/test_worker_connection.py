@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from core.errors import CapabilityDenied, InvocationScopeDenied, NotFound
-from sandbox.invocation import CallContext
+from core.invocation_scope import CallContext
+from core.worker_bridge import HostMethodNotFound
 from sandbox.protocol import (
     ErrorCode,
     LineDecoder,
@@ -20,7 +21,7 @@ from sandbox.protocol import (
     WorkerUnavailable,
 )
 from sandbox.transport import MemoryTransport, memory_transport_pair
-from sandbox.worker_connection import HostMethodNotFound, WorkerConnection
+from sandbox.worker_connection import WorkerConnection
 from tests.fixtures.protocol import scope_of, wait_until
 
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.invocation import CallContext
+from core.invocation_scope import CallContext
 from sandbox.sdk import Plugin
 from sandbox.sdk._runtime import WorkerRuntime
 from sandbox.transport import memory_transport_pair
