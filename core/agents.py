@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core import records
 from core.errors import InvalidInput, NotFound
-from core.ids import require_uuid
+from core.ids import as_uuid, require_company, require_uuid
 from db import Database, ForeignKeyViolation, tables
 from db.constants import AGENT_ROLES, AGENT_STATUSES
 
@@ -67,3 +67,34 @@ async def create_agent(
     except ForeignKeyViolation as error:
         raise NotFound("Company not found") from error
     return records.Agent.model_validate(stored)
+
+
+async def list_agents(
+    db: Database, *, company_id: Any, status: str | None = None
+) -> list[records.Agent]:
+    """The company's agents, oldest first, optionally of one status."""
+    company = require_company(company_id)
+    agents = tables.agents
+    query = (
+        sa.select(agents)
+        .where(agents.c.company_id == company)
+        .order_by(agents.c.created_at, agents.c.id)
+    )
+    if status:
+        query = query.where(agents.c.status == status)
+    async with db.read() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [records.Agent.model_validate(row) for row in rows]
+
+
+async def get_agent(db: Database, *, agent_id: Any, company_id: Any) -> records.Agent | None:
+    """The agent, or None when it is missing or belongs to another company."""
+    company = require_company(company_id)
+    agent = as_uuid(agent_id)
+    if agent is None:
+        return None
+    agents = tables.agents
+    query = sa.select(agents).where(agents.c.id == agent, agents.c.company_id == company)
+    async with db.read() as session:
+        row = (await session.execute(query)).mappings().first()
+    return None if row is None else records.Agent.model_validate(row)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from core import records
 from core.errors import Conflict, InvalidInput
+from core.ids import as_uuid
 from db import Database, UniqueViolation, tables
 
 #: Upstream gives up after this many prefix candidates.
@@ -76,3 +77,23 @@ async def create_company(
             if issue_prefix:
                 raise Conflict(f"Issue prefix {issue_prefix} is already in use") from error
     raise Conflict("Unable to allocate unique issue prefix")
+
+
+async def list_companies(db: Database) -> list[records.Company]:
+    """Every company, oldest first (plugins are instance-wide, as upstream)."""
+    companies = tables.companies
+    query = sa.select(companies).order_by(companies.c.created_at, companies.c.id)
+    async with db.read() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [records.Company.model_validate(row) for row in rows]
+
+
+async def get_company(db: Database, company_id: Any) -> records.Company | None:
+    """The company, or None when there is none with that id."""
+    company = as_uuid(company_id)
+    if company is None:
+        return None
+    query = sa.select(tables.companies).where(tables.companies.c.id == company)
+    async with db.read() as session:
+        row = (await session.execute(query)).mappings().first()
+    return None if row is None else records.Company.model_validate(row)

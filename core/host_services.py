@@ -36,7 +36,7 @@ from core.documents import (
 from core.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from core.event_bus import EventBus
 from core.heartbeat import IssueWakeup, enqueue_issue_wakeup, load_agent, replay_idempotent_wakeup
-from core.ids import as_uuid, optional_uuid, require_uuid
+from core.ids import as_uuid, optional_uuid, require_company
 from core.issue_relations import blocker_statuses, relation_summary
 from core.issues import (
     IssueCreate,
@@ -95,13 +95,6 @@ class PluginIdentity:
         if value == self.origin_kind or value.startswith(f"{self.origin_kind}:"):
             return value
         raise InvalidInput(f"Plugin may only use originKind values under {self.origin_kind}")
-
-
-def require_company(company_id: Any) -> str:
-    """Upstream's first check of every call, then the id's shape."""
-    if not company_id:
-        raise InvalidInput("companyId is required for this operation")
-    return require_uuid(company_id, "companyId")
 
 
 class _Bound:

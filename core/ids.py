@@ -31,6 +31,13 @@ def require_uuid(value: Any, field: str) -> str:
     return parsed
 
 
+def require_company(company_id: Any) -> str:
+    """Upstream's first check of every plugin call, then the id's shape."""
+    if not company_id:
+        raise InvalidInput("companyId is required for this operation")
+    return require_uuid(company_id, "companyId")
+
+
 def optional_uuid(value: Any, field: str) -> str | None:
     """Like ``require_uuid``, but None and "" stay None."""
     if value is None or value == "":

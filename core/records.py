@@ -375,3 +375,32 @@ class ActivityEntry(Record):
     run_id: Id | None = None
     details: dict[str, Any] | None = None
     created_at: datetime
+
+
+class PluginRecord(Record):
+    """An installed plugin (a ``plugins`` row)."""
+
+    id: Id
+    plugin_key: str
+    package_name: str
+    version: str
+    api_version: int
+    categories: list[str]
+    manifest_json: dict[str, Any]
+    status: str
+    install_order: int | None = None
+    package_path: str | None = None
+    last_error: str | None = None
+    installed_at: datetime
+    updated_at: datetime
+
+
+class PluginLogRecord(Record):
+    """A stored log line of a plugin."""
+
+    id: Id
+    plugin_id: Id
+    level: str
+    message: str
+    meta: dict[str, Any] | None = None
+    created_at: datetime

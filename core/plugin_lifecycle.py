@@ -1,0 +1,63 @@
+"""Plugin statuses and which lifecycle operation may run from which status (upstream's rules).
+
+Pure rules; ``core.plugin_registry`` stores the status and the runtime does the activation.
+"""
+
+from __future__ import annotations
+
+from core.errors import InvalidInput
+
+#: Upstream's ``PLUGIN_STATUSES``.
+PLUGIN_STATUSES = ("installed", "ready", "disabled", "error", "upgrade_pending", "uninstalled")
+
+#: Allowed status changes.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "installed": frozenset({"ready", "error", "uninstalled"}),
+    "ready": frozenset({"ready", "disabled", "error", "upgrade_pending", "uninstalled"}),
+    "disabled": frozenset({"ready", "uninstalled"}),
+    "error": frozenset({"ready", "uninstalled"}),
+    "upgrade_pending": frozenset({"ready", "error", "uninstalled"}),
+    "uninstalled": frozenset({"installed"}),
+}
+
+
+def check_transition(plugin_key: str, current: str, target: str) -> None:
+    """Refuse a status change upstream's state machine does not allow."""
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise InvalidInput(
+            f"Invalid lifecycle transition: {current} → {target} for plugin {plugin_key}"
+        )
+
+
+def check_can_load(status: str) -> None:
+    """``load`` (activate after install, or at host start) runs from installed or ready."""
+    if status not in ("installed", "ready"):
+        raise InvalidInput(
+            f"Cannot load plugin in status '{status}'. "
+            "Plugin must be in 'installed' or 'ready' status."
+        )
+
+
+def check_can_enable(status: str) -> None:
+    if status not in ("disabled", "error", "upgrade_pending"):
+        raise InvalidInput(
+            f"Cannot enable plugin in status '{status}'. Plugin must be in 'disabled', 'error', "
+            "or 'upgrade_pending' status to be enabled."
+        )
+
+
+def check_can_disable(status: str) -> None:
+    if status != "ready":
+        raise InvalidInput(
+            f"Cannot disable plugin in status '{status}'. "
+            "Plugin must be in 'ready' status to be disabled."
+        )
+
+
+def check_can_uninstall(plugin_key: str, status: str, *, remove_data: bool) -> None:
+    """An uninstalled plugin can only be deleted for good."""
+    if status == "uninstalled" and not remove_data:
+        raise InvalidInput(
+            f"Plugin {plugin_key} is already uninstalled. "
+            "Use removeData=true to permanently delete it."
+        )

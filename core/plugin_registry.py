@@ -1,0 +1,177 @@
+"""Installed plugins and their instance-wide config: the ``plugins`` and ``plugin_config`` rows.
+
+A plugin is found by its record id or its key (the manifest id), as upstream's routes accept
+both. Installing a key that is already installed is a conflict; re-installing an uninstalled
+key reuses its row, so the plugin's state and namespace survive the round trip.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.errors import Conflict, NotFound
+from core.ids import as_uuid
+from core.plugin_lifecycle import check_transition
+from core.records import PluginRecord
+from db import Database, UniqueViolation, tables
+
+
+async def find_plugin(db: Database, ref: str) -> PluginRecord | None:
+    """The plugin whose id or key is ``ref``, uninstalled ones included."""
+    plugins = tables.plugins
+    record_id = as_uuid(ref)
+    match = plugins.c.id == record_id if record_id else plugins.c.plugin_key == ref
+    async with db.read() as session:
+        row = (await session.execute(sa.select(plugins).where(match))).mappings().first()
+    return None if row is None else PluginRecord.model_validate(row)
+
+
+async def require_plugin(db: Database, ref: str) -> PluginRecord:
+    """Like ``find_plugin``; a missing plugin is upstream's 404 ``Plugin not found``."""
+    plugin = await find_plugin(db, ref)
+    if plugin is None:
+        raise NotFound("Plugin not found")
+    return plugin
+
+
+async def list_plugins(db: Database, *, include_uninstalled: bool = False) -> list[PluginRecord]:
+    """Plugins in install order."""
+    plugins = tables.plugins
+    query = sa.select(plugins).order_by(plugins.c.install_order, plugins.c.installed_at)
+    if not include_uninstalled:
+        query = query.where(plugins.c.status != "uninstalled")
+    async with db.read() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return [PluginRecord.model_validate(row) for row in rows]
+
+
+async def register_plugin(
+    db: Database,
+    manifest: Mapping[str, Any],
+    *,
+    package_name: str,
+    package_path: str | None,
+) -> PluginRecord:
+    """Store a validated manifest as an ``installed`` plugin.
+
+    Args:
+        manifest: the plugin's raw manifest (keys of newer releases included), already
+            validated; it is what the worker receives in ``initialize``.
+
+    Raises:
+        Conflict: ``Plugin already installed: <key>`` unless the key is uninstalled.
+    """
+    plugins = tables.plugins
+    key = manifest["id"]
+    now = datetime.now(UTC)
+    values = {
+        "package_name": package_name,
+        "package_path": package_path,
+        "version": manifest["version"],
+        "api_version": manifest.get("apiVersion", 1),
+        "categories": list(manifest.get("categories", [])),
+        "manifest_json": dict(manifest),
+        "status": "installed",
+        "last_error": None,
+        "updated_at": now,
+    }
+    try:
+        async with db.transaction() as session:
+            existing = (
+                (await session.execute(sa.select(plugins).where(plugins.c.plugin_key == key)))
+                .mappings()
+                .first()
+            )
+            if existing is not None:
+                if existing["status"] != "uninstalled":
+                    raise Conflict(f"Plugin already installed: {key}")
+                await session.execute(
+                    sa.update(plugins).where(plugins.c.id == existing["id"]).values(values)
+                )
+                record_id = existing["id"]
+            else:
+                record_id = str(uuid.uuid4())
+                order = sa.select(sa.func.coalesce(sa.func.max(plugins.c.install_order), 0) + 1)
+                await session.execute(
+                    sa.insert(plugins).values(
+                        id=record_id,
+                        plugin_key=key,
+                        install_order=order.scalar_subquery(),
+                        installed_at=now,
+                        **values,
+                    )
+                )
+            row = (
+                (await session.execute(sa.select(plugins).where(plugins.c.id == record_id)))
+                .mappings()
+                .one()
+            )
+    except UniqueViolation as error:  # a concurrent install of the same key won
+        raise Conflict(f"Plugin already installed: {key}") from error
+    return PluginRecord.model_validate(row)
+
+
+async def set_status(
+    db: Database, plugin: PluginRecord, status: str, *, last_error: str | None = None
+) -> PluginRecord:
+    """Move the plugin to ``status`` (upstream's transitions); ``last_error`` is replaced."""
+    check_transition(plugin.plugin_key, plugin.status, status)
+    plugins = tables.plugins
+    async with db.transaction() as session:
+        row = (
+            (
+                await session.execute(
+                    sa.update(plugins)
+                    .where(plugins.c.id == plugin.id)
+                    .values(status=status, last_error=last_error, updated_at=datetime.now(UTC))
+                    .returning(*plugins.c)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound("Plugin not found")
+    return PluginRecord.model_validate(row)
+
+
+async def delete_plugin(db: Database, plugin_id: str) -> None:
+    """Delete the plugin's row; its config, state and logs go with it (ON DELETE CASCADE)."""
+    async with db.transaction() as session:
+        await session.execute(sa.delete(tables.plugins).where(tables.plugins.c.id == plugin_id))
+
+
+async def get_config(db: Database, plugin_id: str) -> dict[str, Any]:
+    """The plugin's config, ``{}`` when none was saved."""
+    config = tables.plugin_config
+    query = sa.select(config.c.config_json).where(config.c.plugin_id == plugin_id)
+    async with db.read() as session:
+        stored = (await session.execute(query)).scalar()
+    return dict(stored or {})
+
+
+async def save_config(db: Database, plugin_id: str, values: Mapping[str, Any]) -> None:
+    """Replace the plugin's config (validate it against the manifest's schema first)."""
+    config = tables.plugin_config
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        updated = await session.execute(
+            sa.update(config)
+            .where(config.c.plugin_id == plugin_id)
+            .values(config_json=dict(values), last_error=None, updated_at=now)
+        )
+        if updated.rowcount == 0:
+            await session.execute(
+                sa.insert(config).values(
+                    id=str(uuid.uuid4()),
+                    plugin_id=plugin_id,
+                    config_json=dict(values),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
