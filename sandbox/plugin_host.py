@@ -1,0 +1,504 @@
+"""The plugin runtime: installed plugins, their workers, and the calls the host makes to them.
+
+``PluginHost`` follows upstream's lifecycle: ``install`` validates a package and registers it,
+``load`` moves it to ``ready`` and activates it (migrations through the plugin database layer,
+then the worker: spawned, ``initialize``d with the raw manifest, config and namespace), and
+``enable``/``disable``/``uninstall`` move it between statuses. Worker-to-host calls go through
+``core.worker_bridge``; host-to-worker calls (actions, data, jobs, events, API requests) go
+through the plugin's ``WorkerProcess``.
+
+Decisions beyond upstream, for a sandbox people develop in:
+
+- ``ctx.logger`` lines, the worker's stderr and stray stdout, and crashes are stored in
+  ``plugin_logs``; upstream only prints most of them.
+- Events are delivered as ``onEvent`` *requests* (the published SDK accepts both forms and runs
+  the same handlers), so the host knows when a plugin has handled an event and ``drain()`` can
+  wait for it. Each (re)start of a worker drops its previous subscriptions: the worker makes
+  them again in ``setup``, and upstream's duplicates after a crash do not happen.
+- A worker that exhausts its restarts marks the plugin ``error`` (upstream leaves it ``ready``).
+- Activation happens on demand (``activate``), so a one-shot CLI command starts only the plugin
+  it talks to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from core.companies import get_company
+from core.errors import NotFound
+from core.event_bus import EventBus, PluginEvent
+from core.manifest import (
+    HOST_VERSION,
+    PluginManifest,
+    check_route_path_conflicts,
+    parse_manifest,
+    validate_manifest,
+)
+from core.plugin_config import validate_config
+from core.plugin_database import PluginDatabase
+from core.plugin_lifecycle import (
+    check_can_disable,
+    check_can_enable,
+    check_can_load,
+    check_can_uninstall,
+)
+from core.plugin_logs import LogBuffer, LogLine
+from core.plugin_registry import (
+    delete_plugin,
+    get_config,
+    list_plugins,
+    register_plugin,
+    require_plugin,
+    save_config,
+    set_status,
+)
+from core.records import PluginRecord
+from core.worker_bridge import PluginRef, WorkerBridge
+from db import Database
+from sandbox.inprocess import InProcessLauncher, load_python_plugin
+from sandbox.plugin_package import load_package, worker_entrypoint
+from sandbox.protocol import RpcError, WorkerUnavailable
+from sandbox.worker_launch import (
+    NODE_SUFFIXES,
+    SubprocessLauncher,
+    WorkerLauncher,
+    worker_command,
+)
+from sandbox.worker_process import (
+    InitializeParams,
+    WorkerCrashed,
+    WorkerEvent,
+    WorkerProcess,
+    WorkerTimings,
+)
+
+logger = logging.getLogger(__name__)
+
+#: How Python workers run: their own process (as Node workers do), or inside the host's event
+#: loop through the same JSON-RPC dispatch (fast tests).
+PythonWorkers = Literal["subprocess", "in-process"]
+
+#: The board user the sandbox's own calls act as (the local operator).
+LOCAL_BOARD_USER = "local-board"
+
+
+class PluginActivationError(Exception):
+    """A plugin could not be activated; it is now in status ``error``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class CallActor:
+    """Who a host-to-worker call acts for (``performAction``'s ``actorContext``)."""
+
+    type: Literal["user", "agent", "system"] = "user"
+    user_id: str | None = LOCAL_BOARD_USER
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    def to_wire(self, company_id: str | None) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "userId": self.user_id,
+            "agentId": self.agent_id,
+            "runId": self.run_id,
+            "companyId": company_id,
+        }
+
+
+@dataclass(eq=False)
+class ActivePlugin:
+    """A plugin whose worker this host started."""
+
+    record: PluginRecord
+    manifest: PluginManifest
+    worker: WorkerProcess
+    bridge: WorkerBridge
+
+
+class PluginHost:
+    """Installs plugins, runs their workers, and calls them.
+
+    Args:
+        db: the host database (migrated).
+        bus: the event bus plugins publish to and subscribe on (a new one by default).
+        python_workers: how Python workers run (see ``PythonWorkers``).
+        timings: worker timeouts and restart backoff.
+        log_flush_interval: seconds a log line may wait before it is stored.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        bus: EventBus | None = None,
+        python_workers: PythonWorkers = "subprocess",
+        timings: WorkerTimings | None = None,
+        log_flush_interval: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.bus = bus or EventBus()
+        self.plugin_db = PluginDatabase(db)
+        self.logs = LogBuffer(db, flush_interval=log_flush_interval)
+        self.python_workers = python_workers
+        self.timings = timings or WorkerTimings()
+        self._active: dict[str, ActivePlugin] = {}
+        self._lifecycle = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> PluginHost:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop every worker this host started and store the last log lines."""
+        async with self._lifecycle:
+            for plugin_id in list(self._active):
+                await self._deactivate(plugin_id)
+        await self.logs.flush()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def install(
+        self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None
+    ) -> PluginRecord:
+        """Install the plugin package at ``path`` and load it (``ready``, worker running).
+
+        Raises:
+            NotFound, InvalidInput: the package or its manifest is unusable (nothing stored).
+            Conflict: a plugin with the same key is installed.
+            PluginActivationError: stored, but activation failed (status ``error``).
+        """
+        package = await load_package(path)
+        manifest = validate_manifest(package.manifest, host_version=HOST_VERSION)
+        installed = {
+            plugin.plugin_key: parse_manifest(plugin.manifest_json)
+            for plugin in await list_plugins(self.db)
+            if plugin.plugin_key != manifest.id
+        }
+        check_route_path_conflicts(manifest, installed)
+        worker_entrypoint(package.root, manifest.id, manifest.entrypoints.worker)
+        if config is not None:
+            validate_config(manifest.instance_config_schema, config)
+        record = await register_plugin(
+            self.db,
+            package.manifest,
+            package_name=package.package_name,
+            package_path=str(package.root),
+        )
+        if config is not None:
+            await save_config(self.db, record.id, config)
+        return await self.load(record.id)
+
+    async def load(self, ref: str) -> PluginRecord:
+        """Move an installed (or ready) plugin to ``ready`` and activate it."""
+        async with self._lifecycle:
+            record = await require_plugin(self.db, ref)
+            check_can_load(record.status)
+            record = await set_status(self.db, record, "ready")
+            return await self._activate_or_fail(record)
+
+    async def enable(self, ref: str) -> PluginRecord:
+        """Re-activate a ``disabled`` (or ``error``) plugin."""
+        async with self._lifecycle:
+            record = await require_plugin(self.db, ref)
+            check_can_enable(record.status)
+            record = await set_status(self.db, record, "ready")
+            return await self._activate_or_fail(record)
+
+    async def disable(self, ref: str, reason: str | None = None) -> PluginRecord:
+        """Stop a ``ready`` plugin's worker and mark it ``disabled`` (``reason`` kept)."""
+        async with self._lifecycle:
+            record = await require_plugin(self.db, ref)
+            check_can_disable(record.status)
+            await self._deactivate(record.id)
+            return await set_status(self.db, record, "disabled", last_error=reason)
+
+    async def uninstall(self, ref: str, *, remove_data: bool = False) -> PluginRecord:
+        """Stop the plugin; mark it ``uninstalled``, or delete its row and data for good."""
+        async with self._lifecycle:
+            record = await require_plugin(self.db, ref)
+            check_can_uninstall(record.plugin_key, record.status, remove_data=remove_data)
+            await self._deactivate(record.id)
+            if remove_data:
+                await delete_plugin(self.db, record.id)
+                return record
+            return await set_status(self.db, record, "uninstalled")
+
+    async def configure(self, ref: str, config: Mapping[str, Any]) -> None:
+        """Validate and store the plugin's config; a running worker gets ``configChanged``."""
+        record = await require_plugin(self.db, ref)
+        manifest = parse_manifest(record.manifest_json)
+        validate_config(manifest.instance_config_schema, config)
+        await save_config(self.db, record.id, config)
+        active = self._active.get(record.id)
+        if active is not None:
+            await active.worker.update_config(config)
+
+    async def activate(self, ref: str) -> ActivePlugin:
+        """The running plugin, started here if it is ``ready`` but not yet running.
+
+        Raises:
+            WorkerUnavailable: ``Plugin is not ready (current status: <s>)``.
+            PluginActivationError: activation failed (the plugin is now ``error``).
+        """
+        async with self._lifecycle:
+            record = await require_plugin(self.db, ref)
+            active = self._active.get(record.id)
+            if active is not None:
+                return active
+            if record.status != "ready":
+                raise WorkerUnavailable(f"Plugin is not ready (current status: {record.status})")
+            await self._activate_or_fail(record)
+            return self._active[record.id]
+
+    def active(self, ref: str) -> ActivePlugin | None:
+        """The running plugin with this id or key, if this host started it."""
+        for active in self._active.values():
+            if ref in (active.record.id, active.record.plugin_key):
+                return active
+        return None
+
+    # -- calls into plugins -------------------------------------------------------------------
+
+    async def perform_action(
+        self,
+        ref: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        company_id: str | None = None,
+        actor: CallActor = CallActor(),
+    ) -> Any:
+        """``performAction`` as the action bridge sends it (2026.707.0).
+
+        A given company overwrites ``params.companyId`` and becomes the actor's company.
+        """
+        active = await self.activate(ref)
+        payload = dict(params or {})
+        if company_id is not None:
+            await self._require_company(company_id)
+            payload["companyId"] = company_id
+        message = {
+            "key": key,
+            "params": payload,
+            "renderEnvironment": None,
+            "actorContext": actor.to_wire(company_id),
+        }
+        return await active.worker.call("performAction", message)
+
+    async def get_data(
+        self,
+        ref: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        company_id: str | None = None,
+    ) -> Any:
+        """``getData`` as the data bridge sends it: a given company goes top-level."""
+        active = await self.activate(ref)
+        message: dict[str, Any] = {"key": key, "params": dict(params or {})}
+        if company_id is not None:
+            await self._require_company(company_id)
+            message["companyId"] = company_id
+        message["renderEnvironment"] = None
+        return await active.worker.call("getData", message)
+
+    async def run_job(self, ref: str, job_key: str, *, trigger: str = "manual") -> None:
+        """Run a declared job now (``runJob``), as a manual trigger does."""
+        active = await self.activate(ref)
+        if job_key not in {job.job_key for job in active.manifest.jobs or ()}:
+            raise NotFound(f'Job "{job_key}" is not declared by plugin {active.record.plugin_key}')
+        job = {
+            "jobKey": job_key,
+            "runId": str(uuid.uuid4()),
+            "trigger": trigger,
+            "scheduledAt": _now_iso(),
+        }
+        await active.worker.call("runJob", {"job": job}, timeout=self.timings.max_call)
+
+    async def handle_api_request(self, ref: str, request: Mapping[str, Any]) -> Any:
+        """``handleApiRequest`` with a ``PluginApiRequestInput``; returns the worker's answer."""
+        active = await self.activate(ref)
+        return await active.worker.call("handleApiRequest", dict(request))
+
+    async def execute_tool(
+        self,
+        ref: str,
+        tool_name: str,
+        parameters: Mapping[str, Any],
+        run_context: Mapping[str, Any],
+    ) -> Any:
+        """``executeTool`` for an agent run."""
+        active = await self.activate(ref)
+        message = {
+            "toolName": tool_name,
+            "parameters": dict(parameters),
+            "runContext": dict(run_context),
+        }
+        return await active.worker.call("executeTool", message)
+
+    async def health(self, ref: str) -> Any:
+        """The worker's own ``health`` answer."""
+        active = await self.activate(ref)
+        return await active.worker.health()
+
+    def emit_event(self, event: PluginEvent) -> None:
+        """Publish an event; subscribed plugins get it (``drain()`` waits for their handlers)."""
+        self.bus.publish(event)
+
+    async def drain(self) -> None:
+        """Wait until every event delivery and log write started so far has finished."""
+        await self.bus.drain()
+        await self.logs.flush()
+
+    # -- activation ---------------------------------------------------------------------------
+
+    async def _activate_or_fail(self, record: PluginRecord) -> PluginRecord:
+        try:
+            await self._activate(record)
+        except Exception as error:
+            message = f"Activation failed: {_describe(error)}"
+            await set_status(self.db, record, "error", last_error=message)
+            raise PluginActivationError(message) from error
+        return record
+
+    async def _activate(self, record: PluginRecord) -> None:
+        if record.package_path is None:
+            raise NotFound(f"Plugin {record.plugin_key} has no package path")
+        manifest = parse_manifest(record.manifest_json)
+        root = Path(record.package_path)
+        declared = worker_entrypoint(root, record.plugin_key, manifest.entrypoints.worker)
+        namespace = await self.plugin_db.apply_migrations(record.id, record.manifest_json, root)
+        config = await get_config(self.db, record.id)
+        plugin_id = record.id
+        bridge = WorkerBridge(
+            db=self.db,
+            bus=self.bus,
+            plugin=PluginRef(plugin_id, record.plugin_key, frozenset(manifest.capabilities)),
+            plugin_db=self.plugin_db,
+            logs=self.logs,
+            subscribe=lambda pattern, event_filter: self._subscribe(
+                plugin_id, pattern, event_filter
+            ),
+        )
+        worker = WorkerProcess(
+            plugin_id=plugin_id,
+            launcher=self._launcher(plugin_id, root, declared),
+            initialize=InitializeParams(
+                manifest=record.manifest_json,
+                config=config,
+                database_namespace=namespace.namespace_name if namespace else None,
+                host_version=HOST_VERSION,
+            ),
+            handler=bridge.handle,
+            on_notification=bridge.notification,
+            on_output=lambda stream, line: self._worker_output(plugin_id, stream, line),
+            on_event=lambda event: self._worker_event(plugin_id, event),
+            on_restart=lambda: self.bus.unsubscribe_owner(plugin_id),
+            timings=self.timings,
+        )
+        self._active[plugin_id] = ActivePlugin(record, manifest, worker, bridge)
+        try:
+            await worker.start()
+        except BaseException:
+            self._active.pop(plugin_id, None)
+            self.bus.unsubscribe_owner(plugin_id)
+            raise
+
+    async def _deactivate(self, plugin_id: str) -> None:
+        active = self._active.pop(plugin_id, None)
+        self.bus.unsubscribe_owner(plugin_id)
+        if active is not None:
+            await active.worker.stop()
+        await self.logs.flush()
+
+    def _launcher(self, plugin_id: str, root: Path, declared: str) -> WorkerLauncher:
+        python = not declared.endswith(NODE_SUFFIXES)
+        if python and self.python_workers == "in-process":
+            return InProcessLauncher(
+                load_python_plugin(declared, package_root=root), call_timeout=self.timings.call
+            )
+        return SubprocessLauncher(worker_command(declared, package_root=root, plugin_id=plugin_id))
+
+    def _subscribe(
+        self, plugin_id: str, pattern: str, event_filter: Mapping[str, Any] | None
+    ) -> None:
+        async def deliver(event: PluginEvent) -> None:
+            active = self._active.get(plugin_id)
+            if active is None:
+                return
+            try:
+                await active.worker.call("onEvent", {"event": event.to_wire()})
+            except RpcError as error:
+                self.logs.add(
+                    LogLine(
+                        plugin_id,
+                        "error",
+                        f"onEvent {event.event_type} failed: {error.message}",
+                        {"eventId": event.event_id, "code": error.code},
+                    )
+                )
+
+        self.bus.subscribe(pattern, deliver, event_filter=event_filter, owner=plugin_id)
+
+    def _worker_output(self, plugin_id: str, stream: str, line: str) -> None:
+        level = "warn" if stream == "stderr" else "info"
+        self.logs.add(LogLine(plugin_id, level, line, {"stream": stream}))
+
+    def _worker_event(self, plugin_id: str, event: WorkerEvent) -> None:
+        if not isinstance(event, WorkerCrashed):
+            return
+        restart = (
+            f"restarting in {event.restart_delay:.1f}s"
+            if event.will_restart and event.restart_delay is not None
+            else "not restarting"
+        )
+        self.logs.add(
+            LogLine(
+                plugin_id,
+                "error",
+                f"Worker crashed ({event.consecutive_crashes} in a row, {restart}): "
+                f"{event.reason}",
+            )
+        )
+        if not event.will_restart:
+            task = asyncio.ensure_future(self._mark_gave_up(plugin_id, event.reason))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _mark_gave_up(self, plugin_id: str, reason: str) -> None:
+        try:
+            record = await require_plugin(self.db, plugin_id)
+            if record.status == "ready":
+                await set_status(
+                    self.db, record, "error", last_error=f"Worker stopped restarting: {reason}"
+                )
+        except Exception:
+            logger.exception("could not mark plugin %s as errored", plugin_id)
+
+    async def _require_company(self, company_id: str) -> None:
+        if await get_company(self.db, company_id) is None:
+            raise NotFound("Company not found")
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _describe(error: BaseException) -> str:
+    message = getattr(error, "message", None)
+    return message if isinstance(message, str) else str(error) or type(error).__name__

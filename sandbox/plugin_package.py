@@ -1,0 +1,153 @@
+"""A plugin package on disk: where its manifest is, how it is loaded, and where its worker is.
+
+Upstream's rules for a local-path install: ``package.json`` names the manifest in
+``paperclipPlugin.manifest``; without it the host tries ``dist/manifest.js``, then
+``manifest.js``. A manifest module is imported and its ``default`` export (or the module itself)
+is the manifest; Node does the import, as upstream. Python plugins, which have no
+``package.json``, keep a ``manifest.json`` at the package root (``.json`` manifests are read,
+never executed, wherever they are named).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import InvalidInput, NotFound
+
+#: Upstream's fallbacks when ``package.json`` names no manifest, then ours for Python plugins.
+MANIFEST_FALLBACKS = ("dist/manifest.js", "manifest.js", "manifest.json")
+#: Seconds Node may take to import a manifest module.
+MANIFEST_IMPORT_TIMEOUT = 30.0
+
+# Prints the manifest a module exports (its default export, or the module itself) as JSON.
+_IMPORT_MANIFEST = """
+const { pathToFileURL } = await import("node:url");
+const module = await import(pathToFileURL(process.argv[1]).href);
+process.stdout.write(JSON.stringify(module.default ?? module));
+"""
+
+
+class PluginPackageError(InvalidInput):
+    """The directory is not a plugin package, or its manifest cannot be loaded."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginPackage:
+    """A plugin package found on disk."""
+
+    root: Path
+    package_name: str
+    manifest_path: Path
+    manifest: dict[str, Any]
+
+
+async def load_package(path: str | os.PathLike[str]) -> PluginPackage:
+    """Find and load the plugin package at ``path`` (a local-path install).
+
+    Raises:
+        NotFound: ``Local plugin path does not exist: <abs>``.
+        PluginPackageError: no manifest, or one that cannot be read (upstream's messages).
+    """
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise NotFound(f"Local plugin path does not exist: {root}")
+    package_json = _read_package_json(root)
+    name = package_json.get("name") if isinstance(package_json.get("name"), str) else root.name
+    manifest_path = _find_manifest(root, package_json)
+    if manifest_path is None:
+        raise PluginPackageError(
+            f"Package {name} at {root} does not appear to be a Paperclip plugin "
+            "(no manifest found)."
+        )
+    try:
+        manifest = await _load_manifest(manifest_path)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise PluginPackageError(
+            f"Failed to load manifest module at {manifest_path}: {error}"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise PluginPackageError(
+            f"Failed to load manifest module at {manifest_path}: the manifest is not an object"
+        )
+    return PluginPackage(root, name, manifest_path, manifest)
+
+
+def worker_entrypoint(package_root: Path, plugin_key: str, declared: str) -> str:
+    """Check that ``entrypoints.worker`` exists inside the package; returns it as declared.
+
+    ``python:<module>`` names a module and is not a file, so it is returned unchecked.
+
+    Raises:
+        PluginPackageError: ``Worker entrypoint not found for plugin "<key>". Checked: <path>``.
+    """
+    if declared.startswith("python:"):
+        return declared
+    candidate = (package_root / declared).resolve()
+    inside = candidate.is_relative_to(package_root.resolve())
+    if inside and candidate.is_file():
+        return declared
+    checked = str(candidate) if inside else f"{candidate} (outside the package)"
+    raise PluginPackageError(
+        f'Worker entrypoint not found for plugin "{plugin_key}". Checked: {checked}'
+    )
+
+
+def _read_package_json(root: Path) -> dict[str, Any]:
+    path = root / "package.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise PluginPackageError(f"Invalid package.json at {path}: {error}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _find_manifest(root: Path, package_json: dict[str, Any]) -> Path | None:
+    declared = package_json.get("paperclipPlugin")
+    if isinstance(declared, dict) and isinstance(declared.get("manifest"), str):
+        candidate = (root / declared["manifest"]).resolve()
+        return candidate if candidate.is_file() else None
+    for name in MANIFEST_FALLBACKS:
+        if (root / name).is_file():
+            return (root / name).resolve()
+    return None
+
+
+async def _load_manifest(path: Path) -> Any:
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        "--input-type=module",
+        "--eval",
+        _IMPORT_MANIFEST,
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=path.parent,
+    )
+    try:
+        async with asyncio.timeout(MANIFEST_IMPORT_TIMEOUT):
+            output, errors = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise RuntimeError(f"import did not finish in {MANIFEST_IMPORT_TIMEOUT:.0f}s") from None
+    if process.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(_node_error(lines))
+    return json.loads(output)
+
+
+def _node_error(lines: list[str]) -> str:
+    """The line of Node's stderr that names the error (``SyntaxError: ...``)."""
+    for line in lines:
+        if "Error" in line and ":" in line and not line.startswith(" "):
+            return line.strip()
+    return lines[-1] if lines else "node exited with an error"
