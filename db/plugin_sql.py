@@ -22,6 +22,7 @@ Failures become ``PluginStatementError`` with the same ``failure`` and message o
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -314,7 +315,8 @@ def _translate_postgres(error: asyncpg.PostgresError, limits: StatementLimits) -
         if state.startswith("22")
         else PluginStatementFailure.OTHER
     )
-    return PluginStatementError(str(error), failure=failure)
+    # The primary message only, as upstream's driver reports it (no DETAIL or HINT lines).
+    return PluginStatementError(getattr(error, "message", None) or str(error), failure=failure)
 
 
 def _unique_violation(table: str) -> PluginStatementError:
@@ -587,7 +589,29 @@ def _translate_sqlite(
         return PluginStatementError(
             str(guard.function_error), failure=PluginStatementFailure.INVALID_DATA
         )
-    return PluginStatementError(message, failure=PluginStatementFailure.OTHER)
+    return PluginStatementError(_postgres_wording(message), failure=PluginStatementFailure.OTHER)
+
+
+_SQLITE_UNKNOWN_COLUMN_OF = re.compile(r"^table (\S+) has no column named (\S+)$")
+_SQLITE_UNKNOWN_COLUMN = re.compile(r"^no such column: (\S+)$")
+_SQLITE_UNKNOWN_TABLE = re.compile(r"^no such table: (\S+)$")
+
+
+def _postgres_wording(message: str) -> str:
+    """SQLite's messages for unknown names in PostgreSQL's words, so plugins see one message.
+
+    SQLite does not say which table an unknown column of ``UPDATE ... SET`` belongs to, so that
+    case reads ``column "x" does not exist`` where PostgreSQL adds ``of relation "t"``.
+    """
+    if match := _SQLITE_UNKNOWN_COLUMN_OF.match(message):
+        column, table = match[2], logical_table_name(match[1])
+        return f'column "{column}" of relation "{table}" does not exist'
+    if match := _SQLITE_UNKNOWN_COLUMN.match(message):
+        name = match[1]
+        return f"column {name} does not exist" if "." in name else f'column "{name}" does not exist'
+    if match := _SQLITE_UNKNOWN_TABLE.match(message):
+        return f'relation "{match[1]}" does not exist'
+    return message
 
 
 __all__ = [

@@ -89,8 +89,14 @@ _BT = enums.BoolTestType
 
 
 def quote(identifier: str) -> str:
-    """A SQLite quoted identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
+    """A SQLite quoted identifier, in backticks.
+
+    SQLite reads a double-quoted name that matches no column as a string literal (its
+    "double-quoted string" misfeature), so ``SELECT "nope" FROM t`` would return the text
+    ``nope`` where PostgreSQL reports ``column "nope" does not exist``. Backticks always name an
+    identifier.
+    """
+    return "`" + identifier.replace("`", "``") + "`"
 
 
 def literal(text: str) -> str:

@@ -174,6 +174,44 @@ async def test_failures_read_the_same_on_both_backends(
 
 
 @pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (f"SELECT nope FROM {NS}.items", 'column "nope" does not exist'),
+        (f'SELECT "nope" FROM {NS}.items', 'column "nope" does not exist'),
+        (f"SELECT i.nope FROM {NS}.items i", "column i.nope does not exist"),
+        (f"SELECT id FROM {NS}.items WHERE nope = 1", 'column "nope" does not exist'),
+        (
+            f"SELECT id FROM {NS}.missing",
+            f'relation "{NS}.missing" does not exist',
+        ),
+    ],
+)
+async def test_unknown_names_read_the_same_on_both_backends(
+    db: Database, tmp_path: Path, sql: str, message: str
+) -> None:
+    """SQLite would read an unknown double-quoted name as a string; PostgreSQL refuses it."""
+    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    await plugin_db.execute(plugin_id, INSERT, [str(uuid.uuid4()), "row", 1])
+    error = await _error(plugin_db.query(plugin_id, sql))
+    assert (type(error), error.message) == (PluginSqlInvalid, message)
+
+
+async def test_writing_an_unknown_column_reads_the_same_on_both_backends(
+    db: Database, tmp_path: Path
+) -> None:
+    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    error = await _error(
+        plugin_db.execute(
+            plugin_id, f"INSERT INTO {NS}.items (id, nope) VALUES ($1, $2)", [str(uuid.uuid4()), 1]
+        )
+    )
+    assert (type(error), error.message) == (
+        PluginSqlInvalid,
+        'column "nope" of relation "items" does not exist',
+    )
+
+
+@pytest.mark.parametrize(
     ("sql", "params", "message"),
     [
         ("SELECT FROM FROM", [], 'syntax error at or near "FROM"'),
