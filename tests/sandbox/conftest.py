@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.workers import RecordingHost, ensure_js_probe_installed
+from tests.fixtures.workers import JS_SMOKE, RecordingHost, ensure_npm_installed
 
 
 @pytest.fixture(scope="session")
 def js_probe_installed() -> None:
     """The JS probe's pinned SDK, installed once per run; a failed install fails the tests."""
-    ensure_js_probe_installed()
+    ensure_npm_installed()
+
+
+@pytest.fixture(scope="session")
+def js_smoke_installed() -> None:
+    """The JS orchestration smoke plugin's pinned SDK, installed once per run."""
+    ensure_npm_installed(JS_SMOKE)
 
 
 @pytest.fixture
