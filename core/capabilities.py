@@ -10,12 +10,14 @@ from collections.abc import Collection
 
 from core.errors import CapabilityDenied
 
-#: Every capability a manifest may declare, in upstream's order.
+#: Every capability a manifest may declare, in the order of the 2026.707.0 release (zod lists
+#: them in this order in its enum message). ``#+`` marks the 21 the release added to the 52 of
+#: the baseline.
 PLUGIN_CAPABILITIES: tuple[str, ...] = (
-    # data read
     "companies.read",
     "projects.read",
     "project.workspaces.read",
+    "execution.workspaces.read",  # +
     "issues.read",
     "issue.relations.read",
     "issue.subtree.read",
@@ -28,18 +30,31 @@ PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "activity.read",
     "costs.read",
     "issues.orchestration.read",
+    "access.members.read",  # +
+    "access.invites.read",  # +
+    "authorization.grants.read",  # +
+    "authorization.policies.read",  # +
+    "authorization.audit.read",  # +
     "database.namespace.read",
-    # data write
     "issues.create",
     "issues.update",
     "issue.relations.write",
     "issues.checkout",
     "issues.wakeup",
     "issue.comments.create",
+    "issue.interactions.create",  # +
     "issue.documents.write",
+    "projects.managed",  # +
+    "routines.managed",  # +
+    "skills.managed",  # +
     "agents.pause",
     "agents.resume",
     "agents.invoke",
+    "agents.managed",  # +
+    "access.members.write",  # +
+    "access.invites.write",  # +
+    "authorization.grants.write",  # +
+    "authorization.policies.write",  # +
     "agent.sessions.create",
     "agent.sessions.list",
     "agent.sessions.send",
@@ -49,10 +64,12 @@ PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "telemetry.track",
     "database.namespace.migrate",
     "database.namespace.write",
-    # plugin state
+    "external.objects.detect",  # +
+    "external.objects.read",  # +
+    "external.objects.write",  # +
+    "external.objects.refresh",  # +
     "plugin.state.read",
     "plugin.state.write",
-    # runtime
     "events.subscribe",
     "events.emit",
     "jobs.schedule",
@@ -60,9 +77,9 @@ PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "api.routes.register",
     "http.outbound",
     "secrets.read-ref",
-    # agent tools
+    "environment.drivers.register",  # +
+    "local.folders",  # +
     "agent.tools.register",
-    # UI
     "instance.settings.register",
     "ui.sidebar.register",
     "ui.page.register",
@@ -70,28 +87,6 @@ PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "ui.dashboardWidget.register",
     "ui.commentAnnotation.register",
     "ui.action.register",
-    # added by the 2026.707.0 release
-    "execution.workspaces.read",
-    "access.members.read",
-    "access.invites.read",
-    "authorization.grants.read",
-    "authorization.policies.read",
-    "authorization.audit.read",
-    "issue.interactions.create",
-    "projects.managed",
-    "routines.managed",
-    "skills.managed",
-    "agents.managed",
-    "access.members.write",
-    "access.invites.write",
-    "authorization.grants.write",
-    "authorization.policies.write",
-    "external.objects.detect",
-    "external.objects.read",
-    "external.objects.write",
-    "external.objects.refresh",
-    "environment.drivers.register",
-    "local.folders",
 )
 
 #: Methods every plugin may call.

@@ -38,7 +38,6 @@ from core.event_bus import EventBus, PluginEvent
 from core.manifest import (
     HOST_VERSION,
     PluginManifest,
-    check_route_path_conflicts,
     parse_manifest,
     validate_manifest,
 )
@@ -183,13 +182,13 @@ class PluginHost:
             PluginActivationError: stored, but activation failed (status ``error``).
         """
         package = await load_package(path)
-        manifest = validate_manifest(package.manifest, host_version=HOST_VERSION)
         installed = {
             plugin.plugin_key: parse_manifest(plugin.manifest_json)
             for plugin in await list_plugins(self.db)
-            if plugin.plugin_key != manifest.id
         }
-        check_route_path_conflicts(manifest, installed)
+        manifest = validate_manifest(
+            package.manifest, host_version=HOST_VERSION, installed=installed
+        )
         worker_entrypoint(package.root, manifest.id, manifest.entrypoints.worker)
         if config is not None:
             validate_config(manifest.instance_config_schema, config)
@@ -471,8 +470,7 @@ class PluginHost:
             LogLine(
                 plugin_id,
                 "error",
-                f"Worker crashed ({event.consecutive_crashes} in a row, {restart}): "
-                f"{event.reason}",
+                f"Worker crashed ({event.consecutive_crashes} in a row, {restart}): {event.reason}",
             )
         )
         if not event.will_restart:

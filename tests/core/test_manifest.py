@@ -117,8 +117,7 @@ BASE: dict[str, Any] = {
     "entrypoints": {"worker": "./dist/worker.js", "ui": "./dist/ui"},
 }
 
-# zod lists the enum in 2026.707.0's order; ours lists core.capabilities' order (the baseline's
-# 52, then the release's 21), so only this message differs from the published schema's.
+# zod lists the enum in 2026.707.0's order, which core.capabilities keeps.
 CAPABILITY_ENUM = " | ".join(f"'{capability}'" for capability in PLUGIN_CAPABILITIES)
 SLOT_TYPE_ENUM = (
     "'page' | 'detailTab' | 'taskDetailView' | 'dashboardWidget' | 'sidebar' | 'routeSidebar' | "
