@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from core.errors import Conflict, NotFound
 from core.event_bus import PluginEvent
+from core.manifest import InvalidManifest
 from core.plugin_logs import list_logs
-from core.plugin_registry import find_plugin, require_plugin
+from core.plugin_registry import find_plugin, list_plugins, require_plugin
 from core.plugin_state import StateKey, get_state
 from core.records import PluginRecord
 from db import Database, tables
@@ -91,6 +92,20 @@ async def test_installing_the_same_key_twice_is_a_conflict(
     await host.install(write_plugin(tmp_path / "a", ECHO))
     with pytest.raises(Conflict, match="^Plugin already installed: sandbox-tests.plugin$"):
         await host.install(write_plugin(tmp_path / "b", ECHO))
+
+
+async def test_an_invalid_manifest_is_refused_and_nothing_is_stored(
+    host: PluginHost, db: Database, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidManifest) as refused:
+        await host.install(write_plugin(tmp_path / "bad", ECHO, key="Bad Key", version="one"))
+    assert refused.value.message == (
+        "Invalid plugin manifest: id: Plugin id must start with a lowercase alphanumeric and "
+        "contain only lowercase letters, digits, dots, hyphens, or underscores; version: Version "
+        "must follow semver (e.g. 1.0.0 or 1.0.0-beta.1)"
+    )
+    assert refused.value.status == 400
+    assert await list_plugins(db, include_uninstalled=True) == []
 
 
 async def test_a_failing_setup_leaves_the_plugin_in_error(
