@@ -340,3 +340,74 @@ async def _eventually(call: Callable[[], Awaitable[Any]]) -> Any:
         except WorkerUnavailable:
             await asyncio.sleep(0.05)
     return await call()
+
+
+async def test_jobs_tools_and_denied_capabilities(
+    host: PluginHost, db: Database, world: World, tmp_path: Path
+) -> None:
+    body = """
+async def setup(ctx):
+    async def nightly(job):
+        await ctx.state.set(scope_kind="instance", state_key="job", value=job.trigger)
+
+    async def lookup(parameters, run):
+        found = f"{parameters['q']} for {run.agent_id}"
+        return {"content": found, "data": {"company": run.company_id}}
+
+    async def forbidden(params, context):
+        return await ctx.issues.create(company_id=params["companyId"], title="Not allowed")
+
+    ctx.jobs.register("nightly", nightly)
+    ctx.tools.register("lookup", lookup, display_name="Lookup", description="Finds",
+                       parameters_schema={"type": "object"})
+    ctx.actions.register("forbidden", forbidden)
+
+plugin = define_plugin(setup=setup)
+"""
+    record = await host.install(
+        write_plugin(
+            tmp_path / "jobs",
+            body,
+            capabilities=(
+                "plugin.state.read",
+                "plugin.state.write",
+                "jobs.schedule",
+                "agent.tools.register",
+            ),
+            jobs=[{"jobKey": "nightly", "displayName": "Nightly", "schedule": "0 3 * * *"}],
+            tools=[
+                {
+                    "name": "lookup",
+                    "displayName": "Lookup",
+                    "description": "Finds",
+                    "parametersSchema": {"type": "object"},
+                }
+            ],
+        )
+    )
+
+    await host.run_job(record.id, "nightly")
+    assert await get_state(db, record.id, StateKey(scopeKind="instance", stateKey="job")) == (
+        "manual"
+    )
+    with pytest.raises(NotFound, match='^Job "weekly" is not declared by plugin sandbox-tests'):
+        await host.run_job(record.id, "weekly")
+
+    answer = await host.execute_tool(
+        record.id,
+        "lookup",
+        {"q": "docs"},
+        {"agentId": world.agent_id, "runId": "r1", "companyId": world.company_id},
+    )
+    assert answer == {
+        "content": f"docs for {world.agent_id}",
+        "data": {"company": world.company_id},
+    }
+
+    with pytest.raises(RpcError) as denied:
+        await host.perform_action(record.id, "forbidden", company_id=world.company_id)
+    assert denied.value.code == -32001  # the host's code reaches the plugin, which rethrows it
+    assert denied.value.message == (
+        f'Plugin "{record.id}" is missing required capability "issues.create" '
+        'for method "issues.create"'
+    )
