@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from core.errors import InvalidInput
 
-#: Upstream's ``PLUGIN_STATUSES``.
-PLUGIN_STATUSES = ("installed", "ready", "disabled", "error", "upgrade_pending", "uninstalled")
-
 #: Allowed status changes.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "installed": frozenset({"ready", "error", "uninstalled"}),

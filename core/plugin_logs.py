@@ -23,11 +23,10 @@ import sqlalchemy as sa
 from core import records
 from core.errors import InvalidInput
 from db import Database, tables
+from db.constants import PLUGIN_LOG_LEVELS
 
 logger = logging.getLogger(__name__)
 
-#: ``ctx.logger`` levels, plus ``metric`` for ``ctx.metrics.write`` (upstream's set).
-LOG_LEVELS = ("info", "warn", "error", "debug", "metric")
 MAX_MESSAGE_CHARS = 10_000
 MAX_METRIC_NAME_CHARS = 500
 MAX_META_JSON_CHARS = 50_000
@@ -79,7 +78,7 @@ def log_line(plugin_id: str, params: Mapping[str, Any]) -> LogLine:
     meta = params.get("meta")
     return LogLine(
         plugin_id=plugin_id,
-        level=level if level in LOG_LEVELS and level != "metric" else "info",
+        level=level if level in PLUGIN_LOG_LEVELS else "info",
         message=message if isinstance(message, str) else json.dumps(message, default=str),
         meta=meta if isinstance(meta, Mapping) else None,
     )

@@ -18,19 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.errors import InvalidInput
 from db import Database, tables
+from db.constants import PLUGIN_STATE_SCOPE_KINDS
 from db.dialect import upsert
-
-#: Upstream's ``PLUGIN_STATE_SCOPE_KINDS``.
-STATE_SCOPE_KINDS = (
-    "instance",
-    "company",
-    "project",
-    "project_workspace",
-    "agent",
-    "issue",
-    "goal",
-    "run",
-)
 
 _KEY_COLUMNS = ("plugin_id", "scope_kind", "scope_id", "namespace", "state_key")
 _NULL_SCOPE_COLUMNS = ("plugin_id", "scope_kind", "namespace", "state_key")
@@ -49,8 +38,8 @@ class StateKey(BaseModel):
     @field_validator("scope_kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        if value not in STATE_SCOPE_KINDS:
-            raise ValueError(f"scopeKind must be one of {', '.join(STATE_SCOPE_KINDS)}")
+        if value not in PLUGIN_STATE_SCOPE_KINDS:
+            raise ValueError(f"scopeKind must be one of {', '.join(PLUGIN_STATE_SCOPE_KINDS)}")
         return value
 
     @field_validator("scope_id", mode="before")
