@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from db import Database
-from sandbox.testing import PluginSandbox, SandboxPlugin
+from sandbox.harness import PluginSandbox, SandboxPlugin
 from tests.fixtures.workers import JS_SMOKE, PYTHON_SMOKE
 
 PACKAGES = {"js": JS_SMOKE, "python": PYTHON_SMOKE}

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from db import Database
+from sandbox.harness import PluginSandbox
 from sandbox.protocol import RpcError
-from sandbox.testing import PluginSandbox
 from tests.fixtures.workers import ROOT, VISIT_COUNTER, ensure_npm_installed
 
 BUG = 'column "issue_id" of relation "visits" does not exist'
