@@ -32,6 +32,7 @@ from core.event_bus import PluginEvent
 from core.issues import IssueCreate, create_issue
 from core.plugin_logs import list_logs
 from core.plugin_state import StateKey, get_state
+from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
 from core.unit_of_work import write
 from db import Database, create_db, migrate, tables
 from db.embedded_postgres import EmbeddedPostgres, drop_database, ensure_database
@@ -155,9 +156,24 @@ class SandboxPlugin:
             self.id, key, params, company_id=_company_id(company)
         )
 
-    async def api_request(self, request: Mapping[str, Any]) -> Any:
-        """``handleApiRequest`` with a ``PluginApiRequestInput``; returns the worker's answer."""
-        return await self.sandbox.host.handle_api_request(self.id, request)
+    async def api_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        caller: ApiCaller | None = None,
+    ) -> ApiResponse:
+        """A request to the plugin's scoped API routes (``/api/plugins/<id>/api<path>``), with
+        upstream's route matching, auth, company resolution and checkout policy.
+
+        ``caller`` defaults to the local board (``ApiCaller.agent(...)`` acts as an agent); a
+        JSON body gets ``content-type: application/json`` unless ``headers`` say otherwise.
+        """
+        sent = {"content-type": "application/json"} if body is not None else {}
+        request = ApiRequest(method.upper(), path, sent | dict(headers or {}), body)
+        return await self.sandbox.host.api_request(self.id, request, caller)
 
     async def run_job(self, job_key: str) -> None:
         """Run a declared job now, as a manual trigger does."""

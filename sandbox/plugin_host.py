@@ -52,6 +52,7 @@ from core.plugin_lifecycle import (
 from core.plugin_logs import LogBuffer, LogLine
 from core.plugin_registry import (
     delete_plugin,
+    find_plugin,
     get_config,
     list_plugins,
     register_plugin,
@@ -60,6 +61,7 @@ from core.plugin_registry import (
     set_status,
 )
 from core.records import PluginRecord
+from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse, dispatch_api_request
 from core.worker_bridge import PluginRef, WorkerBridge
 from db import Database
 from sandbox.inprocess import InProcessLauncher, load_python_plugin
@@ -76,6 +78,7 @@ from sandbox.worker_process import (
     WorkerCrashed,
     WorkerEvent,
     WorkerProcess,
+    WorkerStatus,
     WorkerTimings,
 )
 
@@ -329,10 +332,35 @@ class PluginHost:
         }
         await active.worker.call("runJob", {"job": job}, timeout=self.timings.max_call)
 
-    async def handle_api_request(self, ref: str, request: Mapping[str, Any]) -> Any:
-        """``handleApiRequest`` with a ``PluginApiRequestInput``; returns the worker's answer."""
-        active = await self.activate(ref)
-        return await active.worker.call("handleApiRequest", dict(request))
+    async def api_request(
+        self, ref: str, request: ApiRequest, caller: ApiCaller | None = None
+    ) -> ApiResponse:
+        """A request to the plugin's scoped API routes, checked as upstream's HTTP route does.
+
+        Never raises for a refused or failed request: the answer is the response upstream would
+        send (status, allowlisted headers, JSON body). ``caller`` defaults to the local board.
+        """
+        plugin = await find_plugin(self.db, ref)
+        active: ActivePlugin | None = None
+        if plugin is not None and plugin.status == "ready":
+            try:
+                active = await self.activate(plugin.id)
+            except PluginActivationError:
+                plugin = await find_plugin(self.db, plugin.id)  # now in status error
+
+        async def call_worker(payload: dict[str, Any]) -> Any:
+            assert active is not None
+            return await active.worker.call("handleApiRequest", payload)
+
+        return await dispatch_api_request(
+            self.db,
+            plugin,
+            request,
+            caller or ApiCaller.local_board(),
+            worker_running=active is not None and active.worker.status is WorkerStatus.RUNNING,
+            call_worker=call_worker,
+            bus=self.bus,
+        )
 
     async def execute_tool(
         self,

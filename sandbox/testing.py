@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from core.scoped_routes import ApiCaller
 from sandbox.harness import (
     CallActor,
     PluginSandbox,
@@ -97,6 +98,7 @@ def _run(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 __all__ = [
+    "ApiCaller",
     "CallActor",
     "PluginSandbox",
     "SandboxDatabases",

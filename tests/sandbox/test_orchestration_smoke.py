@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from core.scoped_routes import ApiCaller
 from db import Database
 from sandbox.harness import PluginSandbox, SandboxPlugin
 from tests.fixtures.workers import JS_SMOKE, PYTHON_SMOKE
@@ -145,3 +146,32 @@ async def test_js_and_python_plugins_get_the_same_results(
     assert _shape(js_run)["joinedRows"] == [
         {"billing_code": "plugin-smoke:<root>", "root_title": "Root"}
     ]
+
+
+async def test_the_scoped_route_runs_the_same_scenario(
+    sandbox: PluginSandbox, package: Path
+) -> None:
+    """Upstream's third spec case, through route matching, auth and company resolution."""
+    plugin = await sandbox.install(package)
+    company = await sandbox.add_company("Smoke Co")
+    agent = await sandbox.add_agent(company)
+    root = await sandbox.add_issue(company, "Root", assignee_agent_id=agent.id)
+    path = f"/issues/{root.id}/smoke"
+
+    created = await plugin.api_request("POST", path, body={"assigneeAgentId": agent.id})
+    assert created.status == 201
+    assert (created.body["rootIssueId"], created.body["wakeupQueued"]) == (root.id, True)
+
+    summary = await plugin.api_request("GET", path)
+    assert summary.status == 200
+    assert summary.body["childIssueId"] == created.body["childIssueId"]
+
+    other = await sandbox.add_company("Other Co")
+    outsider = await sandbox.add_agent(other)
+    refused = await plugin.api_request("GET", path, caller=ApiCaller.agent(outsider.id, other.id))
+    assert (refused.status, refused.body) == (
+        403,
+        {"error": "Agent key cannot access another company"},
+    )
+    missing = await plugin.api_request("PUT", path)
+    assert (missing.status, missing.body) == (404, {"error": "Plugin API route not found"})
