@@ -257,6 +257,9 @@ class PluginHost:
             WorkerUnavailable: ``Plugin is not ready (current status: <s>)``.
             PluginActivationError: activation failed (the plugin is now ``error``).
         """
+        active = self.active(ref)
+        if active is not None:  # the common case: no database read per call
+            return active
         async with self._lifecycle:
             record = await require_plugin(self.db, ref)
             active = self._active.get(record.id)
