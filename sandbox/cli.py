@@ -119,3 +119,13 @@ def bench() -> None:
 
 bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
+
+# The plugin commands reuse the helpers above, so they are imported once those exist (this
+# module is the entry point: import it, not sandbox.plugin_commands, first).
+from sandbox.plugin_commands import action, data, health, plugin, seed  # noqa: E402
+
+main.add_command(plugin)
+main.add_command(action)
+main.add_command(data)
+main.add_command(health)
+main.add_command(seed)

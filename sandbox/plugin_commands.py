@@ -1,0 +1,484 @@
+"""The plugin commands: install and manage plugins, call them, and seed a database to try them.
+
+Every command opens the database (migrating it first when it is behind the newest revision, so
+a new user's first command just works), starts at most the one worker it talks to, and stops it
+on exit. A plugin's status lives in the database: ``ready`` survives between commands, and the
+next command that calls the plugin starts its worker again.
+
+Refusals of the host and of workers become one ``Error:`` line and exit status 1; a worker's own
+error answer names its JSON-RPC code (``Issue not found: <id> (WORKER_ERROR -32002)``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import Any, TypeVar
+
+import click
+
+from core import records
+from core.agents import create_agent
+from core.companies import create_company, get_company, list_companies
+from core.errors import HostError
+from core.ids import as_uuid
+from core.issues import IssueCreate, create_issue
+from core.plugin_logs import DEFAULT_LIST_LIMIT, LOG_LEVELS, MAX_LIST_LIMIT, list_logs
+from core.plugin_registry import find_plugin, get_config, list_plugins
+from core.unit_of_work import write
+from db import Database, migrate
+from db.connect import describe_choice, open_database
+from sandbox.cli import _progress, _run, database_option
+from sandbox.plugin_host import PluginActivationError, PluginHost
+from sandbox.protocol import ErrorCode, ProtocolError, RpcError, WorkerUnavailable
+
+T = TypeVar("T")
+
+_PLUGIN_ARGUMENT = click.argument("plugin_ref", metavar="PLUGIN")
+_JSON_HELP = "Print JSON on one line."
+_PREFIX = re.compile(r"^[A-Za-z]+$")
+
+
+# -- shared steps -------------------------------------------------------------------------------
+
+
+def _call(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``_run``, with the host's and the workers' refusals as one-line errors too."""
+    try:
+        return _run(coroutine)
+    except (HostError, ProtocolError, PluginActivationError) as error:
+        raise click.ClickException(_describe(error)) from error
+
+
+def _describe(error: HostError | ProtocolError | PluginActivationError) -> str:
+    """One line for a refusal: a worker's error names its code; config errors list each field."""
+    text = error.message
+    if isinstance(error, RpcError) and not isinstance(error, WorkerUnavailable):
+        text = f"{text} ({_code_name(error.code)})"
+    elif isinstance(error, HostError) and error.details.get("fieldErrors"):
+        fields = "; ".join(f"{e['field']}: {e['message']}" for e in error.details["fieldErrors"])
+        text = f"{text}: {fields}"
+    return " ".join(text.split())
+
+
+def _code_name(code: int) -> str:
+    try:
+        return f"{ErrorCode(code).name} {code}"
+    except ValueError:
+        return f"code {code}"
+
+
+@asynccontextmanager
+async def _database(choice: str | None) -> AsyncIterator[Database]:
+    """The chosen database, migrated to the newest revision first."""
+    async with open_database(choice, progress=_progress) as db:
+        if await migrate.current(db) != migrate.head_revision():
+            _progress(f"Migrating {describe_choice(choice)} ...")
+            await migrate.upgrade(db)
+        yield db
+
+
+@asynccontextmanager
+async def _host(choice: str | None) -> AsyncIterator[PluginHost]:
+    """A plugin host on the chosen database; workers it starts stop when the block ends."""
+    async with _database(choice) as db, PluginHost(db) as host:
+        yield host
+
+
+async def _require_plugin(db: Database, ref: str) -> records.PluginRecord:
+    record = await find_plugin(db, ref)
+    if record is None:
+        raise click.ClickException(f"Plugin not found: {ref}")
+    return record
+
+
+async def _require_company(db: Database, ref: str) -> records.Company:
+    """The company with this id, or with this issue prefix (any case)."""
+    company_id = as_uuid(ref)
+    if company_id is not None:
+        company = await get_company(db, company_id)
+    else:
+        companies = await list_companies(db)
+        company = next((c for c in companies if c.issue_prefix.upper() == ref.upper()), None)
+    if company is None:
+        raise click.ClickException(f"Company not found: {ref}")
+    return company
+
+
+def _parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise click.ClickException(f"{what} is not valid JSON: {error}") from None
+
+
+def _parse_params(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    params = _parse_json(text, "--params")
+    if not isinstance(params, dict):
+        raise click.ClickException("--params must be a JSON object")
+    return params
+
+
+def _echo_json(value: Any, *, one_line: bool) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=None if one_line else 2))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    table = [headers, *rows]
+    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
+    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# -- sandbox plugin ... -------------------------------------------------------------------------
+
+
+@click.group()
+def plugin() -> None:
+    """Install, configure and inspect plugins.
+
+    PLUGIN is a plugin key (the manifest id) or the plugin's record id.
+    """
+
+
+@plugin.command()
+@database_option
+@click.argument("path")
+@click.option(
+    "--config",
+    "config_text",
+    metavar="JSON",
+    help="Instance config, checked against the manifest's instanceConfigSchema.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plugin record as JSON.")
+def install(database: str | None, path: str, config_text: str | None, as_json: bool) -> None:
+    """Install the plugin package at PATH and load it.
+
+    Loading applies the plugin's migrations, then starts and initializes its worker; the worker
+    stops when the command ends and the plugin stays ready.
+    """
+    config = None if config_text is None else _parse_json(config_text, "--config")
+
+    async def run() -> records.PluginRecord:
+        async with _host(database) as host:
+            return await host.install(path, config=config)
+
+    record = _call(run())
+    if as_json:
+        _echo_json(record.to_wire(), one_line=True)
+        return
+    click.echo(
+        f"Installed {record.plugin_key} {record.version} ({record.status}) "
+        f"from {record.package_path}"
+    )
+
+
+@plugin.command("list")
+@database_option
+@click.option("--all", "include_uninstalled", is_flag=True, help="Include uninstalled plugins.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plugin records as JSON.")
+def list_command(database: str | None, include_uninstalled: bool, as_json: bool) -> None:
+    """List installed plugins in install order."""
+
+    async def run() -> list[records.PluginRecord]:
+        async with _database(database) as db:
+            return await list_plugins(db, include_uninstalled=include_uninstalled)
+
+    plugins = _call(run())
+    if as_json:
+        _echo_json([record.to_wire() for record in plugins], one_line=True)
+        return
+    if not plugins:
+        click.echo("No plugins installed.")
+        return
+    rows = [
+        (p.plugin_key, p.version, p.status, p.package_path or "-", p.last_error or "-")
+        for p in plugins
+    ]
+    click.echo(_table(("KEY", "VERSION", "STATUS", "PATH", "LAST ERROR"), rows))
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+def enable(database: str | None, plugin_ref: str) -> None:
+    """Enable a disabled or failed plugin.
+
+    Its worker must start and initialize again, as at install.
+    """
+
+    async def run() -> records.PluginRecord:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            return await host.enable(record.id)
+
+    record = _call(run())
+    click.echo(f"Enabled {record.plugin_key} ({record.status})")
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.option("--reason", help="Why, kept as the plugin's last error.")
+def disable(database: str | None, plugin_ref: str, reason: str | None) -> None:
+    """Disable a ready plugin.
+
+    Its worker is stopped and calls to it are refused until it is enabled again.
+    """
+
+    async def run() -> records.PluginRecord:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            return await host.disable(record.id, reason)
+
+    record = _call(run())
+    click.echo(f"Disabled {record.plugin_key}" + (f": {reason}" if reason else ""))
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.option(
+    "--remove-data",
+    is_flag=True,
+    help="Delete the plugin for good: its record, config, state and logs.",
+)
+def uninstall(database: str | None, plugin_ref: str, remove_data: bool) -> None:
+    """Uninstall a plugin.
+
+    Its config, state and tables are kept (installing the same key again reuses them) unless
+    --remove-data is given.
+    """
+
+    async def run() -> records.PluginRecord:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            return await host.uninstall(record.id, remove_data=remove_data)
+
+    record = _call(run())
+    if remove_data:
+        click.echo(f"Uninstalled {record.plugin_key} and deleted its data")
+    else:
+        click.echo(f"Uninstalled {record.plugin_key} (data kept)")
+
+
+@plugin.command("config")
+@database_option
+@_PLUGIN_ARGUMENT
+@click.argument("config_text", metavar="[JSON]", required=False)
+def config_command(database: str | None, plugin_ref: str, config_text: str | None) -> None:
+    """Show or set a plugin's instance config.
+
+    Without JSON, prints PLUGIN's stored config. With JSON, checks it against the manifest's
+    instanceConfigSchema and stores it.
+    """
+    config = None if config_text is None else _parse_json(config_text, "The config")
+
+    async def run() -> tuple[records.PluginRecord, dict[str, Any]]:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            if config is None:
+                return record, await get_config(host.db, record.id)
+            await host.configure(record.id, config)
+            return record, config
+
+    record, stored = _call(run())
+    if config is None:
+        _echo_json(stored, one_line=False)
+    else:
+        click.echo(f"Stored the config of {record.plugin_key}")
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.option("--level", type=click.Choice(LOG_LEVELS), help="Only lines of this level.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIST_LIMIT),
+    default=DEFAULT_LIST_LIMIT,
+    show_default=True,
+    help="Show the newest N lines.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the lines as JSON (oldest first).")
+def logs(
+    database: str | None, plugin_ref: str, level: str | None, limit: int, as_json: bool
+) -> None:
+    """Show a plugin's stored log lines, oldest first.
+
+    Lines come from ctx.logger, ctx.metrics, the worker's stderr and stray stdout, and crashes.
+    """
+
+    async def run() -> list[records.PluginLogRecord]:
+        async with _database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            newest_first = await list_logs(db, record.id, limit=limit, level=level)
+            return newest_first[::-1]
+
+    lines = _call(run())
+    if as_json:
+        _echo_json([line.to_wire() for line in lines], one_line=True)
+        return
+    if not lines:
+        click.echo("No log lines.")
+    for line in lines:
+        when = line.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        meta = f"  {json.dumps(line.meta, ensure_ascii=False)}" if line.meta else ""
+        click.echo(f"{when}  {line.level:<6}  {line.message}{meta}")
+
+
+# -- calls into a plugin ------------------------------------------------------------------------
+
+
+@click.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.argument("key")
+@click.option(
+    "--company", required=True, metavar="COMPANY", help="Company id or issue prefix (e.g. ACM)."
+)
+@click.option("--params", "params_text", metavar="JSON", help="The action's params (an object).")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def action(
+    database: str | None,
+    plugin_ref: str,
+    key: str,
+    company: str,
+    params_text: str | None,
+    as_json: bool,
+) -> None:
+    """Run a plugin action and print its result.
+
+    PLUGIN's action KEY gets the params with companyId set to the company, acting as the local
+    board user, as Paperclip's action bridge sends it.
+    """
+    params = _parse_params(params_text)
+
+    async def run() -> Any:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            company_id = (await _require_company(host.db, company)).id
+            return await host.perform_action(record.id, key, params, company_id=company_id)
+
+    _echo_json(_call(run()), one_line=as_json)
+
+
+@click.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.argument("key")
+@click.option("--company", metavar="COMPANY", help="Company id or issue prefix (e.g. ACM).")
+@click.option("--params", "params_text", metavar="JSON", help="The query's params (an object).")
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def data(
+    database: str | None,
+    plugin_ref: str,
+    key: str,
+    company: str | None,
+    params_text: str | None,
+    as_json: bool,
+) -> None:
+    """Ask a plugin for data and print the answer.
+
+    PLUGIN's data KEY gets the params, and the company when one is given, as Paperclip's data
+    bridge sends them.
+    """
+    params = _parse_params(params_text)
+
+    async def run() -> Any:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            company_id = None if company is None else (await _require_company(host.db, company)).id
+            return await host.get_data(record.id, key, params, company_id=company_id)
+
+    _echo_json(_call(run()), one_line=as_json)
+
+
+@click.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def health(database: str | None, plugin_ref: str, as_json: bool) -> None:
+    """Ask a plugin's worker how it is.
+
+    Starts PLUGIN's worker and prints its health answer; the exit status is 1 unless the worker
+    answers "ok".
+    """
+
+    async def run() -> tuple[records.PluginRecord, Any]:
+        async with _host(database) as host:
+            record = await _require_plugin(host.db, plugin_ref)
+            return record, await host.health(record.id)
+
+    record, answer = _call(run())
+    status = answer.get("status") if isinstance(answer, dict) else None
+    if as_json:
+        _echo_json(
+            {
+                "pluginId": record.id,
+                "pluginKey": record.plugin_key,
+                "status": record.status,
+                "health": answer,
+            },
+            one_line=True,
+        )
+    else:
+        message = answer.get("message") if isinstance(answer, dict) else None
+        worker = f"worker {status or json.dumps(answer)}" + (f": {message}" if message else "")
+        click.echo(f"{record.plugin_key} {record.version}: {record.status}, {worker}")
+    if status != "ok":
+        raise SystemExit(1)
+
+
+# -- sandbox seed -------------------------------------------------------------------------------
+
+
+@click.command()
+@database_option
+@click.option(
+    "--prefix",
+    help="The company's issue prefix, letters only (default: ACM, then ACMA, ... as Paperclip "
+    "allocates).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the three records as JSON.")
+def seed(database: str | None, prefix: str | None, as_json: bool) -> None:
+    """Create a company, agent and issue to try plugins on.
+
+    Creates the company "Acme", an idle engineer agent, and the todo issue "Try a plugin"
+    assigned to it, and prints their ids.
+    """
+    if prefix is not None and not _PREFIX.match(prefix):
+        raise click.ClickException(f"--prefix must be letters A-Z, got {prefix!r}")
+
+    async def run() -> tuple[records.Company, records.Agent, records.Issue]:
+        async with _database(database) as db:
+            company = await create_company(db, name="Acme", issue_prefix=prefix and prefix.upper())
+            agent = await create_agent(
+                db, company_id=company.id, name="Engineer", role="engineer", status="idle"
+            )
+            values = IssueCreate(title="Try a plugin", status="todo", assignee_agent_id=agent.id)
+            async with write(db, None) as unit:
+                issue, _ = await create_issue(
+                    unit.session, company_id=company.id, values=values, origin_kind="manual"
+                )
+            # Read again: the issue advanced the company's issue counter.
+            return await get_company(db, company.id) or company, agent, issue
+
+    company, agent, issue = _call(run())
+    if as_json:
+        _echo_json(
+            {"company": company.to_wire(), "agent": agent.to_wire(), "issue": issue.to_wire()},
+            one_line=True,
+        )
+        return
+    click.echo(f"company  {company.id}  {company.name} (prefix {company.issue_prefix})")
+    click.echo(f"agent    {agent.id}  {agent.name} ({agent.role}, {agent.status})")
+    click.echo(
+        f"issue    {issue.id}  {issue.identifier} {issue.title} "
+        f"({issue.status}, assigned to {agent.name})"
+    )
