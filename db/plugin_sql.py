@@ -123,6 +123,10 @@ class PluginSqlBackend:
         """Create the storage of a namespace if it does not exist yet."""
         raise NotImplementedError
 
+    async def drop_namespace(self, session: AsyncSession, namespace: str) -> None:
+        """Drop the namespace's storage and everything in it, if it exists."""
+        raise NotImplementedError
+
     async def namespace_columns(
         self, session: AsyncSession, namespace: str
     ) -> dict[str, list[tuple[str, str]]]:
@@ -164,6 +168,9 @@ class PostgresPluginSql(PluginSqlBackend):
 
     async def create_namespace(self, session: AsyncSession, namespace: str) -> None:
         await session.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}"))
+
+    async def drop_namespace(self, session: AsyncSession, namespace: str) -> None:
+        await session.execute(sa.text(f"DROP SCHEMA IF EXISTS {_quote(namespace)} CASCADE"))
 
     async def namespace_columns(
         self, session: AsyncSession, namespace: str
@@ -498,6 +505,21 @@ class SqlitePluginSql(PluginSqlBackend):
         # Namespace tables carry the namespace in their name; there is nothing to create.
         return None
 
+    async def drop_namespace(self, session: AsyncSession, namespace: str) -> None:
+        prefix = sqlite_table_name(namespace, "")
+        tables = await session.scalars(
+            sa.text(
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'table' AND substr(name, 1, :length) = :prefix"
+            ),
+            {"length": len(prefix), "prefix": prefix},
+        )
+        # The namespace's tables may reference each other; they all go, so their foreign keys
+        # are checked once, at commit, when nothing refers to them any more.
+        await session.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
+        for table in tables.all():
+            await session.execute(sa.text(f"DROP TABLE {_quote(table)}"))
+
     async def namespace_columns(
         self, session: AsyncSession, namespace: str
     ) -> dict[str, list[tuple[str, str]]]:
@@ -595,6 +617,7 @@ def _translate_sqlite(
 _SQLITE_UNKNOWN_COLUMN_OF = re.compile(r"^table (\S+) has no column named (\S+)$")
 _SQLITE_UNKNOWN_COLUMN = re.compile(r"^no such column: (\S+)$")
 _SQLITE_UNKNOWN_TABLE = re.compile(r"^no such table: (\S+)$")
+_SQLITE_EXISTS = re.compile(r"^(?:table|index) (\S+) already exists$")
 
 
 def _postgres_wording(message: str) -> str:
@@ -611,6 +634,8 @@ def _postgres_wording(message: str) -> str:
         return f"column {name} does not exist" if "." in name else f'column "{name}" does not exist'
     if match := _SQLITE_UNKNOWN_TABLE.match(message):
         return f'relation "{match[1]}" does not exist'
+    if match := _SQLITE_EXISTS.match(message):
+        return f'relation "{logical_table_name(match[1].strip("`"))}" already exists'
     return message
 
 

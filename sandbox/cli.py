@@ -2,51 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
 
-import asyncpg
 import click
 
-from db import DatabaseError, migrate
-from db.connect import DATABASE_URL_ENV, describe_choice, open_database
+from db import migrate
+from db.connect import describe_choice, open_database
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
-
-T = TypeVar("T")
-
-_DB_HELP = (
-    "Database: a SQLite file path or URL, a PostgreSQL URL, or 'embedded-postgres' "
-    "(optionally 'embedded-postgres:DATA_DIR'). Default: ./.sandbox/sandbox.db."
-)
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; user-facing failures become one line on stderr and exit status 1."""
-    try:
-        return asyncio.run(coroutine)
-    except (DatabaseError, ValueError, OSError, asyncpg.PostgresError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise click.ClickException(message) from error
-
-
-def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The ``--db`` option shared by every command that opens the database."""
-    return click.option("--db", "database", envvar=DATABASE_URL_ENV, metavar="URL", help=_DB_HELP)(
-        command
-    )
+from sandbox.cli_support import configure_logging, database_option, progress, run_command
+from sandbox.plugin_commands import action, data, demo, health, plugin, seed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="paperclip-sandbox")
 def main() -> None:
     """Develop and review Paperclip plugins against a real host, on SQLite or PostgreSQL."""
+    configure_logging()
 
 
 @main.group()
@@ -61,12 +33,12 @@ def upgrade(database: str | None, revision: str) -> None:
     """Migrate the database schema forward (creating the database if needed)."""
 
     async def run() -> str | None:
-        async with open_database(database, progress=_progress) as handle:
-            _progress(f"Migrating {describe_choice(database)} to {revision} ...")
+        async with open_database(database, progress=progress) as handle:
+            progress(f"Migrating {describe_choice(database)} to {revision} ...")
             await migrate.upgrade(handle, revision)
             return await migrate.current(handle)
 
-    click.echo(f"Database at revision {_run(run())}")
+    click.echo(f"Database at revision {run_command(run())}")
 
 
 @db.command()
@@ -76,12 +48,12 @@ def downgrade(database: str | None, revision: str) -> None:
     """Migrate the database schema back to REVISION (default: one step; 'base' empties it)."""
 
     async def run() -> str | None:
-        async with open_database(database, progress=_progress) as handle:
-            _progress(f"Migrating {describe_choice(database)} back to {revision} ...")
+        async with open_database(database, progress=progress) as handle:
+            progress(f"Migrating {describe_choice(database)} back to {revision} ...")
             await migrate.downgrade(handle, revision)
             return await migrate.current(handle)
 
-    click.echo(f"Database at revision {_run(run()) or 'base (empty)'}")
+    click.echo(f"Database at revision {run_command(run()) or 'base (empty)'}")
 
 
 @db.command()
@@ -91,10 +63,10 @@ def current(database: str | None, as_json: bool) -> None:
     """Show the database's schema revision and whether it is up to date."""
 
     async def run() -> str | None:
-        async with open_database(database, progress=_progress) as handle:
+        async with open_database(database, progress=progress) as handle:
             return await migrate.current(handle)
 
-    revision = _run(run())
+    revision = run_command(run())
     head = migrate.head_revision()
     if as_json:
         click.echo(
@@ -120,12 +92,9 @@ def bench() -> None:
 bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
 
-# The plugin commands reuse the helpers above, so they are imported once those exist (this
-# module is the entry point: import it, not sandbox.plugin_commands, first).
-from sandbox.plugin_commands import action, data, health, plugin, seed  # noqa: E402
-
 main.add_command(plugin)
 main.add_command(action)
 main.add_command(data)
 main.add_command(health)
 main.add_command(seed)
+main.add_command(demo)

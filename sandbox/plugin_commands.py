@@ -26,12 +26,14 @@ from core.companies import create_company, get_company, list_companies
 from core.errors import HostError
 from core.ids import as_uuid
 from core.issues import IssueCreate, create_issue
-from core.plugin_logs import DEFAULT_LIST_LIMIT, LOG_LEVELS, MAX_LIST_LIMIT, list_logs
+from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
 from core.plugin_registry import find_plugin, get_config, list_plugins
 from core.unit_of_work import write
 from db import Database, migrate
 from db.connect import describe_choice, open_database
-from sandbox.cli import _progress, _run, database_option
+from db.constants import PLUGIN_LOG_LEVELS
+from sandbox.cli_support import database_option, progress, run_command
+from sandbox.demo import DEMO_PLUGINS, DemoRun, DemoUnavailable, demo_plugin, demo_report, run_demo
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError, WorkerUnavailable
 
@@ -46,9 +48,9 @@ _PREFIX = re.compile(r"^[A-Za-z]+$")
 
 
 def _call(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``_run``, with the host's and the workers' refusals as one-line errors too."""
+    """``run_command``, with the host's and the workers' refusals as one-line errors too."""
     try:
-        return _run(coroutine)
+        return run_command(coroutine)
     except (HostError, ProtocolError, PluginActivationError) as error:
         raise click.ClickException(_describe(error)) from error
 
@@ -74,9 +76,9 @@ def _code_name(code: int) -> str:
 @asynccontextmanager
 async def _database(choice: str | None) -> AsyncIterator[Database]:
     """The chosen database, migrated to the newest revision first."""
-    async with open_database(choice, progress=_progress) as db:
+    async with open_database(choice, progress=progress) as db:
         if await migrate.current(db) != migrate.head_revision():
-            _progress(f"Migrating {describe_choice(choice)} ...")
+            progress(f"Migrating {describe_choice(choice)} ...")
             await migrate.upgrade(db)
         yield db
 
@@ -297,7 +299,9 @@ def config_command(database: str | None, plugin_ref: str, config_text: str | Non
 @plugin.command()
 @database_option
 @_PLUGIN_ARGUMENT
-@click.option("--level", type=click.Choice(LOG_LEVELS), help="Only lines of this level.")
+@click.option(
+    "--level", type=click.Choice([*PLUGIN_LOG_LEVELS, "metric"]), help="Only lines of this level."
+)
 @click.option(
     "--limit",
     type=click.IntRange(1, MAX_LIST_LIMIT),
@@ -482,3 +486,42 @@ def seed(database: str | None, prefix: str | None, as_json: bool) -> None:
         f"issue    {issue.id}  {issue.identifier} {issue.title} "
         f"({issue.status}, assigned to {agent.name})"
     )
+
+
+# -- sandbox demo -------------------------------------------------------------------------------
+
+
+@click.command()
+@database_option
+@click.option(
+    "--plugin",
+    "kind",
+    type=click.Choice(sorted(DEMO_PLUGINS)),
+    default="python",
+    show_default=True,
+    help="The smoke plugin to run: the Python port, or the JS one on the published npm SDK.",
+)
+@click.option("--json", "as_json", is_flag=True, help=_JSON_HELP)
+def demo(database: str | None, kind: str, as_json: bool) -> None:
+    """Run the orchestration smoke plugin on fresh seed data and show what it did.
+
+    Seeds a company, an engineer and a root issue, installs the plugin on first use, and runs
+    its initialize-smoke action through a real worker: it creates a blocker and a child issue,
+    relates them, writes a document, wakes the engineer, reads the orchestration summary and
+    records a row in its own table.
+    """
+    try:
+        demo_plugin(kind)
+    except DemoUnavailable as error:
+        raise click.ClickException(str(error)) from None
+
+    async def run() -> DemoRun:
+        async with _database(database) as db:
+            progress(f"Running the {kind} orchestration smoke plugin ...")
+            return await run_demo(db, kind)
+
+    result = _call(run())
+    if as_json:
+        _echo_json(result.to_wire(), one_line=True)
+    else:
+        click.echo(demo_report(result))

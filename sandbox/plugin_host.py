@@ -235,7 +235,8 @@ class PluginHost:
             record = await require_plugin(self.db, ref)
             check_can_uninstall(record.plugin_key, record.status, remove_data=remove_data)
             await self._deactivate(record.id)
-            if remove_data:
+            if remove_data:  # a purge: the plugin's own tables go too, so a reinstall starts clean
+                await self.plugin_db.drop_namespace(record.id)
                 await delete_plugin(self.db, record.id)
                 return record
             return await set_status(self.db, record, "uninstalled")

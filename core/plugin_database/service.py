@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, HostError
@@ -44,7 +45,7 @@ from core.plugin_database.runtime import host_error, parse_params, parse_plugin_
 from core.plugin_database.settings import PluginSqlSettings
 from db import Database, advisory_xact_lock
 from db.errors import PluginStatementError
-from db.models import PluginDatabaseNamespace
+from db.models import PluginDatabaseNamespace, PluginMigration
 from db.plugin_sql import PluginSqlAccess, StatementLimits, StatementResult, plugin_sql_backend
 
 
@@ -184,6 +185,31 @@ class PluginDatabase:
             )
         except HostError as error:
             raise _MigrationFailed(migration, error) from error
+
+    async def drop_namespace(self, plugin_id: uuid.UUID | str) -> str | None:
+        """Drop the plugin's namespace with its tables and forget its migrations (a purge).
+
+        Returns:
+            The dropped namespace's name, or None when the plugin has none.
+        """
+        record_id = parse_plugin_id(plugin_id)
+        namespaces = PluginDatabaseNamespace.__table__
+        async with self.db.transaction() as session:
+            await advisory_xact_lock(self.db.dialect, session, migration_lock_key(record_id))
+            name = await session.scalar(
+                sa.select(namespaces.c.namespace_name).where(namespaces.c.plugin_id == record_id)
+            )
+            if name is None:
+                return None
+            await self.backend.drop_namespace(session, name)
+            await session.execute(
+                sa.delete(PluginMigration.__table__).where(
+                    PluginMigration.__table__.c.plugin_id == record_id
+                )
+            )
+            await session.execute(sa.delete(namespaces).where(namespaces.c.plugin_id == record_id))
+        self._catalogs.pop(name, None)
+        return name
 
     # -- runtime -----------------------------------------------------------------------------
 

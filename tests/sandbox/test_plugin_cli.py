@@ -299,3 +299,30 @@ def test_every_command_has_help() -> None:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(f"Usage: python -m sandbox {' '.join(command)} ")
+
+
+def test_the_demo_runs_the_smoke_plugin_end_to_end(empty_database_url: str) -> None:
+    """The README's main job: seed, install the smoke plugin, run it, show what it did."""
+    first = json.loads(ok(sandbox(empty_database_url, "demo", "--json")))
+    again = json.loads(ok(sandbox(empty_database_url, "demo", "--json")))  # reuses the plugin
+
+    for run in (first, again):
+        assert run["plugin"]["key"] == SMOKE_KEY
+        assert run["result"]["wakeupQueued"] is True
+        assert [i["status"] for i in run["issues"]] == ["todo", "done", "todo"]
+        assert [w["status"] for w in run["wakeups"]] == ["queued"]
+        [row] = run["namespaceRows"]
+        assert row["root_identifier"] == run["issues"][0]["identifier"]
+        plugin_actions = [a["action"] for a in run["activity"] if a["actorType"] == "plugin"]
+        assert plugin_actions == [
+            "issue.created",
+            "issue.created",
+            "issue.relations.updated",
+            "issue.document_upserted",
+            "issue.assignment_wakeup_requested",
+        ]
+    assert first["plugin"]["id"] == again["plugin"]["id"]
+    assert first["company"]["issuePrefix"] != again["company"]["issuePrefix"]
+
+    report = ok(sandbox(empty_database_url, "demo"))
+    assert "ran initialize-smoke" in report and "Plugin table: 1 row joined" in report

@@ -28,7 +28,7 @@ from sandbox.protocol import RpcError, WorkerUnavailable
 from sandbox.worker_process import WorkerStatus
 from tests.fixtures.orchestration import World, make_world
 from tests.fixtures.plugin_packages import write_plugin
-from tests.fixtures.workers import FAST
+from tests.fixtures.workers import FAST, PYTHON_SMOKE
 
 ECHO = """
 async def setup(ctx):
@@ -171,6 +171,26 @@ async def test_disable_enable_and_uninstall(
 
     await host.uninstall(record.id, remove_data=True)
     assert await find_plugin(db, record.id) is None
+
+
+async def test_a_purged_plugin_installs_again_from_scratch(
+    host: PluginHost, db: Database, world: World
+) -> None:
+    """``--remove-data`` drops the plugin's tables too, so its migrations run again cleanly."""
+    record = await host.install(PYTHON_SMOKE)
+    root = await world.issue(title="Root", assignee_agent_id=world.agent_id)
+    await host.perform_action(
+        record.id, "initialize-smoke", {"issueId": root}, company_id=world.company_id
+    )
+
+    await host.uninstall(record.id, remove_data=True)
+    again = await host.install(PYTHON_SMOKE)
+
+    assert again.id != record.id and again.status == "ready"
+    status = await host.get_data(
+        again.id, "surface-status", {"issueId": root}, company_id=world.company_id
+    )
+    assert status["summary"] is None  # the old smoke_runs row went with the old table
 
 
 async def test_config_is_validated_stored_and_pushed_to_the_worker(

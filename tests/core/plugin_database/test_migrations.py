@@ -95,6 +95,33 @@ async def test_reactivation_with_unchanged_files_writes_nothing(
     assert await _status(db, plugin_id) == "active"
 
 
+async def test_a_purge_drops_the_namespace_and_a_reinstall_starts_clean(
+    db: Database, tmp_path: Path
+) -> None:
+    plugin_db, plugin_id, plugin_manifest = await _setup(db)
+    package = write_package(tmp_path, {"001_a.sql": TABLE_A, "002_b.sql": TABLE_B})
+    await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
+    await plugin_db.execute(plugin_id, f"INSERT INTO {NS}.a (id) VALUES ($1)", [str(uuid.uuid4())])
+
+    assert await plugin_db.drop_namespace(plugin_id) == NS
+    assert await namespace_tables(plugin_db, NS) == {}
+    assert await _ledger(db, plugin_id) == {}
+    assert await plugin_db.drop_namespace(plugin_id) is None
+
+    await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
+    assert await namespace_tables(plugin_db, NS) == {"a": ["id"], "b": ["id", "a_id"]}
+    assert await plugin_db.query(plugin_id, f"SELECT id FROM {NS}.a") == []
+
+
+async def test_creating_an_existing_table_reads_the_same_on_both_backends(
+    db: Database, tmp_path: Path
+) -> None:
+    plugin_db, plugin_id, plugin_manifest = await _setup(db)
+    package = write_package(tmp_path, {"001_a.sql": TABLE_A, "002_again.sql": TABLE_A})
+    with pytest.raises(PluginSqlInvalid, match='^relation "a" already exists$'):
+        await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
+
+
 async def test_a_failing_file_rolls_back_the_run_and_is_recorded(
     db: Database, tmp_path: Path
 ) -> None:

@@ -1,0 +1,57 @@
+"""What every ``sandbox`` command shares: the ``--db`` option, progress lines, and turning
+user-facing failures into one ``Error:`` line with exit status 1."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import asyncpg
+import click
+
+from db import DatabaseError
+from db.connect import DATABASE_URL_ENV
+
+T = TypeVar("T")
+
+_DB_HELP = (
+    "Database: a SQLite file path or URL, a PostgreSQL URL, or 'embedded-postgres' "
+    "(optionally 'embedded-postgres:DATA_DIR'). Default: ./.sandbox/sandbox.db."
+)
+
+
+def progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def run_command(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine; user-facing failures become one line on stderr and exit status 1."""
+    try:
+        return asyncio.run(coroutine)
+    except (DatabaseError, ValueError, OSError, asyncpg.PostgresError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise click.ClickException(message) from error
+
+
+def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--db`` option shared by every command that opens the database."""
+    return click.option("--db", "database", envvar=DATABASE_URL_ENV, metavar="URL", help=_DB_HELP)(
+        command
+    )
+
+
+class _FirstLine(logging.Formatter):
+    """A log record as one line: its level and the first line of its message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        lines = record.getMessage().strip().splitlines()
+        return f"{record.levelname.lower()}: {lines[0] if lines else ''}"
+
+
+def configure_logging() -> None:
+    """Warnings and errors of the runtime on stderr, one line each (details go to plugin logs)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_FirstLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
