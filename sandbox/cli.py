@@ -12,8 +12,10 @@ import click
 
 from db import DatabaseError, migrate
 from db.connect import DATABASE_URL_ENV, describe_choice, open_database
+from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
+from sandbox.benchmarks.plugins import plugins_command
 
 T = TypeVar("T")
 
@@ -117,5 +119,7 @@ def bench() -> None:
     """Measure the sandbox: programs that print figures for both backends."""
 
 
+bench.add_command(cold_start_command)
 bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
+bench.add_command(plugins_command)
