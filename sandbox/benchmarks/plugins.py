@@ -4,8 +4,10 @@ Through the real ``PluginHost`` on a fresh database per backend, for three worke
 Python benchmark plugin in the host's event loop and in its own process, and its twin on the
 published npm SDK in Node), it measures:
 
-- ``round_trip_median_us``/``round_trip_p95_us``: ``performAction`` of ``noop``, an action that
-  answers at once without calling the host, over ``--calls`` sequential calls after a warm-up;
+- ``round_trip_median_us``/``round_trip_p95_us``: ``PluginHost.perform_action`` of ``noop``, an
+  action that answers at once without calling the host, over ``--calls`` sequential calls after
+  a warm-up; ``worker_call_median_us``: the same ``performAction`` message sent straight to the
+  plugin's ``WorkerProcess`` (the worker protocol alone, what the host adds left out);
 - ``creates_per_s``: one ``create-issues`` action that calls ``ctx.issues.create`` ``--creates``
   times in a row, each issue blocked by one issue and made for an agent (as ``sandbox bench
   host`` does). Every create is a worker-to-host JSON-RPC round trip plus the host's write. The
@@ -23,7 +25,7 @@ import math
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,7 @@ from sandbox.benchmarks.backends import (
     selected,
     workdir,
 )
-from sandbox.plugin_host import PluginHost
+from sandbox.plugin_host import ActivePlugin, CallActor, PluginHost
 from sandbox.worker_process import WorkerTimings
 
 WARMUP_CALLS = 200
@@ -76,18 +78,43 @@ def _p95(samples: list[float]) -> float:
     return ordered[math.ceil(len(ordered) * 0.95) - 1]
 
 
-async def _round_trip(host: PluginHost, plugin_id: str, calls: int) -> dict[str, float]:
-    params = {"n": 1}
+async def _latencies_us(call: Callable[[], Awaitable[object]], calls: int) -> list[float]:
     for _ in range(WARMUP_CALLS):
-        await host.perform_action(plugin_id, "noop", params)
+        await call()
     samples = []
     for _ in range(calls):
         started = time.perf_counter()
-        await host.perform_action(plugin_id, "noop", params)
+        await call()
         samples.append((time.perf_counter() - started) * 1e6)
+    return samples
+
+
+async def _round_trip(host: PluginHost, active: ActivePlugin, calls: int) -> dict[str, float]:
+    """``noop`` through ``PluginHost.perform_action``, then straight to the worker.
+
+    The second figure is the worker protocol alone (the same message, sent on the plugin's
+    ``WorkerProcess``); the difference is what the host adds to every call.
+    """
+    params = {"n": 1}
+    message = {
+        "key": "noop",
+        "params": params,
+        "renderEnvironment": None,
+        "actorContext": CallActor().to_wire(None),
+    }
+
+    async def through_host() -> object:
+        return await host.perform_action(active.record.id, "noop", params)
+
+    async def worker_only() -> object:
+        return await active.worker.call("performAction", message)
+
+    samples = await _latencies_us(through_host, calls)
+    worker = await _latencies_us(worker_only, calls)
     return {
         "round_trip_median_us": round(statistics.median(samples), 1),
         "round_trip_p95_us": round(_p95(samples), 1),
+        "worker_call_median_us": round(statistics.median(worker), 1),
     }
 
 
@@ -146,9 +173,9 @@ async def _measure_backend(
     workers: dict[str, dict[str, float]] = {}
 
     async def measure(host: PluginHost, plugin_id: str, worker: str) -> None:
-        report(f"{backend}: {worker}: {calls} noop calls, then {creates} issues.create ...")
-        await host.activate(plugin_id)  # a subprocess worker starts here, not in the first call
-        round_trip = await _round_trip(host, plugin_id, calls)
+        report(f"{backend}: {worker}: 2 x {calls} noop calls, then {creates} issues.create ...")
+        active = await host.activate(plugin_id)  # a subprocess worker starts here
+        round_trip = await _round_trip(host, active, calls)
         seed = await _seed(db, f"Bench {worker}")
         workers[worker] = round_trip | await _plugin_creates(host, plugin_id, seed, creates)
 
@@ -190,21 +217,26 @@ def _table(figures: dict[str, Any]) -> str:
     lines = [
         f"performAction round trip of noop ({first['calls']} sequential calls) and "
         f"issues.create from inside the worker ({first['creates']} creates)",
-        f"{'backend':<10} {'worker':<19} {'median us':>10} {'p95 us':>9} {'creates/s':>10}"
-        f"  {'(plugin clock)':>14}",
+        f"{'backend':<10} {'worker':<19} {'median us':>10} {'p95 us':>9} {'worker only':>12}"
+        f" {'creates/s':>10}  {'(plugin clock)':>14}",
     ]
     for backend, values in figures.items():
         for worker, row in values["workers"].items():
             plugin_rate = values["creates"] / row["creates_plugin_ms"] * 1000
             lines.append(
                 f"{backend:<10} {worker:<19} {row['round_trip_median_us']:>10.1f} "
-                f"{row['round_trip_p95_us']:>9.1f} {row['creates_per_s']:>10.1f}"
+                f"{row['round_trip_p95_us']:>9.1f} {row['worker_call_median_us']:>12.1f}"
+                f" {row['creates_per_s']:>10.1f}"
                 f"  {f'({plugin_rate:.1f})':>14}"
             )
         lines.append(
-            f"{backend:<10} {'no plugin (direct)':<19} {'-':>10} {'-':>9} "
+            f"{backend:<10} {'no plugin (direct)':<19} {'-':>10} {'-':>9} {'-':>12} "
             f"{values['direct_creates_per_s']:>10.1f}"
         )
+    lines.append(
+        "median/p95: PluginHost.perform_action; worker only: the same message on the "
+        "WorkerProcess (median)"
+    )
     lines.append(
         "target for the host services (DESIGN.md §8): >= 1,000 creates/s on SQLite, "
         ">= 500/s on PostgreSQL; upstream's host: 47/s"

@@ -57,6 +57,7 @@ def test_plugins_command_reports_every_worker_kind() -> None:
         assert set(row) == {
             "round_trip_median_us",
             "round_trip_p95_us",
+            "worker_call_median_us",
             "creates_per_s",
             "creates_host_ms",
             "creates_plugin_ms",
