@@ -8,8 +8,10 @@ import click
 
 from db import migrate
 from db.connect import describe_choice, open_database
+from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
+from sandbox.benchmarks.plugins import plugins_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
 from sandbox.plugin_commands import action, data, demo, health, plugin, seed
 
@@ -89,8 +91,10 @@ def bench() -> None:
     """Measure the sandbox: programs that print figures for both backends."""
 
 
+bench.add_command(cold_start_command)
 bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
+bench.add_command(plugins_command)
 
 main.add_command(plugin)
 main.add_command(action)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -14,6 +15,10 @@ from db import Database, migrate
 from db.connect import EMBEDDED_POSTGRES, open_database
 
 BACKENDS = ("sqlite", "postgres")
+#: The example plugins the benchmarks run (a source checkout's ``fixtures/plugins``).
+FIXTURE_PLUGINS = Path(__file__).resolve().parents[2] / "fixtures" / "plugins"
+#: How to install a JS fixture plugin's pinned SDK.
+NPM_CI = "npm ci --ignore-scripts --no-audit --no-fund"
 
 #: ``--backend``: both backends (the default) or one of them.
 backend_option = click.option(
@@ -40,17 +45,38 @@ def workdir() -> Iterator[Path]:
         yield path
 
 
+def fixture_plugin(name: str, *, node: bool = False) -> Path:
+    """The fixture plugin ``name``, checked before any measuring starts.
+
+    Raises:
+        click.ClickException: the fixture is missing, or (``node``) Node or the plugin's
+            ``node_modules`` is; one line saying what to do.
+    """
+    root = FIXTURE_PLUGINS / name
+    if not root.is_dir():
+        raise click.ClickException(f"{root} is missing: run the benchmarks from a source checkout")
+    if node and shutil.which("node") is None:
+        raise click.ClickException(f"node is not on PATH: the JS plugin {name} needs Node.js")
+    if node and not (root / "node_modules" / "@paperclipai" / "plugin-sdk").is_dir():
+        raise click.ClickException(
+            f"{root / 'node_modules'} is missing: run `{NPM_CI}` in {root} first"
+        )
+    return root
+
+
+def database_choice(backend: str, directory: Path) -> str:
+    """The ``open_database`` choice of a fresh ``backend`` database under ``directory``."""
+    if backend == "postgres":
+        return f"{EMBEDDED_POSTGRES}:{directory / 'postgres'}"
+    return str(directory / "bench.db")
+
+
 @asynccontextmanager
 async def bench_database(
     backend: str, directory: Path, report: Callable[[str], None], *, migrated: bool = True
 ) -> AsyncIterator[Database]:
     """A fresh database of ``backend`` under ``directory`` (PostgreSQL embedded, SQLite a file)."""
-    choice = (
-        f"{EMBEDDED_POSTGRES}:{directory / 'postgres'}"
-        if backend == "postgres"
-        else str(directory / "bench.db")
-    )
-    async with open_database(choice, progress=report) as db:
+    async with open_database(database_choice(backend, directory), progress=report) as db:
         if migrated:
             report(f"Migrating {backend} ...")
             await migrate.upgrade(db)

@@ -1,0 +1,270 @@
+"""``sandbox bench plugins``: what a call between the host and a plugin worker costs.
+
+Through the real ``PluginHost`` on a fresh database per backend, for three worker kinds (the
+Python benchmark plugin in the host's event loop and in its own process, and its twin on the
+published npm SDK in Node), it measures:
+
+- ``round_trip_median_us``/``round_trip_p95_us``: ``PluginHost.perform_action`` of ``noop``, an
+  action that answers at once without calling the host, over ``--calls`` sequential calls after
+  a warm-up; ``worker_call_median_us``: the same ``performAction`` message sent straight to the
+  plugin's ``WorkerProcess`` (the worker protocol alone, what the host adds left out);
+- ``creates_per_s``: one ``create-issues`` action that calls ``ctx.issues.create`` ``--creates``
+  times in a row, each issue blocked by one issue and made for an agent (as ``sandbox bench
+  host`` does). Every create is a worker-to-host JSON-RPC round trip plus the host's write. The
+  rate comes from the host's wall time of the whole action (``creates_host_ms``);
+  ``creates_plugin_ms`` is the plugin's own clock, as a check.
+
+``direct_creates_per_s`` is the same loop on the host services without a plugin, so the
+difference is what the worker protocol adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.agents import create_agent
+from core.companies import create_company
+from core.host_services import build_host_services
+from db import Database
+from sandbox.benchmarks.backends import (
+    backend_option,
+    bench_database,
+    emit,
+    fixture_plugin,
+    progress,
+    selected,
+    workdir,
+)
+from sandbox.plugin_host import ActivePlugin, CallActor, PluginHost
+from sandbox.worker_process import WorkerTimings
+
+WARMUP_CALLS = 200
+WARMUP_CREATES = 10
+#: One ``create-issues`` action may run longer than upstream's 30-second call timeout.
+TIMINGS = WorkerTimings(call=WorkerTimings().max_call)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """Where the creates of one measurement go: a company, its agent and the blocker."""
+
+    company_id: str
+    agent_id: str
+    blocker_id: str
+
+
+async def _seed(db: Database, name: str) -> Seed:
+    """A fresh company per measurement, so no run inherits another's issues or relations."""
+    company = await create_company(db, name=name)
+    agent = await create_agent(db, company_id=company.id, name="Engineer", role="engineer")
+    services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
+    blocker = await services.issues.create(company_id=company.id, title="Blocker")
+    return Seed(company.id, agent.id, blocker.id)
+
+
+def _p95(samples: list[float]) -> float:
+    """The 95th percentile, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[math.ceil(len(ordered) * 0.95) - 1]
+
+
+async def _latencies_us(call: Callable[[], Awaitable[object]], calls: int) -> list[float]:
+    for _ in range(WARMUP_CALLS):
+        await call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1e6)
+    return samples
+
+
+async def _round_trip(host: PluginHost, active: ActivePlugin, calls: int) -> dict[str, float]:
+    """``noop`` through ``PluginHost.perform_action``, then straight to the worker.
+
+    The second figure is the worker protocol alone (the same message, sent on the plugin's
+    ``WorkerProcess``); the difference is what the host adds to every call.
+    """
+    params = {"n": 1}
+    message = {
+        "key": "noop",
+        "params": params,
+        "renderEnvironment": None,
+        "actorContext": CallActor().to_wire(None),
+    }
+
+    async def through_host() -> object:
+        return await host.perform_action(active.record.id, "noop", params)
+
+    async def worker_only() -> object:
+        return await active.worker.call("performAction", message)
+
+    samples = await _latencies_us(through_host, calls)
+    worker = await _latencies_us(worker_only, calls)
+    return {
+        "round_trip_median_us": round(statistics.median(samples), 1),
+        "round_trip_p95_us": round(_p95(samples), 1),
+        "worker_call_median_us": round(statistics.median(worker), 1),
+    }
+
+
+async def _plugin_creates(
+    host: PluginHost, plugin_id: str, seed: Seed, count: int
+) -> dict[str, float]:
+    async def create_issues(n: int) -> tuple[dict[str, Any], float]:
+        params = {"count": n, "blockerIssueId": seed.blocker_id, "actorAgentId": seed.agent_id}
+        started = time.perf_counter()
+        result = await host.perform_action(
+            plugin_id, "create-issues", params, company_id=seed.company_id
+        )
+        elapsed = time.perf_counter() - started
+        if result["created"] != n:
+            raise RuntimeError(f"create-issues made {result['created']} issues, not {n}")
+        return result, elapsed
+
+    await create_issues(WARMUP_CREATES)
+    result, elapsed = await create_issues(count)
+    return {
+        "creates_per_s": round(count / elapsed, 1),
+        "creates_host_ms": round(elapsed * 1000, 1),
+        "creates_plugin_ms": round(result["elapsedMs"], 1),
+    }
+
+
+async def _direct_creates(db: Database, seed: Seed, count: int) -> float:
+    """The host services' own rate for the same creates (no worker in between)."""
+    services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
+
+    async def create(n: int) -> None:
+        await services.issues.create(
+            company_id=seed.company_id,
+            title=f"Benchmark issue {n}",
+            status="todo",
+            blocked_by_issue_ids=[seed.blocker_id],
+            actor_agent_id=seed.agent_id,
+        )
+
+    for n in range(WARMUP_CREATES):
+        await create(n)
+    started = time.perf_counter()
+    for n in range(count):
+        await create(n)
+    return round(count / (time.perf_counter() - started), 1)
+
+
+async def _measure_backend(
+    db: Database,
+    backend: str,
+    packages: dict[str, Path],
+    calls: int,
+    creates: int,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    workers: dict[str, dict[str, float]] = {}
+
+    async def measure(host: PluginHost, plugin_id: str, worker: str) -> None:
+        report(f"{backend}: {worker}: 2 x {calls} noop calls, then {creates} issues.create ...")
+        active = await host.activate(plugin_id)  # a subprocess worker starts here
+        round_trip = await _round_trip(host, active, calls)
+        seed = await _seed(db, f"Bench {worker}")
+        workers[worker] = round_trip | await _plugin_creates(host, plugin_id, seed, creates)
+
+    async with PluginHost(db, python_workers="in-process", timings=TIMINGS) as host:
+        report(f"{backend}: installing bench-python ...")
+        python = await host.install(packages["python"])
+        await measure(host, python.id, "python-in-process")
+    # A second host on the same database starts the installed plugin in its own process.
+    async with PluginHost(db, python_workers="subprocess", timings=TIMINGS) as host:
+        await measure(host, python.id, "python-subprocess")
+        report(f"{backend}: installing bench-js ...")
+        js = await host.install(packages["js"])
+        await measure(host, js.id, "js-subprocess")
+    report(f"{backend}: {creates} issues.create on the host services directly ...")
+    direct = await _direct_creates(db, await _seed(db, "Bench direct"), creates)
+    return {"calls": calls, "creates": creates, "workers": workers, "direct_creates_per_s": direct}
+
+
+async def run_benchmark(
+    backends: tuple[str, ...],
+    packages: dict[str, Path],
+    calls: int,
+    creates: int,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    """Measure each backend; returns ``{backend: figures}``."""
+    figures: dict[str, Any] = {}
+    with workdir() as directory:
+        for backend in backends:
+            async with bench_database(backend, directory, report) as db:
+                figures[backend] = await _measure_backend(
+                    db, backend, packages, calls, creates, report
+                )
+    return figures
+
+
+def _table(figures: dict[str, Any]) -> str:
+    first = next(iter(figures.values()))
+    lines = [
+        f"performAction round trip of noop ({first['calls']} sequential calls) and "
+        f"issues.create from inside the worker ({first['creates']} creates)",
+        f"{'backend':<10} {'worker':<19} {'median us':>10} {'p95 us':>9} {'worker only':>12}"
+        f" {'creates/s':>10}  {'(plugin clock)':>14}",
+    ]
+    for backend, values in figures.items():
+        for worker, row in values["workers"].items():
+            plugin_rate = values["creates"] / row["creates_plugin_ms"] * 1000
+            lines.append(
+                f"{backend:<10} {worker:<19} {row['round_trip_median_us']:>10.1f} "
+                f"{row['round_trip_p95_us']:>9.1f} {row['worker_call_median_us']:>12.1f}"
+                f" {row['creates_per_s']:>10.1f}"
+                f"  {f'({plugin_rate:.1f})':>14}"
+            )
+        lines.append(
+            f"{backend:<10} {'no plugin (direct)':<19} {'-':>10} {'-':>9} {'-':>12} "
+            f"{values['direct_creates_per_s']:>10.1f}"
+        )
+    lines.append(
+        "median/p95: PluginHost.perform_action; worker only: the same message on the "
+        "WorkerProcess (median)"
+    )
+    lines.append(
+        "target for the host services (DESIGN.md §8): >= 1,000 creates/s on SQLite, "
+        ">= 500/s on PostgreSQL; upstream's host: 47/s"
+    )
+    return "\n".join(lines)
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by backend.")
+@click.option(
+    "--calls", default=2_000, show_default=True, type=click.IntRange(1), help="noop calls timed."
+)
+@click.option(
+    "--creates",
+    default=1_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="issues.create calls in the timed create-issues action.",
+)
+@backend_option
+def plugins_command(as_json: bool, calls: int, creates: int, backend: str) -> None:
+    """Measure performAction round trips and issues.create from inside plugin workers."""
+    packages = {
+        "python": fixture_plugin("bench-python"),
+        "js": fixture_plugin("bench-js", node=True),
+    }
+    figures = asyncio.run(run_benchmark(selected(backend), packages, calls, creates, progress))
+    emit(figures, as_json, _table)
+
+
+__all__ = ["plugins_command", "run_benchmark"]
