@@ -288,7 +288,14 @@ def _create_sqlite_engine(
     # Each statement in one step: the writer's on the event loop, readers' in one trip to
     # aiosqlite's thread (db/sqlite_connection.py).
     connect = partial(sqlite_connection.connect, str(path), on_loop=writer, timeout=0)
-    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": None} if writer else {}
+    # Readers: no rollback when a connection returns to the pool. Every session and connection
+    # ends its transaction before it closes, and the extra rollback would be one more trip to
+    # the SQLite thread per read.
+    pool = (
+        {"pool_size": 1, "max_overflow": 0, "pool_timeout": None}
+        if writer
+        else {"pool_reset_on_return": None}
+    )
     engine = create_async_engine(
         url,
         echo=echo,
@@ -324,8 +331,12 @@ def _create_sqlite_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def begin_transaction(connection: sa.Connection) -> None:
-        options = connection.get_execution_options()
-        connection.exec_driver_sql(options.get(_SQLITE_BEGIN, "BEGIN"))
+        statement = connection.get_execution_options().get(_SQLITE_BEGIN, "BEGIN")
+        driver = connection.connection.driver_connection
+        if isinstance(driver, sqlite_connection.OneStepConnection) and not driver.on_loop:
+            driver.defer_begin(statement)  # a reader: BEGIN travels with the first statement
+        else:
+            connection.exec_driver_sql(statement)
 
     return engine
 

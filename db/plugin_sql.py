@@ -548,6 +548,7 @@ class SqlitePluginSql(PluginSqlBackend):
         raw = await connection.get_raw_connection()
         guard: _Guard = raw.info[_GUARD]
         driver = raw.driver_connection
+        await driver.ensure_transaction()  # the statement below bypasses the cursor wrapper
         policy = _Policy(
             prefix=sqlite_table_name(access.namespace, ""),
             readable=access.core_read_tables | access.cte_names,

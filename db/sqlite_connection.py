@@ -20,14 +20,18 @@ on aiosqlite's thread as before.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import aiosqlite
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 #: How long the loop-side writer keeps retrying a busy database before giving up, in seconds.
 BUSY_RETRY_SECONDS = 30.0
@@ -36,9 +40,16 @@ _MAX_BACKOFF_SECONDS = 0.05
 
 
 def _run(
-    connection: sqlite3.Connection, many: bool, operation: str, parameters: Any
+    connection: sqlite3.Connection,
+    begin: str | None,
+    many: bool,
+    operation: str,
+    parameters: Any,
 ) -> tuple[Any, list[Any], int, int | None]:
-    """Execute and fetch: (description, rows, rowcount, lastrowid)."""
+    """Open the transaction if ``begin`` says so, then execute and fetch: (description, rows,
+    rowcount, lastrowid)."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         if many:
@@ -55,6 +66,11 @@ def _run(
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
+def _log_failure(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        logger.error("a queued SQLite rollback failed", exc_info=done.exception())
 
 
 async def _on_loop(call: Callable[[], T]) -> T:
@@ -113,7 +129,7 @@ class OneStepCursor:
         self._rows = []
 
     async def _step(self, many: bool, operation: str, parameters: Any) -> None:
-        result = await self._connection.run(_run, many, operation, parameters)
+        result = await self._connection.statement(many, operation, parameters)
         self.description, self._rows, self.rowcount, self.lastrowid = result
 
 
@@ -124,6 +140,27 @@ class OneStepConnection:
         self._real = connection
         #: True for the writer: SQLite is called on the event loop, not on aiosqlite's thread.
         self.on_loop = on_loop
+        # A reader's BEGIN waits for the transaction's first statement, so the two take one
+        # trip to the thread; a transaction that runs nothing never opens.
+        self._pending_begin: str | None = None
+
+    def defer_begin(self, statement: str) -> None:
+        """Open the transaction with ``statement`` (``BEGIN ...``) together with its first
+        statement."""
+        self._pending_begin = statement
+
+    async def ensure_transaction(self) -> None:
+        """Run a deferred BEGIN now (before driving the aiosqlite connection directly)."""
+        begin, self._pending_begin = self._pending_begin, None
+        if begin is not None:
+            await self.run(sqlite3.Connection.execute, begin)
+
+    async def statement(
+        self, many: bool, operation: str, parameters: Any
+    ) -> tuple[Any, list[Any], int, int | None]:
+        """Run one statement (and a deferred BEGIN before it) in one step."""
+        begin, self._pending_begin = self._pending_begin, None
+        return await self.run(_run, begin, many, operation, parameters)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Call ``function(sqlite3_connection, *args)`` in this connection's place."""
@@ -136,10 +173,25 @@ class OneStepConnection:
         return _CursorOpening(OneStepCursor(self))
 
     async def commit(self) -> None:
+        if self._pending_begin is not None:  # nothing ran: there is no transaction to end
+            self._pending_begin = None
+            return
         await self.run(sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
-        await self.run(sqlite3.Connection.rollback)
+        if self._pending_begin is not None:
+            self._pending_begin = None
+            return
+        if self.on_loop:
+            await self.run(sqlite3.Connection.rollback)
+            return
+        # A reader does not wait for its rollback: it is queued on the connection's thread, so
+        # it runs before anything the connection's next user sends, and the read returns one
+        # thread round trip sooner.
+        real = self._real
+        done = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_log_failure)
+        real._tx.put_nowait((done, partial(sqlite3.Connection.rollback, real._conn)))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)

@@ -11,9 +11,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from db.migrate import head_revision
+from sandbox.cli import main
 
 
 def sandbox(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -79,19 +82,34 @@ def test_user_mistakes_give_one_line_and_exit_1(
     assert "Traceback" not in result.stderr
 
 
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield path
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
 def test_every_command_has_help() -> None:
-    for command in (
-        [],
-        ["db"],
-        ["db", "upgrade"],
-        ["db", "downgrade"],
-        ["db", "current"],
-        ["bench"],
-        ["bench", "plugin-sql"],
-    ):
-        result = sandbox(*command, "--help")
-        assert result.returncode == 0
-        assert "Usage:" in result.stdout
+    """Walks the whole command tree in-process, so a new command cannot miss its help."""
+    runner = CliRunner()
+    walked = list(_commands(main))
+    assert ("plugin", "install") in walked and ("bench", "cold-start") in walked
+    for path in walked:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert result.output.startswith(f"Usage: main {' '.join(path)}".rstrip()), path
+        command = main
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        assert command.help, f"{path} has no help text"
+
+
+def test_the_installed_entry_point_answers() -> None:
+    result = sandbox("--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout and "plugin" in result.stdout
 
 
 @pytest.fixture

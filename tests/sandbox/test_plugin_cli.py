@@ -279,28 +279,6 @@ def test_user_mistakes_are_one_error_line(empty_database_url: str, tmp_path: Pat
         refused(sandbox(db, *args), f"Error: {message}")
 
 
-def test_every_command_has_help() -> None:
-    for command in (
-        ["plugin"],
-        ["plugin", "install"],
-        ["plugin", "list"],
-        ["plugin", "enable"],
-        ["plugin", "disable"],
-        ["plugin", "uninstall"],
-        ["plugin", "config"],
-        ["plugin", "logs"],
-        ["action"],
-        ["data"],
-        ["health"],
-        ["seed"],
-    ):
-        result = subprocess.run(
-            [sys.executable, "-m", "sandbox", *command, "--help"], capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith(f"Usage: python -m sandbox {' '.join(command)} ")
-
-
 def test_the_demo_runs_the_smoke_plugin_end_to_end(empty_database_url: str) -> None:
     """The README's main job: seed, install the smoke plugin, run it, show what it did."""
     first = json.loads(ok(sandbox(empty_database_url, "demo", "--json")))
