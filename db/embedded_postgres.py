@@ -15,13 +15,17 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy.engine import URL, make_url
 
-from db.errors import DatabaseUnavailable
+from db.errors import DatabaseError, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    import asyncpg
 
 #: The database the sandbox uses inside an embedded server.
 DEFAULT_DATABASE = "sandbox"
@@ -109,27 +113,37 @@ async def ensure_database(server_url: URL, name: str, *, template: str | None = 
         template and not _SAFE_DATABASE_NAME.match(template)
     ):
         raise ValueError(f"unsafe database name: {name!r}")
-    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
-    try:
+    async with _server_connection(server_url) as connection:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:
             return False
         clause = f" TEMPLATE {template}" if template else ""
         await connection.execute(f'CREATE DATABASE "{name}"{clause}')
         return True
-    finally:
-        await connection.close()
 
 
 async def drop_database(server_url: URL, name: str) -> None:
     """Drop database ``name`` (and end its sessions) if it exists."""
     if not _SAFE_DATABASE_NAME.match(name):
         raise ValueError(f"unsafe database name: {name!r}")
-    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
-    try:
+    async with _server_connection(server_url) as connection:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+
+
+@asynccontextmanager
+async def _server_connection(server_url: URL) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection for creating and dropping databases; a server error is
+    raised as ``DatabaseError``."""
+    import asyncpg  # loaded with the PostgreSQL backend only: SQLite starts faster without it
+
+    try:
+        connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            yield connection
+        finally:
+            await connection.close()
+    except asyncpg.PostgresError as error:
+        raise DatabaseError(str(error)) from error
 
 
 def _asyncpg_dsn(url: URL) -> str:

@@ -29,9 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import await_only
@@ -54,6 +53,9 @@ from db.pg_values import (
     scalar_text,
 )
 from db.sqlite_functions import register_functions
+
+if TYPE_CHECKING:
+    import asyncpg
 
 #: What a plugin statement may do: read, write its namespace, or migrate it.
 AccessMode = Literal["read", "write", "migrate"]
@@ -206,6 +208,8 @@ class PostgresPluginSql(PluginSqlBackend):
             ),
             {"search_path": f"pg_catalog, {_quote(access.namespace)}", "timeout": _ms(limits)},
         )
+        import asyncpg  # loaded with the PostgreSQL backend only
+
         connection = await _asyncpg_connection(session)
         try:
             statement = await connection.prepare(sql)

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import asyncpg
 import click
 
 from db import DatabaseError
@@ -30,7 +29,7 @@ def run_command(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; user-facing failures become one line on stderr and exit status 1."""
     try:
         return asyncio.run(coroutine)
-    except (DatabaseError, ValueError, OSError, asyncpg.PostgresError) as error:
+    except (DatabaseError, ValueError, OSError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise click.ClickException(message) from error
 

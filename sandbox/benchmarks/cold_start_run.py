@@ -7,7 +7,8 @@ embedded server), migrate it, install the plugin (its migrations, worker spawn, 
 seed a company, an agent and an issue, and run the first ``initialize-smoke``. Prints one JSON
 line of phase durations in milliseconds as soon as the answer is in, then shuts everything down
 (not measured). Only the standard library is imported before the clock starts; the host's
-modules are imported inside ``_cold_start`` because importing them is a measured phase.
+modules are imported inside ``_cold_start`` because importing them is a measured phase, the way
+the ``sandbox`` command imports them (``sandbox/startup.py``).
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ class _Laps:
 
 async def _cold_start(database: str, plugin_dir: str) -> None:
     laps = _Laps()
-    from core.agents import create_agent
-    from core.companies import create_company
-    from core.issues import IssueCreate, create_issue
-    from core.unit_of_work import write
-    from db import migrate
-    from db.connect import open_database
-    from sandbox.plugin_host import PluginHost
+    from sandbox.startup import collector_paused
+
+    with collector_paused():
+        from core.agents import create_agent
+        from core.companies import create_company
+        from core.issues import IssueCreate, create_issue
+        from core.unit_of_work import write
+        from db import migrate
+        from db.connect import open_database
+        from sandbox.plugin_host import PluginHost
 
     laps.mark("imports")
     async with open_database(database) as db:

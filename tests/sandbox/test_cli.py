@@ -107,9 +107,11 @@ def test_every_command_has_help() -> None:
 
 
 def test_the_installed_entry_point_answers() -> None:
-    result = sandbox("--help")
-    assert result.returncode == 0
-    assert "Usage:" in result.stdout and "plugin" in result.stdout
+    script = Path(sys.executable).with_name("sandbox")
+    for command in ([str(script)], [sys.executable, "-m", "sandbox"]):
+        result = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "Usage:" in result.stdout and "plugin" in result.stdout
 
 
 @pytest.fixture
