@@ -76,6 +76,9 @@ class PluginSqlAccess:
     mode: AccessMode
     #: CTE names of the statement: SQLite reports reading a recursive CTE like a table's.
     cte_names: frozenset[str] = frozenset()
+    #: SET columns the target table lacks, with the table's name: SQLite's error names no
+    #: table, PostgreSQL's does.
+    unknown_assignments: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -573,7 +576,7 @@ class SqlitePluginSql(PluginSqlBackend):
                 finally:
                     await cursor.close()
         except sqlite3.Error as error:
-            raise _translate_sqlite(error, guard, limits) from error
+            raise _translate_sqlite(error, guard, access, limits) from error
         return StatementResult(
             columns=[column[0] for column in described],
             rows=[tuple(row) for row in rows],
@@ -591,7 +594,7 @@ def _sqlite_parameter(value: Any) -> Any:
 
 
 def _translate_sqlite(
-    error: sqlite3.Error, guard: _Guard, limits: StatementLimits
+    error: sqlite3.Error, guard: _Guard, access: PluginSqlAccess, limits: StatementLimits
 ) -> PluginStatementError:
     name = getattr(error, "sqlite_errorname", "")
     message = str(error)
@@ -616,7 +619,10 @@ def _translate_sqlite(
         return PluginStatementError(
             str(guard.function_error), failure=PluginStatementFailure.INVALID_DATA
         )
-    return PluginStatementError(_postgres_wording(message), failure=PluginStatementFailure.OTHER)
+    return PluginStatementError(
+        _postgres_wording(message, access.unknown_assignments),
+        failure=PluginStatementFailure.OTHER,
+    )
 
 
 _SQLITE_UNKNOWN_COLUMN_OF = re.compile(r"^table (\S+) has no column named (\S+)$")
@@ -625,17 +631,19 @@ _SQLITE_UNKNOWN_TABLE = re.compile(r"^no such table: (\S+)$")
 _SQLITE_EXISTS = re.compile(r"^(?:table|index) (\S+) already exists$")
 
 
-def _postgres_wording(message: str) -> str:
+def _postgres_wording(message: str, unknown_assignments: Mapping[str, str]) -> str:
     """SQLite's messages for unknown names in PostgreSQL's words, so plugins see one message.
 
-    SQLite does not say which table an unknown column of ``UPDATE ... SET`` belongs to, so that
-    case reads ``column "x" does not exist`` where PostgreSQL adds ``of relation "t"``.
+    SQLite does not say which table an unknown column of ``UPDATE ... SET`` belongs to;
+    ``unknown_assignments`` (from the statement's printer) does.
     """
     if match := _SQLITE_UNKNOWN_COLUMN_OF.match(message):
         column, table = match[2], logical_table_name(match[1])
         return f'column "{column}" of relation "{table}" does not exist'
     if match := _SQLITE_UNKNOWN_COLUMN.match(message):
         name = match[1]
+        if name in unknown_assignments:
+            return f'column "{name}" of relation "{unknown_assignments[name]}" does not exist'
         return f"column {name} does not exist" if "." in name else f'column "{name}" does not exist'
     if match := _SQLITE_UNKNOWN_TABLE.match(message):
         return f'relation "{match[1]}" does not exist'

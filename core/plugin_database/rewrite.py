@@ -7,7 +7,7 @@ and SQLite runs the statement printed back from the same parse tree by ``SqliteP
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import assert_never
 
 from pglast import ast
@@ -29,6 +29,8 @@ class Compiled:
     columns: tuple[Column, ...] | None = None
     #: Names of the statement's CTEs, which SQLite's authorizer may report as tables.
     cte_names: frozenset[str] = frozenset()
+    #: SQLite: SET columns the target table lacks, with the table's name (for the error's words).
+    unknown_assignments: dict[str, str] = field(default_factory=dict)
 
 
 def needs_catalog(dialect: Dialect) -> bool:
@@ -77,7 +79,9 @@ def _sqlite(checked: CheckedStatement, printer: SqlitePrinter) -> Compiled:
         statements = (printer.delete(node),)
     else:
         raise AssertionError(f"the policy let {type(node).__name__} through")
-    return Compiled(statements, columns, frozenset(printer.cte_names))
+    return Compiled(
+        statements, columns, frozenset(printer.cte_names), dict(printer.unknown_assignments)
+    )
 
 
 __all__ = ["Compiled", "compile_statement", "needs_catalog"]

@@ -172,7 +172,13 @@ class PluginDatabase:
         try:
             for checked in check_migration(migration.content, key, namespace, tables):
                 compiled = await self._compile_fresh(session, checked, namespace)
-                access = PluginSqlAccess(namespace, tables, "migrate", compiled.cte_names)
+                access = PluginSqlAccess(
+                    namespace,
+                    tables,
+                    "migrate",
+                    compiled.cte_names,
+                    compiled.unknown_assignments,
+                )
                 for sql in compiled.statements:
                     await self._run(session, sql, [], access, limits)
             await record_migration(
@@ -267,7 +273,11 @@ class PluginDatabase:
             compiled.statements[0],
             values,
             PluginSqlAccess(
-                access.namespace, access.core_read_tables, access_mode, compiled.cte_names
+                access.namespace,
+                access.core_read_tables,
+                access_mode,
+                compiled.cte_names,
+                compiled.unknown_assignments,
             ),
             StatementLimits(self.settings.statement_timeout_ms, max_rows),
         )

@@ -75,6 +75,9 @@ class QueryPrinter(CallPrinter):
         super().__init__(catalog)
         #: Names of the CTEs printed so far (SQLite's authorizer reports some CTE reads).
         self.cte_names: set[str] = set()
+        #: SET columns the target table lacks, with the table's name: SQLite's error for them
+        #: names no table, PostgreSQL's does.
+        self.unknown_assignments: dict[str, str] = {}
 
     def physical(self, schema: str | None, table: str) -> str:
         """The SQLite table name of a namespace or core table."""
@@ -447,7 +450,7 @@ class QueryPrinter(CallPrinter):
         )
         sql = f"{prefix}INSERT INTO {table} AS {quote(name)}{listed}{body}"
         if conflict is not None:
-            sql += self.on_conflict(conflict, name, columns, level)
+            sql += self.on_conflict(conflict, node.relation.relname, columns, level)
         return sql + self.returning(node.returningClause, name, columns)
 
     def insert_values(
@@ -476,7 +479,7 @@ class QueryPrinter(CallPrinter):
         return kept_names, f" {query.sql}"
 
     def on_conflict(
-        self, clause: ast.OnConflictClause, name: str, columns: tuple[Column, ...], level: Scope
+        self, clause: ast.OnConflictClause, table: str, columns: tuple[Column, ...], level: Scope
     ) -> str:
         infer = clause.infer
         target = ""
@@ -492,17 +495,26 @@ class QueryPrinter(CallPrinter):
         if clause.action == enums.OnConflictAction.ONCONFLICT_NOTHING:
             return f" ON CONFLICT{target} DO NOTHING"
         scope = Scope(parent=level, sources=[Source("excluded", columns)])
-        kinds = self.assigned_kinds(columns)
         text = f" ON CONFLICT{target} DO UPDATE SET " + self.assignments(
-            clause.targetList, scope, kinds
+            clause.targetList, scope, table, columns
         )
         if clause.whereClause is not None:
             text += " WHERE " + self.expr(clause.whereClause, scope, BOOL).sql
         return text
 
     def assignments(
-        self, targets: Sequence[ast.ResTarget], scope: Scope, kinds: dict[str, Kind]
+        self,
+        targets: Sequence[ast.ResTarget],
+        scope: Scope,
+        table: str,
+        columns: tuple[Column, ...],
     ) -> str:
+        """The ``SET`` list of an UPDATE (or ON CONFLICT DO UPDATE) of ``table``."""
+        kinds = self.assigned_kinds(columns)
+        if columns:  # a known table: note the names it lacks
+            for target in targets:
+                if target.name not in kinds:
+                    self.unknown_assignments.setdefault(target.name, table)
         parts = []
         index = 0
         while index < len(targets):
@@ -534,10 +546,9 @@ class QueryPrinter(CallPrinter):
         level = Scope()
         prefix = self.with_clause(node.withClause, level)
         table, name, columns = self.target(node.relation, level)
-        kinds = self.assigned_kinds(columns)
         sources = [self.from_item(item, level) for item in node.fromClause or ()]
         sql = f"{prefix}UPDATE {table} AS {quote(name)} SET "
-        sql += self.assignments(node.targetList, level, kinds)
+        sql += self.assignments(node.targetList, level, node.relation.relname, columns)
         if sources:
             sql += " FROM " + ", ".join(sources)
         if node.whereClause is not None:

@@ -212,6 +212,32 @@ async def test_writing_an_unknown_column_reads_the_same_on_both_backends(
 
 
 @pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (f"UPDATE {NS}.items SET nope = 1", 'column "nope" of relation "items" does not exist'),
+        (
+            f"UPDATE {NS}.items AS i SET size = 2, (name, nope) = ('a', 1)",
+            'column "nope" of relation "items" does not exist',
+        ),
+        (
+            f"INSERT INTO {NS}.items (id, name, size) VALUES ($1, 'row', 1) "
+            "ON CONFLICT (name) DO UPDATE SET nope = 1",
+            'column "nope" of relation "items" does not exist',
+        ),
+        (f"UPDATE {NS}.items SET size = 1 WHERE bogus = 2", 'column "bogus" does not exist'),
+    ],
+)
+async def test_updating_an_unknown_column_reads_the_same_on_both_backends(
+    db: Database, tmp_path: Path, sql: str, message: str
+) -> None:
+    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    await plugin_db.execute(plugin_id, INSERT, [str(uuid.uuid4()), "row", 1])
+    params = [str(uuid.uuid4())] if "$1" in sql else []
+    error = await _error(plugin_db.execute(plugin_id, sql, params))
+    assert (type(error), error.message) == (PluginSqlInvalid, message)
+
+
+@pytest.mark.parametrize(
     ("sql", "params", "message"),
     [
         ("SELECT FROM FROM", [], 'syntax error at or near "FROM"'),
