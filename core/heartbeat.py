@@ -350,10 +350,11 @@ async def _queue_run(
             updated_at=now,
         )
     )
+    # Every change of a request bumps ``updated_at``: live viewers follow changes by it.
     await unit.session.execute(
         sa.update(tables.agent_wakeup_requests)
         .where(tables.agent_wakeup_requests.c.id == outcome.request_id)
-        .values(run_id=run_id)
+        .values(run_id=run_id, updated_at=now)
     )
     unit.publish_after_commit(
         LiveEvent(

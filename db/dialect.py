@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, assert_never
 
 import sqlalchemy as sa
@@ -51,6 +51,7 @@ def upsert(
     conflict_columns: Sequence[str],
     update_columns: Iterable[str] | None = None,
     conflict_where: sa.ColumnElement[bool] | None = None,
+    update_set: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> Insert:
     """``INSERT ... ON CONFLICT (columns) DO UPDATE`` (or ``DO NOTHING`` without update columns).
 
@@ -63,6 +64,9 @@ def upsert(
         update_columns: columns to overwrite from the proposed row on conflict. ``None`` or empty
             means keep the existing row.
         conflict_where: the predicate of a partial unique index, when the target is one.
+        update_set: builds the SET clause from the proposed row (``excluded``), for updates
+            that combine both rows (``count = table.count + excluded.count``); replaces
+            ``update_columns``.
 
     Returns:
         The insert statement; add ``.returning(...)`` as needed (SQLite >= 3.35 has RETURNING).
@@ -75,15 +79,16 @@ def upsert(
             statement = sqlite.insert(table).values(values)
         case _:
             assert_never(dialect)
-    columns = list(update_columns or [])
-    if not columns:
+    if update_set is not None:
+        assignments = dict(update_set(statement.excluded))
+    else:
+        assignments = {name: statement.excluded[name] for name in update_columns or []}
+    if not assignments:
         return statement.on_conflict_do_nothing(
             index_elements=list(conflict_columns), index_where=conflict_where
         )
     return statement.on_conflict_do_update(
-        index_elements=list(conflict_columns),
-        index_where=conflict_where,
-        set_={name: statement.excluded[name] for name in columns},
+        index_elements=list(conflict_columns), index_where=conflict_where, set_=assignments
     )
 
 

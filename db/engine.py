@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Any, assert_never
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -70,13 +71,20 @@ class Database:
     """A configured database; create it with ``create_db``."""
 
     def __init__(
-        self, engine: AsyncEngine, dialect: Dialect, *, writer_engine: AsyncEngine | None = None
+        self,
+        engine: AsyncEngine,
+        dialect: Dialect,
+        *,
+        writer_engine: AsyncEngine | None = None,
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
         #: Where write transactions run: a separate engine on both backends (one connection on
         #: SQLite; on PostgreSQL a pool that keeps cached plans, see _create_postgres_engine).
         self.writer_engine = writer_engine or engine
         self.dialect = dialect
+        #: Opened for viewing only (``create_db(read_only=True)``): every write is refused.
+        self.read_only = read_only
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         writer = self.writer_engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
@@ -100,7 +108,10 @@ class Database:
             RuntimeError: when called inside another write transaction of this database. On
                 SQLite the inner one would wait forever for the outer one's write lock, so
                 nesting is refused on both backends.
+            DatabaseError: the database was opened read-only.
         """
+        if self.read_only:
+            raise DatabaseError("the database was opened read-only; nothing was written")
         if self in _writing.get():
             raise RuntimeError(
                 "nested write transaction: finish the open db.transaction() first "
@@ -245,33 +256,60 @@ def resolve_url(value: str | Path | URL | None = None) -> URL:
     )
 
 
-def create_db(url: str | Path | URL | None = None, *, echo: bool = False) -> Database:
+def create_db(
+    url: str | Path | URL | None = None, *, echo: bool = False, read_only: bool = False
+) -> Database:
     """Open a database from a URL or SQLite path (see ``resolve_url``); no I/O happens yet.
+
+    Args:
+        read_only: for viewers (the TUI): ``transaction()`` is refused, and below it every
+            connection refuses writes (SQLite ``query_only``, PostgreSQL read-only
+            transactions). A SQLite file must already exist; it is neither created nor
+            converted to WAL.
 
     Raises:
         ValueError: the URL names no supported database, or SQLite is too old.
+        DatabaseUnavailable: ``read_only`` and the SQLite file does not exist.
     """
     resolved = resolve_url(url)
     dialect = Dialect.from_name(resolved.get_backend_name())
     match dialect:
         case Dialect.SQLITE:
+            if read_only:
+                assert resolved.database is not None
+                path = Path(resolved.database).expanduser()
+                if not path.is_file():
+                    raise DatabaseUnavailable(f"no SQLite database at {path}")
             return Database(
-                _create_sqlite_engine(resolved, echo=echo),
+                _create_sqlite_engine(resolved, echo=echo, read_only=read_only),
                 dialect,
-                writer_engine=_create_sqlite_engine(resolved, echo=echo, writer=True),
+                writer_engine=_create_sqlite_engine(
+                    resolved, echo=echo, writer=True, read_only=read_only
+                ),
+                read_only=read_only,
             )
         case Dialect.POSTGRESQL:
             return Database(
-                _create_postgres_engine(resolved, echo=echo, custom_plans=True),
+                _create_postgres_engine(
+                    resolved, echo=echo, custom_plans=True, read_only=read_only
+                ),
                 dialect,
-                writer_engine=_create_postgres_engine(resolved, echo=echo, custom_plans=False),
+                writer_engine=_create_postgres_engine(
+                    resolved, echo=echo, custom_plans=False, read_only=read_only
+                ),
+                read_only=read_only,
             )
         case _:
             assert_never(dialect)
 
 
 def _create_sqlite_engine(
-    url: URL, *, echo: bool, foreign_keys: bool = True, writer: bool = False
+    url: URL,
+    *,
+    echo: bool,
+    foreign_keys: bool = True,
+    writer: bool = False,
+    read_only: bool = False,
 ) -> AsyncEngine:
     """A SQLite engine; ``writer=True`` gives the single loop-side writer connection."""
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE_VERSION:
@@ -280,7 +318,8 @@ def _create_sqlite_engine(
     assert url.database is not None
     path = Path(url.database).expanduser()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatabaseUnavailable(
             f"cannot create the folder of the SQLite file {path}: {error.strerror}"
@@ -288,6 +327,10 @@ def _create_sqlite_engine(
     # Each statement in one step: the writer's on the event loop, readers' in one trip to
     # aiosqlite's thread (db/sqlite_connection.py).
     connect = partial(sqlite_connection.connect, str(path), on_loop=writer, timeout=0)
+    if read_only:
+        # Never create the file: a viewer's connection opens an existing database or fails.
+        target = f"file:{quote(str(path.resolve()))}?mode=rw"
+        connect = partial(sqlite_connection.connect, target, on_loop=writer, timeout=0, uri=True)
     # Readers: no rollback when a connection returns to the pool. Every session and connection
     # ends its transaction before it closes, and the extra rollback would be one more trip to
     # the SQLite thread per read.
@@ -310,12 +353,12 @@ def _create_sqlite_engine(
         # Let us issue BEGIN ourselves (see "begin" below) instead of the driver's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # Takes effect only in a new, empty file. A write touches one page of every index it
-        # updates (about 30 for issues.create) and commit copies each whole page into the WAL:
-        # 2 KiB pages halve those bytes (+12% issues.create/s, reads measured unchanged).
-        cursor.execute("PRAGMA page_size=2048")
-        # WAL: readers never block the writer, and the writer never blocks readers.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if read_only:
+            # A viewer: the connection refuses every change to the file, and the file's
+            # journal mode and page size are left as its writers set them.
+            cursor.execute("PRAGMA query_only=ON")
+        else:
+            _configure_writable_file(cursor)
         # Wait for other processes' writers instead of failing at once. The writer waits on the
         # event loop instead (db/sqlite_connection.py), so SQLite itself must not block there.
         cursor.execute(f"PRAGMA busy_timeout={0 if writer else SQLITE_BUSY_TIMEOUT_MS}")
@@ -341,7 +384,19 @@ def _create_sqlite_engine(
     return engine
 
 
-def _create_postgres_engine(url: URL, *, echo: bool, custom_plans: bool) -> AsyncEngine:
+def _configure_writable_file(cursor: sqlite3.Cursor) -> None:
+    """The file-level settings of a database the sandbox writes."""
+    # Takes effect only in a new, empty file. A write touches one page of every index it
+    # updates (about 30 for issues.create) and commit copies each whole page into the WAL:
+    # 2 KiB pages halve those bytes (+12% issues.create/s, reads measured unchanged).
+    cursor.execute("PRAGMA page_size=2048")
+    # WAL: readers never block the writer, and the writer never blocks readers.
+    cursor.execute("PRAGMA journal_mode=WAL")
+
+
+def _create_postgres_engine(
+    url: URL, *, echo: bool, custom_plans: bool, read_only: bool = False
+) -> AsyncEngine:
     """A pool of asyncpg connections; ``custom_plans`` for the readers' pool.
 
     asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic plan
@@ -351,6 +406,8 @@ def _create_postgres_engine(url: URL, *, echo: bool, custom_plans: bool) -> Asyn
     inserts) keep the cached plans, which makes them about 15% faster.
     """
     settings = {"plan_cache_mode": "force_custom_plan"} if custom_plans else {}
+    if read_only:
+        settings["default_transaction_read_only"] = "on"
     return create_async_engine(
         url,
         echo=echo,

@@ -246,3 +246,46 @@ def _greatest_postgresql(element: Greatest, compiler: Any, **kw: Any) -> str:
 def _greatest_sqlite(element: Greatest, compiler: Any, **kw: Any) -> str:
     # SQLite's scalar max() with two or more arguments returns the largest.
     return f"max({compiler.process(element.clauses, **kw)})"
+
+
+class TimeBucket(FunctionElement[int]):
+    """Which ``seconds``-long bucket after ``origin`` a timestamp falls in (0, 1, 2, ...).
+
+    Computed in whole microseconds on both backends, so a timestamp on a bucket's edge lands in
+    the same bucket on both. Timestamps before ``origin`` give negative buckets: filter them out.
+    """
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+    def __init__(self, column: sa.ColumnElement[Any], origin: datetime, seconds: float) -> None:
+        size = round(seconds * 1_000_000)
+        if size <= 0:
+            raise ValueError("a time bucket must last at least a microsecond")
+        start = origin.astimezone(UTC)
+        since_epoch = start - datetime(1970, 1, 1, tzinfo=UTC)
+        origin_us = (since_epoch.days * 86_400 + since_epoch.seconds) * 1_000_000
+        origin_us += since_epoch.microseconds
+        super().__init__(
+            column, sa.literal(origin_us, sa.BigInteger()), sa.literal(size, sa.BigInteger())
+        )
+
+
+@compiles(TimeBucket, "postgresql")
+def _time_bucket_postgresql(element: TimeBucket, compiler: Any, **kw: Any) -> str:
+    column, origin, size = (compiler.process(clause, **kw) for clause in element.clauses)
+    micros = f"(extract(epoch FROM {column}) * 1000000)"
+    return f"floor(({micros} - {origin}) / {size})::bigint"
+
+
+@compiles(TimeBucket, "sqlite")
+def _time_bucket_sqlite(element: TimeBucket, compiler: Any, **kw: Any) -> str:
+    column, origin, size = (compiler.process(clause, **kw) for clause in element.clauses)
+    # The stored text is YYYY-MM-DDTHH:MM:SS.ffffff+00:00: whole seconds from strftime('%s'),
+    # microseconds from characters 21-26. Integer division truncates toward zero, which is
+    # floor() for the non-negative buckets asked for.
+    micros = (
+        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 "
+        f"+ CAST(substr({column}, 21, 6) AS INTEGER))"
+    )
+    return f"(({micros} - {origin}) / {size})"

@@ -13,6 +13,7 @@ from db.models.documents import Document, DocumentRevision, IssueDocument
 from db.models.issues import Issue, IssueComment, IssueLabel, IssueRelation, Label
 from db.models.plugins import (
     Plugin,
+    PluginCapabilityUsage,
     PluginConfig,
     PluginDatabaseNamespace,
     PluginLog,
@@ -49,6 +50,7 @@ __all__ = [
     "IssueRelation",
     "Label",
     "Plugin",
+    "PluginCapabilityUsage",
     "PluginConfig",
     "PluginDatabaseNamespace",
     "PluginLog",

@@ -19,6 +19,10 @@ class ActivityLog(Base, table=True):
         Index("activity_log_company_created_idx", "company_id", "created_at"),
         Index("activity_log_run_id_idx", "run_id"),
         Index("activity_log_entity_type_id_idx", "entity_type", "entity_id"),
+        # Ours: live viewers follow new rows of every company by time (db.change_feed), and
+        # read a plugin's rows newest first (core.read_models.activity).
+        Index("activity_log_created_idx", "created_at"),
+        Index("activity_log_actor_created_idx", "actor_type", "actor_id", "created_at"),
     )
 
     id: uuid.UUID = id_field()

@@ -30,6 +30,8 @@ class CostEvent(Base, table=True):
         Index("cost_events_company_provider_occurred_idx", "company_id", "provider", "occurred_at"),
         Index("cost_events_company_biller_occurred_idx", "company_id", "biller", "occurred_at"),
         Index("cost_events_company_heartbeat_run_idx", "company_id", "heartbeat_run_id"),
+        # Ours: live viewers follow new rows by time (db.change_feed).
+        Index("cost_events_created_idx", "created_at"),
     )
 
     id: uuid.UUID = id_field()

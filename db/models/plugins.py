@@ -110,6 +110,8 @@ class PluginLog(Base, table=True):
     __table_args__ = (
         Index("plugin_logs_plugin_time_idx", "plugin_id", "created_at"),
         Index("plugin_logs_level_idx", "level"),
+        # Ours: live viewers follow new lines by time (db.change_feed).
+        Index("plugin_logs_created_idx", "created_at"),
     )
 
     id: uuid.UUID = id_field()
@@ -162,3 +164,36 @@ class PluginMigration(Base, table=True):
     started_at: datetime = timestamp_field(now=True)
     applied_at: datetime | None = timestamp_field()
     error_message: str | None = text_field(nullable=True)
+
+
+class PluginCapabilityUsage(Base, table=True):
+    """Ours: how often a plugin's worker called each host method, and how often it was refused.
+
+    Upstream keeps no such record. A reviewer compares it with the manifest: a capability
+    declared but never used is over-privilege, a refused call is a plugin probing for more.
+    """
+
+    __tablename__ = "plugin_capability_usage"
+    __table_args__ = (
+        Index("plugin_capability_usage_plugin_method_idx", "plugin_id", "method", unique=True),
+        Index("plugin_capability_usage_updated_idx", "updated_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    plugin_id: uuid.UUID = fk_field("plugins.id", ondelete="CASCADE", nullable=False)
+    #: The worker-to-host method, as the worker sent it.
+    method: str = text_field()
+    #: The capability the method requires; NULL for ungated and unknown methods.
+    capability: str | None = text_field(nullable=True)
+    #: Calls that passed the capability and company-scope checks.
+    allowed_count: int = int_field(0)
+    #: Calls refused: capability not declared (-32001), or a method the host does not serve.
+    denied_count: int = int_field(0)
+    #: Calls refused because they named a company outside their invocation (-32005).
+    out_of_scope_count: int = int_field(0)
+    last_allowed_at: datetime | None = timestamp_field()
+    last_denied_at: datetime | None = timestamp_field()
+    #: The message of the latest refusal.
+    last_denial: str | None = text_field(nullable=True)
+    created_at: datetime = timestamp_field(now=True)
+    updated_at: datetime = timestamp_field(now=True)

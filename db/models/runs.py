@@ -38,6 +38,8 @@ class AgentWakeupRequest(Base, table=True):
             "agent_id",
             "idempotency_key",
         ),
+        # Ours: live viewers follow changed requests by time (db.change_feed).
+        Index("agent_wakeup_requests_updated_idx", "updated_at"),
     )
 
     id: uuid.UUID = id_field()
@@ -70,6 +72,8 @@ class HeartbeatRun(Base, table=True):
     __table_args__ = (
         Index("heartbeat_runs_company_agent_started_idx", "company_id", "agent_id", "started_at"),
         Index("heartbeat_runs_company_liveness_idx", "company_id", "liveness_state", "created_at"),
+        # Ours: live viewers follow changed runs by time (db.change_feed).
+        Index("heartbeat_runs_updated_idx", "updated_at"),
     )
 
     id: uuid.UUID = id_field()

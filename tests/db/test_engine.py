@@ -87,3 +87,51 @@ async def test_nested_write_transactions_are_refused(db: Database) -> None:
                 pass
     async with db.transaction() as session:  # the outer one closed cleanly
         await session.execute(sa.text("SELECT 1"))
+
+
+class TestReadOnly:
+    """``create_db(read_only=True)``: what live viewers (the TUI) open."""
+
+    async def test_refuses_write_transactions(self, db: Database) -> None:
+        from db import DatabaseError, create_db
+
+        viewer = create_db(db.url, read_only=True)
+        try:
+            with pytest.raises(DatabaseError, match="opened read-only; nothing was written"):
+                async with viewer.transaction():
+                    pass
+            async with viewer.read() as session:
+                assert (
+                    await session.scalar(
+                        sa.select(sa.func.count()).select_from(sa.table("companies"))
+                    )
+                    == 0
+                )
+        finally:
+            await viewer.dispose()
+
+    async def test_connections_refuse_writes_below_the_api(self, db: Database) -> None:
+        """Even a write slipped into a read session fails, and nothing is stored."""
+        from db import create_db
+
+        viewer = create_db(db.url, read_only=True)
+        insert = sa.text(
+            "INSERT INTO companies (id, name, issue_prefix) "
+            "VALUES ('00000000-0000-4000-8000-000000000001', 'X', 'X')"
+        )
+        try:
+            with pytest.raises(Exception, match="(?i)read-?only"):
+                async with viewer.read() as session:
+                    await session.execute(insert)
+        finally:
+            await viewer.dispose()
+        async with db.read() as session:
+            assert await session.scalar(sa.text("SELECT count(*) FROM companies")) == 0
+
+    def test_a_missing_sqlite_file_is_an_error_and_is_not_created(self, tmp_path: Path) -> None:
+        from db import DatabaseUnavailable, create_db
+
+        missing = tmp_path / "nothing" / "here.db"
+        with pytest.raises(DatabaseUnavailable, match=f"^no SQLite database at {missing}$"):
+            create_db(missing, read_only=True)
+        assert not missing.parent.exists()
