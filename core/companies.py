@@ -97,3 +97,11 @@ async def get_company(db: Database, company_id: Any) -> records.Company | None:
     async with db.read() as session:
         row = (await session.execute(query)).mappings().first()
     return None if row is None else records.Company.model_validate(row)
+
+
+async def find_company(db: Database, ref: str) -> records.Company | None:
+    """The company whose id, or issue prefix (any case), is ``ref``."""
+    if as_uuid(ref) is not None:
+        return await get_company(db, ref)
+    prefix = ref.upper()
+    return next((c for c in await list_companies(db) if c.issue_prefix.upper() == prefix), None)

@@ -250,6 +250,28 @@ class CostSummary(Record):
     billing_code: str | None = None
 
 
+class CostEvent(Record):
+    """One billed model call of an agent (a ``cost_events`` row)."""
+
+    id: Id
+    company_id: Id
+    agent_id: Id
+    issue_id: Id | None = None
+    project_id: Id | None = None
+    heartbeat_run_id: Id | None = None
+    billing_code: str | None = None
+    provider: str
+    biller: str
+    billing_type: str
+    model: str
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    cost_cents: int
+    occurred_at: datetime
+    created_at: datetime
+
+
 class BudgetIncidentSummary(Record):
     """An open budget incident of the company."""
 

@@ -25,8 +25,9 @@ from pydantic.alias_generators import to_camel
 from core import plugin_state
 from core.agents import get_agent, list_agents
 from core.capabilities import require_capability
+from core.capability_usage import UsageCounter
 from core.companies import get_company, list_companies
-from core.errors import InvalidInput
+from core.errors import CapabilityDenied, InvalidInput, InvocationScopeDenied
 from core.event_bus import EventBus
 from core.host_services import HostServices, build_host_services
 from core.invocation_scope import CallContext, check_invocation_scope
@@ -43,6 +44,10 @@ _TELEMETRY_MESSAGE = (
 )
 #: Actor fields the published SDK folds into ``issues.update``'s patch.
 _ACTOR_FIELDS = ("actorAgentId", "actorUserId", "actorRunId")
+
+#: Distinct unknown method names counted per plugin; more are counted under one name.
+MAX_UNKNOWN_METHODS = 50
+OTHER_UNKNOWN_METHODS = "(other unknown methods)"
 
 #: Registers an event subscription of the plugin: ``subscribe(pattern, filter)``.
 Subscribe = Callable[[str, Mapping[str, Any] | None], None]
@@ -85,6 +90,7 @@ class WorkerBridge:
         plugin: the plugin's identity and capabilities.
         plugin_db: the plugin database namespaces service (``db.*``).
         logs: where ``log`` and ``metrics.write`` lines go.
+        usage: where each call's outcome is counted (``core.capability_usage``).
         subscribe: registers an ``events.subscribe`` of the plugin.
     """
 
@@ -96,6 +102,7 @@ class WorkerBridge:
         plugin: PluginRef,
         plugin_db: PluginDatabase,
         logs: LogBuffer,
+        usage: UsageCounter,
         subscribe: Subscribe,
     ) -> None:
         self.db = db
@@ -103,6 +110,8 @@ class WorkerBridge:
         self.plugin = plugin
         self.plugin_db = plugin_db
         self.logs = logs
+        self.usage = usage
+        self._unknown_methods: set[str] = set()
         self.services: HostServices = build_host_services(
             db, plugin.plugin_id, plugin.plugin_key, bus
         )
@@ -110,12 +119,34 @@ class WorkerBridge:
 
     async def handle(self, method: str, params: dict[str, Any], context: CallContext) -> Any:
         """Serve one worker-to-host request; returns its JSON result."""
+        plugin_id = self.plugin.plugin_id
         handler = _METHODS.get(method)
         if handler is None:
+            self.usage.record(
+                plugin_id,
+                self._unknown_name(method),
+                "denied",
+                denial=f'Host does not handle method "{method}"',
+            )
             raise HostMethodNotFound(method)
-        require_capability(self.plugin.plugin_id, self.plugin.capabilities, method)
-        check_invocation_scope(self.plugin.plugin_id, method, params, context)
+        try:
+            require_capability(plugin_id, self.plugin.capabilities, method)
+            check_invocation_scope(plugin_id, method, params, context)
+        except CapabilityDenied as error:
+            self.usage.record(plugin_id, method, "denied", denial=error.message)
+            raise
+        except InvocationScopeDenied as error:
+            self.usage.record(plugin_id, method, "out_of_scope", denial=error.message)
+            raise
+        self.usage.record(plugin_id, method, "allowed")
         return _wire(await handler(self, params, context))
+
+    def _unknown_name(self, method: str) -> str:
+        """The name an unknown method is counted under: its own for the first few."""
+        if method in self._unknown_methods or len(self._unknown_methods) < MAX_UNKNOWN_METHODS:
+            self._unknown_methods.add(method)
+            return method
+        return OTHER_UNKNOWN_METHODS
 
     def notification(self, method: str, params: dict[str, Any], context: CallContext) -> None:
         """A worker notification: ``log`` lines are stored; stream events have no viewer yet."""

@@ -22,9 +22,8 @@ import click
 
 from core import records
 from core.agents import create_agent
-from core.companies import create_company, get_company, list_companies
+from core.companies import create_company, find_company, get_company
 from core.errors import HostError
-from core.ids import as_uuid
 from core.issues import IssueCreate, create_issue
 from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
 from core.plugin_registry import find_plugin, get_config, list_plugins
@@ -99,12 +98,7 @@ async def _require_plugin(db: Database, ref: str) -> records.PluginRecord:
 
 async def _require_company(db: Database, ref: str) -> records.Company:
     """The company with this id, or with this issue prefix (any case)."""
-    company_id = as_uuid(ref)
-    if company_id is not None:
-        company = await get_company(db, company_id)
-    else:
-        companies = await list_companies(db)
-        company = next((c for c in companies if c.issue_prefix.upper() == ref.upper()), None)
+    company = await find_company(db, ref)
     if company is None:
         raise click.ClickException(f"Company not found: {ref}")
     return company

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from core.capability_usage import UsageCounter
 from core.companies import get_company
 from core.errors import NotFound
 from core.event_bus import EventBus, PluginEvent
@@ -137,7 +138,8 @@ class PluginHost:
         bus: the event bus plugins publish to and subscribe on (a new one by default).
         python_workers: how Python workers run (see ``PythonWorkers``).
         timings: worker timeouts and restart backoff.
-        log_flush_interval: seconds a log line may wait before it is stored.
+        log_flush_interval: seconds a log line (or a count of capability use) may wait before
+            it is stored.
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class PluginHost:
         self.bus = bus or EventBus()
         self.plugin_db = PluginDatabase(db)
         self.logs = LogBuffer(db, flush_interval=log_flush_interval)
+        self.usage = UsageCounter(db, flush_interval=log_flush_interval)
         self.python_workers = python_workers
         self.timings = timings or WorkerTimings()
         self._active: dict[str, ActivePlugin] = {}
@@ -171,6 +174,7 @@ class PluginHost:
             for plugin_id in list(self._active):
                 await self._deactivate(plugin_id)
         await self.logs.flush()
+        await self.usage.flush()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -392,9 +396,11 @@ class PluginHost:
         self.bus.publish(event)
 
     async def drain(self) -> None:
-        """Wait until every event delivery and log write started so far has finished."""
+        """Wait until every event delivery, log line and count of capability use so far is
+        stored."""
         await self.bus.drain()
         await self.logs.flush()
+        await self.usage.flush()
 
     # -- activation ---------------------------------------------------------------------------
 
@@ -422,6 +428,7 @@ class PluginHost:
             plugin=PluginRef(plugin_id, record.plugin_key, frozenset(manifest.capabilities)),
             plugin_db=self.plugin_db,
             logs=self.logs,
+            usage=self.usage,
             subscribe=lambda pattern, event_filter: self._subscribe(
                 plugin_id, pattern, event_filter
             ),
@@ -456,6 +463,7 @@ class PluginHost:
         if active is not None:
             await active.worker.stop()
         await self.logs.flush()
+        await self.usage.flush()
 
     def _launcher(self, plugin_id: str, root: Path, declared: str) -> WorkerLauncher:
         python = not declared.endswith(NODE_SUFFIXES)

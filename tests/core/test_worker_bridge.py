@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from core.capabilities import PLUGIN_CAPABILITIES
+from core.capability_usage import UsageCounter
 from core.errors import CapabilityDenied, InvalidInput, InvocationScopeDenied, NotFound
 from core.event_bus import PluginEvent
 from core.invocation_scope import CallContext, InvocationScope
@@ -32,12 +33,14 @@ class Bridge:
         self.plugin_id = plugin_id
         self.subscriptions: list[tuple[str, Mapping[str, Any] | None]] = []
         self.logs = LogBuffer(world.db, flush_interval=3600)
+        self.usage = UsageCounter(world.db, flush_interval=3600)
         self.bridge = WorkerBridge(
             db=world.db,
             bus=world.bus,
             plugin=PluginRef(plugin_id, KEY, capabilities),
             plugin_db=PluginDatabase(world.db),
             logs=self.logs,
+            usage=self.usage,
             subscribe=lambda pattern, event_filter: self.subscriptions.append(
                 (pattern, event_filter)
             ),
