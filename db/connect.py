@@ -8,8 +8,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from db.embedded_postgres import DEFAULT_DATABASE, EmbeddedPostgres, ensure_database
+from db.embedded_postgres import (
+    DEFAULT_DATABASE,
+    EmbeddedPostgres,
+    database_exists,
+    ensure_database,
+)
 from db.engine import DEFAULT_SQLITE_PATH, Database, create_db, resolve_url
+from db.errors import DatabaseUnavailable
 
 #: Environment variable naming the database when no ``--db`` is given.
 DATABASE_URL_ENV = "SANDBOX_DATABASE_URL"
@@ -33,7 +39,10 @@ def describe_choice(choice: str | None) -> str:
 
 @asynccontextmanager
 async def open_database(
-    choice: str | None = None, *, progress: Callable[[str], None] | None = None
+    choice: str | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    read_only: bool = False,
 ) -> AsyncIterator[Database]:
     """Yield the chosen database, and close it (and any server started for it) afterwards.
 
@@ -42,6 +51,11 @@ async def open_database(
             ``embedded-postgres:DATA_DIR``. ``None`` reads ``SANDBOX_DATABASE_URL`` and falls back
             to ``./.sandbox/sandbox.db``.
         progress: called with a line of text before slow steps (starting a server).
+        read_only: open it for viewing (``create_db(read_only=True)``): nothing is created, not
+            even embedded PostgreSQL's database.
+
+    Raises:
+        DatabaseUnavailable: ``read_only`` and the database does not exist.
     """
     choice = choice or os.environ.get(DATABASE_URL_ENV) or None
     if choice is not None and choice.startswith(EMBEDDED_POSTGRES):
@@ -50,8 +64,13 @@ async def open_database(
             progress(f"Starting embedded PostgreSQL in {server.data_dir} ...")
         await asyncio.to_thread(server.start)
         try:
-            await ensure_database(server.url("postgres"), DEFAULT_DATABASE)
-            db = create_db(server.url(DEFAULT_DATABASE))
+            if not read_only:
+                await ensure_database(server.url("postgres"), DEFAULT_DATABASE)
+            elif not await database_exists(server.url("postgres"), DEFAULT_DATABASE):
+                raise DatabaseUnavailable(
+                    f"embedded PostgreSQL in {server.data_dir} has no {DEFAULT_DATABASE} database"
+                )
+            db = create_db(server.url(DEFAULT_DATABASE), read_only=read_only)
             try:
                 yield db
             finally:
@@ -61,7 +80,7 @@ async def open_database(
                 progress("Stopping embedded PostgreSQL ...")
             await asyncio.to_thread(server.stop)
         return
-    db = create_db(choice)
+    db = create_db(choice, read_only=read_only)
     try:
         yield db
     finally:

@@ -122,6 +122,13 @@ async def ensure_database(server_url: URL, name: str, *, template: str | None = 
         return True
 
 
+async def database_exists(server_url: URL, name: str) -> bool:
+    """Whether the server of ``server_url`` has a database ``name``."""
+    async with _server_connection(server_url) as connection:
+        found = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        return bool(found)
+
+
 async def drop_database(server_url: URL, name: str) -> None:
     """Drop database ``name`` (and end its sessions) if it exists."""
     if not _SAFE_DATABASE_NAME.match(name):

@@ -8,12 +8,14 @@ import click
 
 from db import migrate
 from db.connect import describe_choice, open_database
+from sandbox.activity_commands import activity
 from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
 from sandbox.benchmarks.plugins import plugins_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
 from sandbox.plugin_commands import action, data, demo, health, plugin, seed
+from sandbox.tui_command import tui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,3 +104,5 @@ main.add_command(data)
 main.add_command(health)
 main.add_command(seed)
 main.add_command(demo)
+main.add_command(tui)
+main.add_command(activity)

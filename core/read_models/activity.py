@@ -54,6 +54,8 @@ class ActivityRow:
     plugin_key: str | None
     #: ``agent:<id>`` or ``user:<id>`` when a plugin acted for someone, else None.
     on_behalf_of: str | None
+    #: The issue's identifier (``ACM-12``) on issue rows, from the details.
+    identifier: str | None
     #: The details as canonical JSON text (``null`` when there are none).
     details_json: str
 
@@ -86,6 +88,7 @@ class ActivityRow:
             "runId": self.run_id,
             "pluginKey": self.plugin_key,
             "onBehalfOf": self.on_behalf_of,
+            "identifier": self.identifier,
             "details": self.details,
         }
 
@@ -93,8 +96,11 @@ class ActivityRow:
 def activity_row(row: Mapping[str, Any]) -> ActivityRow:
     """An ``activity_log`` row (a mapping of its columns) as an ``ActivityRow``."""
     details = row["details"]
-    plugin_key = on_behalf_of = None
+    plugin_key = on_behalf_of = identifier = None
     if isinstance(details, Mapping):
+        found = details.get("identifier")
+        if row["entity_type"] == "issue" and isinstance(found, str):
+            identifier = found
         if row["actor_type"] == "plugin":
             key = details.get("sourcePluginKey") or details.get("pluginKey")
             plugin_key = sys.intern(key) if isinstance(key, str) else None
@@ -115,6 +121,7 @@ def activity_row(row: Mapping[str, Any]) -> ActivityRow:
         run_id=_text(row["run_id"]),
         plugin_key=plugin_key,
         on_behalf_of=on_behalf_of,
+        identifier=identifier,
         details_json=json.dumps(details, sort_keys=True, separators=(",", ":"), default=str),
     )
 

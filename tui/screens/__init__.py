@@ -1,0 +1,1 @@
+"""The TUI's screens: the four views, and the dialogs they open."""
