@@ -162,6 +162,7 @@ class ChangeFeed:
         fast_window: SQLite: how far back the cursors of changing rows look after a commit
             (the catch-up looks back ``window``).
         clock: the current time (tests move it).
+        on_status: called when the feed goes down or comes back (``status.live``/``error``).
     """
 
     def __init__(
@@ -174,13 +175,15 @@ class ChangeFeed:
         window: timedelta = timedelta(seconds=60),
         fast_window: timedelta = timedelta(seconds=2),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_status: Callable[[FeedStatus], None] | None = None,
     ) -> None:
         names = tuple(followed) if followed is not None else tuple(FOLLOWED)
         unknown = sorted(set(names) - set(FOLLOWED))
         if unknown:
             raise ValueError(f"the change feed cannot follow {', '.join(unknown)}")
         self.db = db
-        self.status = FeedStatus()
+        self._status = FeedStatus()
+        self._on_status = on_status
         self._cursors = {name: _Cursor(FOLLOWED[name]) for name in names}
         self._poll_interval = poll_interval
         self._catch_up_interval = catch_up_interval
@@ -201,6 +204,18 @@ class ChangeFeed:
         self._overflowed: set[str] = set()
         #: Set while the listener is gone: catch up from here once it is back.
         self._gap_since: datetime | None = None
+
+    @property
+    def status(self) -> FeedStatus:
+        """How the feed is doing now."""
+        return self._status
+
+    @status.setter
+    def status(self, status: FeedStatus) -> None:
+        changed = (status.live, status.error) != (self._status.live, self._status.error)
+        self._status = status
+        if changed and self._on_status is not None:
+            self._on_status(status)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -87,6 +87,18 @@ async def open_database(
         await db.dispose()
 
 
+def missing_sqlite_file(choice: str | None) -> Path | None:
+    """The SQLite file a choice names, when that file does not exist (else None)."""
+    choice = choice or os.environ.get(DATABASE_URL_ENV) or None
+    if choice is not None and choice.startswith(EMBEDDED_POSTGRES):
+        return None
+    url = resolve_url(choice)
+    if url.get_backend_name() != "sqlite" or url.database is None:
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
 def _embedded_data_dir(choice: str) -> Path:
     _, _, directory = choice.partition(":")
     return Path(directory) if directory else DEFAULT_EMBEDDED_DATA_DIR

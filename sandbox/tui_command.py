@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from db.connect import describe_choice, open_database
+from db.connect import describe_choice, missing_sqlite_file, open_database
 from sandbox.cli_support import database_option, progress, run_command
 
 
@@ -60,6 +60,11 @@ def tui(
     except KeymapError as error:
         raise click.ClickException(str(error)) from None
     hint = f" --db {database}" if database else ""
+    missing = missing_sqlite_file(database)
+    if missing is not None:
+        raise click.ClickException(
+            f"no SQLite database at {missing}: run `sandbox demo{hint}` to make one"
+        )
 
     async def run() -> None:
         async with open_database(database, progress=progress, read_only=True) as db:

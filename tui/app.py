@@ -90,7 +90,6 @@ class SandboxTui(App[None]):
             self.theme = theme
         #: The screens that take live changes (those mounted).
         self.live_screens: set[LiveScreen] = set()
-        self.feed_status = FeedStatus(live=False, error=None)
         self.feed_error: str | None = None
         self.read_error: str | None = None
         #: Commit to receipt of the newest change, in milliseconds.
@@ -118,7 +117,7 @@ class SandboxTui(App[None]):
     async def follow_changes(self) -> None:
         """Follow the change feed for the app's whole life, restarting it when it fails."""
         while True:
-            feed = ChangeFeed(self.db, **self.feed_options)
+            feed = ChangeFeed(self.db, on_status=self._feed_status, **self.feed_options)
             try:
                 await feed.start()
             except Exception as error:  # the database is not reachable right now
@@ -127,14 +126,15 @@ class SandboxTui(App[None]):
                 continue
             try:
                 self.feed_error = None
-                async for changes in _with_status(feed, self._feed_status):
+                async for changes in feed:
                     self.post_message(ChangesArrived(changes))
             finally:
                 await feed.close()
 
     def _feed_status(self, status: FeedStatus) -> None:
-        self.feed_status = status
         self.feed_error = status.error
+        for screen in list(self.live_screens):
+            screen.refresh_status()
 
     def on_changes_arrived(self, message: ChangesArrived) -> None:
         newest = max(
@@ -196,21 +196,6 @@ class SandboxTui(App[None]):
             await self.run_action(action.removeprefix("app."))
         else:
             await self.run_action(action, screen)
-
-
-async def _with_status(feed: ChangeFeed, report: Callable[[FeedStatus], None]) -> Any:
-    """The feed's batches, reporting its status after each wake-up (and every half second)."""
-    iterator = feed.__aiter__()
-    pending = asyncio.ensure_future(iterator.__anext__())
-    try:
-        while True:
-            done, _ = await asyncio.wait({pending}, timeout=0.5)
-            report(feed.status)
-            if pending in done:
-                yield pending.result()
-                pending = asyncio.ensure_future(iterator.__anext__())
-    finally:
-        pending.cancel()
 
 
 def _one_line(error: BaseException) -> str:
