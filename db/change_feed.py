@@ -350,19 +350,36 @@ class ChangeFeed:
         )
 
     async def _read_sqlite(self, since: datetime) -> list[Change]:
-        """Every table's cursor on the feed's own connection, in one read snapshot each."""
+        """What changed, on the feed's own connection: two small queries tell which tables
+        have news (the highest rowid of each append-only table, and the (id, version) pairs of
+        changing rows since ``since``), then only those tables are read."""
         assert self._connection is not None
+        connection = self._connection
         changes = []
         try:
-            for name, cursor in self._cursors.items():
-                if cursor.followed.append_only:
-                    rows = await self._rows_after_rowid(cursor)
-                else:
-                    rows = await self._rows_since(self._connection, cursor, since)
-                if rows:
-                    changes.append(Change(name, tuple(rows)))
+            appended = [c for c in self._cursors.values() if c.followed.append_only]
+            changing = [c for c in self._cursors.values() if not c.followed.append_only]
+            if appended:
+                tops = (await connection.execute(_highest_rowids(appended))).one()
+                for cursor, top in zip(appended, tops, strict=True):
+                    if top is not None and top > cursor.rowid:
+                        rows = await self._rows_after_rowid(cursor)
+                        if rows:
+                            changes.append(Change(cursor.followed.table.name, tuple(rows)))
+            if changing:
+                pairs = (await connection.execute(_versions_since(changing, since))).all()
+                by_table: dict[str, list[tuple[str, datetime]]] = {}
+                for table, key, version in pairs:
+                    by_table.setdefault(table, []).append((key, version))
+                for cursor in changing:
+                    name = cursor.followed.table.name
+                    wanted = cursor.unseen(by_table.get(name, ()))
+                    if wanted:
+                        rows = cursor.fresh(await self._rows_by_id(connection, cursor, wanted))
+                        if rows:
+                            changes.append(Change(name, tuple(rows)))
         finally:
-            await self._connection.rollback()
+            await connection.rollback()
         self._forget_old()
         return changes
 
@@ -552,6 +569,33 @@ class ChangeFeed:
         for cursor in self._cursors.values():
             if len(cursor.seen) > 1_000:
                 cursor.forget_before(horizon)
+
+
+def _highest_rowids(cursors: list[_Cursor]) -> sa.Select[Any]:
+    """SQLite: one row with the highest rowid of each append-only table."""
+    rowid = sa.literal_column("rowid")
+    return sa.select(
+        *(
+            sa.select(sa.func.max(rowid)).select_from(cursor.followed.table).scalar_subquery()
+            for cursor in cursors
+        )
+    )
+
+
+def _versions_since(cursors: list[_Cursor], since: datetime) -> sa.CompoundSelect:
+    """``(table, id, version)`` of every row of these tables changed since ``since``."""
+    selects = []
+    for cursor in cursors:
+        table = cursor.followed.table
+        version = table.c[cursor.followed.version]
+        selects.append(
+            sa.select(
+                sa.literal(table.name).label("t"),
+                sa.cast(table.c.id, sa.Text).label("id"),
+                version.label("version"),
+            ).where(version >= since)
+        )
+    return sa.union_all(*selects)
 
 
 def _is_database_failure(error: Exception) -> bool:

@@ -13,6 +13,7 @@ from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
 from sandbox.benchmarks.plugins import plugins_command
+from sandbox.benchmarks.tui import tui_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
 from sandbox.plugin_commands import action, data, demo, health, plugin, seed
 from sandbox.tui_command import tui
@@ -97,6 +98,7 @@ bench.add_command(cold_start_command)
 bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
 bench.add_command(plugins_command)
+bench.add_command(tui_command)
 
 main.add_command(plugin)
 main.add_command(action)

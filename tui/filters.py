@@ -9,7 +9,7 @@ case and looks for the value inside the field (or anywhere in the row for free t
 
 from __future__ import annotations
 
-import shlex
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -54,28 +54,36 @@ class RowFilter:
         return True
 
 
+#: A term: an optional ``-`` or ``!``, then a quoted phrase or a run of non-spaces.
+_TERM = re.compile(r'([-!]?)(?:"([^"]*)"|(\S+))')
+
+
 def parse_filter(text: str, fields: Collection[str]) -> RowFilter:
-    """Read filter text; an empty text keeps every row.
+    """Read filter text; an empty text keeps every row. A quoted phrase is always free text.
 
     Raises:
         FilterError: an unclosed quote, or a field the view does not have.
     """
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        raise FilterError("the filter has an unclosed quote") from None
     terms = []
-    for word in words:
-        negated = word[:1] in ("-", "!") and len(word) > 1
-        body = word[1:] if negated else word
-        name, colon, value = body.partition(":")
+    for match in _TERM.finditer(text):
+        sign, phrase, word = match.groups()
+        negated = bool(sign)
+        if phrase is not None:
+            terms.append(Term(None, phrase.lower(), negated))
+            continue
+        if word.startswith('"'):
+            raise FilterError("the filter has an unclosed quote")
+        if not negated and word in ("-", "!"):
+            terms.append(Term(None, word, False))
+            continue
+        name, colon, value = word.partition(":")
         if colon and name.isidentifier() and value:
             if name.lower() not in fields:
                 known = ", ".join(sorted(fields))
                 raise FilterError(f"no field {name!r} here: filter by {known}, or by any text")
             terms.append(Term(name.lower(), value.lower(), negated))
         else:
-            terms.append(Term(None, body.lower(), negated))
+            terms.append(Term(None, word.lower(), negated))
     return RowFilter(text, tuple(terms))
 
 

@@ -38,7 +38,8 @@ class RowBuffer(Generic[T]):
 
     def __init__(self, *, capacity: int, row_id: Callable[[T], str]) -> None:
         self.capacity = capacity
-        self._row_id = row_id
+        #: A row's unique id.
+        self.row_id = row_id
         self._rows: deque[T] = deque()
         self._ids: set[str] = set()
         self._pending: deque[T] = deque()
@@ -68,9 +69,9 @@ class RowBuffer(Generic[T]):
 
     def add(self, rows: Iterable[T]) -> int:
         """Take rows that just arrived (in time order); returns how many were new."""
-        fresh = [row for row in rows if self._row_id(row) not in self._ids]
+        fresh = [row for row in rows if self.row_id(row) not in self._ids]
         for row in fresh:
-            self._ids.add(self._row_id(row))
+            self._ids.add(self.row_id(row))
         if self.frozen:
             self._pending.extend(fresh)
             self._drop_excess_pending()
@@ -85,9 +86,9 @@ class RowBuffer(Generic[T]):
         Rows that would not fit are not taken.
         """
         room = self.capacity - len(self._rows) - len(self._pending)
-        older = [row for row in rows if self._row_id(row) not in self._ids][: max(room, 0)]
+        older = [row for row in rows if self.row_id(row) not in self._ids][: max(room, 0)]
         for row in older:
-            self._ids.add(self._row_id(row))
+            self._ids.add(self.row_id(row))
         older.reverse()
         self._rows.extendleft(reversed(older))
         if self.sort is not None:
@@ -130,11 +131,11 @@ class RowBuffer(Generic[T]):
         if overflow > 0:
             evicted = [self._rows.popleft() for _ in range(min(overflow, len(self._rows)))]
             for row in evicted:
-                self._ids.discard(self._row_id(row))
+                self._ids.discard(self.row_id(row))
             # Rows beyond capacity in this very batch: keep only the newest.
             if len(rows) > self.capacity:
                 for row in rows[: len(rows) - self.capacity]:
-                    self._ids.discard(self._row_id(row))
+                    self._ids.discard(self.row_id(row))
                 rows = rows[len(rows) - self.capacity :]
             gone = sum(1 for row in evicted if self._passes(row))
             del self.visible[:gone]
@@ -143,7 +144,7 @@ class RowBuffer(Generic[T]):
 
     def _drop_excess_pending(self) -> None:
         while len(self._pending) > self.capacity:
-            self._ids.discard(self._row_id(self._pending.popleft()))
+            self._ids.discard(self.row_id(self._pending.popleft()))
 
     def _passes(self, row: T) -> bool:
         return self._predicate is None or self._predicate(row)

@@ -264,3 +264,23 @@ async def test_a_plugin_scope_shows_only_that_plugin(review: Review) -> None:
         await _log(review, "not.the.plugin")
         await pilot.pause(0.3)
         assert len(_screen(pilot).buffer.visible) == 9
+
+
+async def test_a_long_log_opens_at_its_newest_row_and_older_pages_load(review: Review) -> None:
+    from tui.screens.activity_screen import FIRST_ROWS
+
+    await _log(review, "filler", 300)
+    async with review.app().run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = _screen(pilot)
+        rows = screen.query_one("LiveList")
+        assert len(screen.buffer.visible) == FIRST_ROWS
+        assert rows.cursor == FIRST_ROWS - 1
+        assert rows.max_scroll_y > 0
+        assert rows.scroll_offset.y == rows.max_scroll_y  # the newest rows are on screen
+
+        await pilot.press("o")  # older rows: the rest, in one page
+        await wait_until(pilot, lambda: len(screen.buffer.visible) == RECORDED_ROWS + 300)
+        assert screen.buffer.paused  # reading history pauses the live view
+        assert _actions(pilot)[0] == "issue.created"
+        assert "all older rows loaded" in _status_line(pilot)

@@ -31,8 +31,10 @@ from tui.widgets.detail_pane import DetailPane
 from tui.widgets.live_list import ListHeader, LiveList
 from tui.widgets.status_bar import Status
 
-#: Rows held at most (the oldest go first), and rows read per page.
+#: Rows held at most (the oldest go first); rows read first (a few screens: the first screen
+#: comes sooner), and per page of older rows.
 CAPACITY = 50_000
+FIRST_ROWS = 200
 PAGE_ROWS = 1_000
 
 
@@ -42,6 +44,8 @@ class ActivityScreen(LiveScreen):
     MODE = "activity"
     FILTER_FIELDS = ("plugin", "action", "actor", "entity", "agent", "run", "behalf")
     BINDINGS: ClassVar[list[BindingType]] = bindings("lists", "activity")
+    #: The list widget (``sandbox bench tui`` draws with one that notes when rows show).
+    LIST: ClassVar[type[LiveList[Any]]] = LiveList
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,7 +100,7 @@ class ActivityScreen(LiveScreen):
         with Horizontal():
             with Vertical():
                 yield ListHeader(self.columns)
-                yield LiveList(self.buffer, self.columns)
+                yield self.LIST(self.buffer, self.columns)
             yield DetailPane()
 
     @property
@@ -117,7 +121,7 @@ class ActivityScreen(LiveScreen):
         self.agent_names = {
             agent.id: agent.name for agent in await list_agents(self.tui.db, company_id=company)
         }
-        page = await list_activity(self.tui.db, self.tui.scope.activity_filter(), limit=PAGE_ROWS)
+        page = await list_activity(self.tui.db, self.tui.scope.activity_filter(), limit=FIRST_ROWS)
         self.older, self.exhausted = page.next, page.next is None
         shifted = self.buffer.add_older(page.items)
         self.rows_list.rows_changed(shifted=shifted)
@@ -149,7 +153,7 @@ class ActivityScreen(LiveScreen):
             if wanted.matches(row)
         ]
         if rows and self.buffer.add(rows) and not self.buffer.frozen:
-            self.rows_list.rows_changed()
+            self.rows_list.rows_arrived()
         if any(row.agent_id and row.agent_id not in self.agent_names for row in rows):
             self._load_agent_names()
 
@@ -157,7 +161,7 @@ class ActivityScreen(LiveScreen):
     async def _load_agent_names(self) -> None:
         agents = await list_agents(self.tui.db, company_id=self.tui.scope.company.id)
         self.agent_names = {agent.id: agent.name for agent in agents}
-        self.rows_list.refresh()
+        self.rows_list.forget_drawn_lines()
 
     # -- acting on rows ------------------------------------------------------------------------
 

@@ -194,7 +194,7 @@ class PluginsScreen(LiveScreen):
             if str(row["plugin_id"]) == self.chosen
         ]
         if lines and self.logs.add(lines) and not self.logs.frozen:
-            self.log_list.rows_changed()
+            self.log_list.rows_arrived()
         if any(change.table in _OVERVIEW_TABLES for change in changes) and not self.logs.paused:
             if time.monotonic() - self.last_read >= MIN_READ_INTERVAL:
                 self.reload()

@@ -8,6 +8,7 @@ reaching for older rows asks its screen to pause (``PauseRequested``), as toolon
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -16,17 +17,24 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tui.columns import Column
 from tui.row_buffer import RowBuffer
 
 T = TypeVar("T")
+
+#: Least seconds between two redraws for rows that arrive live.
+REDRAW_INTERVAL = 0.1
+#: Drawn lines kept (a few screens' worth).
+LINE_CACHE_SIZE = 2_000
 
 
 def layout(columns: Sequence[Column[Any]], width: int) -> list[int]:
@@ -110,6 +118,15 @@ class LiveList(ScrollView, Generic[T], can_focus=True):
         super().__init__(**options)
         self.buffer = buffer
         self.columns = columns
+        self._redraw: Timer | None = None
+        self._redrawn_at = 0.0
+        #: Drawn lines by (row id, width, cursor on it, theme): rows never change.
+        self._lines: LRUCache[tuple[str, int, bool, str], Strip] = LRUCache(LINE_CACHE_SIZE)
+
+    def forget_drawn_lines(self) -> None:
+        """Draw every row afresh (what a column shows changed, such as an agent's name)."""
+        self._lines.clear()
+        self.refresh()
 
     @property
     def row(self) -> T | None:
@@ -117,9 +134,25 @@ class LiveList(ScrollView, Generic[T], can_focus=True):
         visible = self.buffer.visible
         return visible[self.cursor] if 0 <= self.cursor < len(visible) else None
 
+    def rows_arrived(self) -> None:
+        """Redraw after live rows joined the buffer, at most every ``REDRAW_INTERVAL``: at
+        hundreds of rows a second, one redraw (and layout) per batch would starve the keys."""
+        if self._redraw is not None:
+            return
+        wait = self._redrawn_at + REDRAW_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.rows_changed()
+        else:
+            self._redraw = self.set_timer(wait, self._scheduled_redraw)
+
+    def _scheduled_redraw(self) -> None:
+        self._redraw = None
+        self.rows_changed()
+
     def rows_changed(self, *, shifted: int = 0) -> None:
         """Redraw after the buffer changed; ``shifted`` rows now show above the old first row
         (older rows loaded), so the view moves down with them and keeps its place."""
+        self._redrawn_at = time.monotonic()
         count = len(self.buffer.visible)
         self.virtual_size = Size(self.size.width, count)
         if not self.buffer.frozen:
@@ -138,7 +171,8 @@ class LiveList(ScrollView, Generic[T], can_focus=True):
 
     def _to_last(self) -> None:
         self.cursor = max(len(self.buffer.visible) - 1, 0)
-        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        # The new virtual size takes effect with the next layout: scroll once it has.
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -149,8 +183,15 @@ class LiveList(ScrollView, Generic[T], can_focus=True):
         if index >= len(visible):
             return Strip.blank(width, self.rich_style)
         row = visible[index]
+        key = (self.buffer.row_id(row), width, index == self.cursor, self.app.theme)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = self._draw(row, width, index == self.cursor)
+        return line
+
+    def _draw(self, row: T, width: int, under_cursor: bool) -> Strip:
         base = self.rich_style
-        if index == self.cursor:
+        if under_cursor:
             base = base + self.get_component_rich_style("live-list--cursor")
         segments = []
         widths = layout(self.columns, width)

@@ -55,4 +55,4 @@ class StatusBar(Static):
         line.append(f"  {status.backend}", style="dim")
         if status.error:
             line.append(f"  ⚠ {status.error}", style="bold red")
-        self.update(line)
+        self.update(line, layout=False)  # one line whatever it says: no layout needed
