@@ -34,7 +34,10 @@ def describe_choice(choice: str | None) -> str:
         return f"SQLite {DEFAULT_SQLITE_PATH}"
     if choice.startswith(EMBEDDED_POSTGRES):
         return f"embedded PostgreSQL ({_embedded_data_dir(choice)})"
-    return resolve_url(choice).render_as_string(hide_password=True)
+    url = resolve_url(choice)
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {url.database}"
+    return url.render_as_string(hide_password=True)
 
 
 @asynccontextmanager

@@ -124,7 +124,7 @@ def export(
 
     written = run_command(run())
     if output != "-":
-        progress(f"Wrote {written:,} rows to {output}")
+        progress(f"Wrote {written:,} row{'' if written == 1 else 's'} to {output}")
 
 
 async def _write(db, wanted, stream: TextIO, export_format: str, limit: int | None) -> int:  # type: ignore[no-untyped-def]

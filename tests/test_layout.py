@@ -55,3 +55,21 @@ def test_importing_db_starts_no_server_and_loads_no_cli() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_core_imports_neither_the_runtime_nor_the_tui() -> None:
+    """Guards the dependency direction: the host core sits under both its users."""
+    assert _imported_packages("core") <= {"core", "db"}
+
+
+def test_the_tui_reads_through_core_and_db_only() -> None:
+    """Guards the dependency direction tui -> core -> db: the TUI never imports the runtime."""
+    assert _imported_packages("tui") <= {"tui", "core", "db"}
+
+
+def test_only_the_tui_command_loads_textual() -> None:
+    """Guards every other command's cold start: Textual loads inside ``sandbox tui`` only."""
+    code = "import sys, sandbox.cli; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

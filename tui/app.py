@@ -21,6 +21,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from core.plugin_registry import list_plugins
 from db import Database
 from db.change_feed import ChangeFeed, FeedStatus
 from tui.bindings import KEYS, bindings, display_keys
@@ -94,16 +95,33 @@ class SandboxTui(App[None]):
         self.read_error: str | None = None
         #: Commit to receipt of the newest change, in milliseconds.
         self.lag_ms: float | None = None
+        #: Plugin keys by record id (the database names plugins by id in many places).
+        self.plugin_keys: dict[str, str] = {}
         self._too_small: TooSmallScreen | None = None
 
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
         self.follow_changes()
+        self._read_plugin_keys()
         self._check_size(self.size.width, self.size.height)
 
     async def on_unmount(self) -> None:
         await self.db.dispose()
+
+    def actor_name(self, actor: str | None) -> str:
+        """``<type>:<id>`` as a reviewer reads it: a plugin (host calls a plugin makes run as
+        ``system`` with the plugin's record id) by its key."""
+        if not actor:
+            return "-"
+        kind, _, actor_id = actor.partition(":")
+        key = self.plugin_keys.get(actor_id)
+        return f"plugin {key}" if key else f"{kind} {actor_id}"
+
+    @work(group="plugins", exclusive=True, exit_on_error=False)
+    async def _read_plugin_keys(self) -> None:
+        plugins = await list_plugins(self.db, include_uninstalled=True)
+        self.plugin_keys = {plugin.id: plugin.plugin_key for plugin in plugins}
 
     def problem(self) -> str | None:
         """What is wrong now, for the status line: the feed first, then the last failed read."""
@@ -148,6 +166,9 @@ class SandboxTui(App[None]):
         if newest is not None:
             self.lag_ms = max((self.clock() - newest).total_seconds() * 1000, 0.0)
         self.read_error = None
+        for change in message.changes:
+            if change.table == "plugins":
+                self.plugin_keys.update((str(row["id"]), row["plugin_key"]) for row in change.rows)
         for screen in list(self.live_screens):
             screen.take_changes(message.changes)
             screen.refresh_status()

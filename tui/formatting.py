@@ -15,6 +15,11 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%m-%d %H:%M:%S.%f")[:-3]
 
 
+def when_short(value: datetime | None) -> str:
+    """A timestamp in local time, to the minute, for narrow columns: ``12-05 14:03``."""
+    return "-" if value is None else value.astimezone().strftime("%m-%d %H:%M")
+
+
 def short_id(value: str | None) -> str:
     """The first 8 characters of an id (as Paperclip's UI shortens run ids)."""
     return "-" if not value else value[:8]

@@ -25,6 +25,7 @@ from core.read_models.pages import (
     paginate,
 )
 from db import Database, any_of, tables
+from db.types import JsonText
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,9 @@ class WakeupRow:
     coalesced_count: int
     #: ``<actor type>:<actor id>`` of whoever asked.
     requested_by: str | None
-    #: The issue of the wakeup (``payload.issueId``).
+    #: The issue of the wakeup (``payload.issueId``), and its identifier (``ACM-12``).
     issue_id: str | None
+    identifier: str | None
     run_id: str | None
     idempotency_key: str | None
     error: str | None
@@ -68,6 +70,7 @@ class WakeupRow:
             "coalescedCount": self.coalesced_count,
             "requestedBy": self.requested_by,
             "issueId": self.issue_id,
+            "identifier": self.identifier,
             "runId": self.run_id,
             "idempotencyKey": self.idempotency_key,
             "error": self.error,
@@ -88,8 +91,9 @@ class RunRow:
     status: str
     invocation_source: str
     trigger_detail: str | None
-    #: The issue the run works on (``context_snapshot.issueId``).
+    #: The issue the run works on (``context_snapshot.issueId``), and its identifier.
     issue_id: str | None
+    identifier: str | None
     wakeup_request_id: str | None
     #: ``<actor type>:<actor id>`` of whoever asked for the wakeup that queued the run.
     requested_by: str | None
@@ -122,6 +126,7 @@ class RunRow:
             "invocationSource": self.invocation_source,
             "triggerDetail": self.trigger_detail,
             "issueId": self.issue_id,
+            "identifier": self.identifier,
             "wakeupRequestId": self.wakeup_request_id,
             "requestedBy": self.requested_by,
             "startedAt": _iso(self.started_at),
@@ -177,25 +182,43 @@ class QueueFilter:
         return found
 
 
+def _issue_of(json_column: sa.Column[Any]) -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
+    """The issue named in a JSON column's ``issueId``: the issues table and the join on it.
+
+    The id is text inside JSON; it is compared as text, so a value that is not a UUID matches
+    nothing instead of failing.
+    """
+    issue = tables.issues.alias("issue")
+    return issue, sa.cast(issue.c.id, sa.Text) == JsonText(json_column, "issueId")
+
+
 def _wakeups_query() -> sa.Select[Any]:
     requests, agents = tables.agent_wakeup_requests, tables.agents
-    return sa.select(requests, agents.c.name.label("agent_name")).outerjoin(
-        agents, agents.c.id == requests.c.agent_id
+    issue, on_issue = _issue_of(requests.c.payload)
+    return (
+        sa.select(
+            requests, agents.c.name.label("agent_name"), issue.c.identifier.label("identifier")
+        )
+        .outerjoin(agents, agents.c.id == requests.c.agent_id)
+        .outerjoin(issue, on_issue)
     )
 
 
 def _runs_query() -> tuple[sa.Select[Any], sa.Table]:
     runs, agents = tables.heartbeat_runs, tables.agents
     requests = tables.agent_wakeup_requests.alias("request")
+    issue, on_issue = _issue_of(runs.c.context_snapshot)
     query = (
         sa.select(
             runs,
             agents.c.name.label("agent_name"),
             requests.c.requested_by_actor_type,
             requests.c.requested_by_actor_id,
+            issue.c.identifier.label("identifier"),
         )
         .outerjoin(agents, agents.c.id == runs.c.agent_id)
         .outerjoin(requests, requests.c.id == runs.c.wakeup_request_id)
+        .outerjoin(issue, on_issue)
     )
     return query, requests
 
@@ -293,6 +316,7 @@ def wakeup_row(row: Mapping[str, Any]) -> WakeupRow:
         coalesced_count=row["coalesced_count"],
         requested_by=_actor(row["requested_by_actor_type"], row["requested_by_actor_id"]),
         issue_id=_text(payload.get("issueId")) if isinstance(payload, Mapping) else None,
+        identifier=row.get("identifier"),
         run_id=_text(row["run_id"]),
         idempotency_key=row["idempotency_key"],
         error=row["error"],
@@ -313,6 +337,7 @@ def run_row(row: Mapping[str, Any]) -> RunRow:
         invocation_source=row["invocation_source"],
         trigger_detail=row["trigger_detail"],
         issue_id=_text(context.get("issueId")) if isinstance(context, Mapping) else None,
+        identifier=row.get("identifier"),
         wakeup_request_id=_text(row["wakeup_request_id"]),
         requested_by=_actor(row.get("requested_by_actor_type"), row.get("requested_by_actor_id")),
         started_at=row["started_at"],

@@ -74,7 +74,7 @@ async def test_writes_a_file_and_says_how_many_rows(db: Database, tmp_path: Path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines()[-1] == f"Wrote 1 rows to {target}"
+    assert result.stderr.strip().splitlines()[-1] == f"Wrote 1 row to {target}"
     (row,) = csv.DictReader(target.open())
     assert row["action"] == "digest.failed"
 

@@ -283,4 +283,4 @@ async def test_a_long_log_opens_at_its_newest_row_and_older_pages_load(review: R
         await wait_until(pilot, lambda: len(screen.buffer.visible) == RECORDED_ROWS + 300)
         assert screen.buffer.paused  # reading history pauses the live view
         assert _actions(pilot)[0] == "issue.created"
-        assert "all older rows loaded" in _status_line(pilot)
+        await wait_until(pilot, lambda: "all older rows loaded" in _status_line(pilot))

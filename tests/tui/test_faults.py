@@ -20,7 +20,8 @@ SIZE = (160, 45)
 
 @asynccontextmanager
 async def _outage(backend: str, db: Database) -> AsyncIterator[None]:
-    """SQLite: the file is moved away; PostgreSQL: the server ends the feed's connection."""
+    """SQLite: the file is moved away; PostgreSQL: the server ends the feed's connection and
+    refuses new connections until the outage ends."""
     if backend == "sqlite":
         path = Path(str(db.url.database))
         aside = path.with_name(path.name + ".aside")
@@ -30,15 +31,25 @@ async def _outage(backend: str, db: Database) -> AsyncIterator[None]:
         finally:
             aside.rename(path)
         return
-    async with db.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        ended = await raw.driver_connection.fetchval(
+    import asyncpg
+
+    name = db.url.database
+    server = db.url.set(drivername="postgresql", database="postgres")
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        # New connections are refused until the outage ends; those already open stay.
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        ended = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1",
+            "WHERE application_name = $1 AND datname = $2",
             LISTENER_NAME,
+            name,
         )
-    assert ended == 1
-    yield
+        assert ended == 1
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
 
 
 async def test_the_database_going_away_shows_on_the_status_line(

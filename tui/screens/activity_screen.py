@@ -80,7 +80,8 @@ class ActivityScreen(LiveScreen):
 
     def actor(self, row: ActivityRow) -> str:
         if row.actor_type == "plugin":
-            return row.plugin_key or f"plugin {short_id(row.actor_id)}"
+            key = row.plugin_key or self.tui.plugin_keys.get(row.actor_id)
+            return key or f"plugin {short_id(row.actor_id)}"
         if row.actor_type == "agent":
             return self.agent_names.get(row.actor_id) or f"agent {short_id(row.actor_id)}"
         return f"{row.actor_type} {row.actor_id}"
@@ -141,6 +142,7 @@ class ActivityScreen(LiveScreen):
         )
         self.older, self.exhausted = page.next, page.next is None
         self.rows_list.rows_changed(shifted=self.buffer.add_older(page.items))
+        self.refresh_status()
         self.notify(f"Loaded {len(page.items):,} older rows.", timeout=2)
 
     def take_changes(self, changes: list[Change]) -> None:

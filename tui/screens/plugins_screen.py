@@ -25,7 +25,7 @@ from db.change_feed import Change
 from tui.bindings import bindings
 from tui.columns import Column
 from tui.filters import FilterFields, parse_filter
-from tui.formatting import sparkline, when
+from tui.formatting import sparkline, when, when_short
 from tui.row_buffer import RowBuffer
 from tui.screens.live_screen import LiveScreen
 from tui.widgets.detail_pane import DetailPane
@@ -143,7 +143,7 @@ class PluginsScreen(LiveScreen):
                 _number(overview.warn_count, "yellow"),
                 _number(overview.error_count, "bold red"),
                 _number(overview.refused_calls, "bold red"),
-                when(overview.last_log_at),
+                when_short(overview.last_log_at),
                 overview.last_error or "",
                 key=overview.id,
             )
@@ -181,7 +181,7 @@ class PluginsScreen(LiveScreen):
                 Text(use.verdict, style=_VERDICT_STYLES.get(use.verdict, "")),
                 str(use.allowed),
                 Text(str(use.refused), style="bold red" if use.refused else ""),
-                when(use.last_used_at),
+                when_short(use.last_used_at),
                 key=use.capability,
             )
 

@@ -56,36 +56,12 @@ def _status_style(row: WakeupRow | RunRow) -> str | None:
     return _STATUS_STYLES.get(row.status)
 
 
-WAKEUP_COLUMNS: list[Column[WakeupRow]] = [
-    Column("requested", 18, lambda row: when(row.requested_at)),
-    Column("agent", 16, lambda row: row.agent_name or short_id(row.agent_id)),
-    Column("status", 24, lambda row: row.status, style=_status_style),
-    Column("source", 11, lambda row: row.source),
-    Column("reason", 22, lambda row: row.reason or "-"),
-    Column("issue", 8, lambda row: short_id(row.issue_id)),
-    Column("merged", 6, lambda row: str(row.coalesced_count)),
-    Column("run", 8, lambda row: short_id(row.run_id)),
-    Column("requested by", 0, lambda row: row.requested_by or "-"),
-]
-
-RUN_COLUMNS: list[Column[RunRow]] = [
-    Column("created", 18, lambda row: when(row.created_at)),
-    Column("agent", 16, lambda row: row.agent_name or short_id(row.agent_id)),
-    Column("status", 10, lambda row: row.status, style=_status_style),
-    Column("source", 11, lambda row: row.invocation_source),
-    Column("issue", 8, lambda row: short_id(row.issue_id)),
-    Column("run", 8, lambda row: short_id(row.id)),
-    Column("duration", 10, lambda row: duration(row.duration_seconds)),
-    Column("error", 0, lambda row: row.error or "", style=lambda row: "red"),
-]
-
-
 def _fields(columns: list[Column[Any]]) -> FilterFields[Any]:
     return FilterFields(
         fields={
             "agent": lambda row: f"{row.agent_id} {row.agent_name or ''}",
             "status": lambda row: row.status,
-            "issue": lambda row: row.issue_id,
+            "issue": lambda row: f"{row.issue_id} {row.identifier or ''}",
             "run": lambda row: row.run_id if isinstance(row, WakeupRow) else row.id,
             "source": lambda row: (
                 row.source if isinstance(row, WakeupRow) else row.invocation_source
@@ -105,6 +81,28 @@ class RunsScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self.paused = False
+        self.wakeup_columns: list[Column[WakeupRow]] = [
+            Column("requested", 18, lambda row: when(row.requested_at)),
+            Column("agent", 16, lambda row: row.agent_name or short_id(row.agent_id)),
+            Column("status", 24, lambda row: row.status, style=_status_style),
+            Column("source", 11, lambda row: row.source),
+            Column("reason", 22, lambda row: row.reason or "-"),
+            Column("issue", 10, _issue),
+            Column("merged", 6, lambda row: str(row.coalesced_count)),
+            Column("run", 8, lambda row: short_id(row.run_id)),
+            Column("requested by", 0, lambda row: self.tui.actor_name(row.requested_by)),
+        ]
+        self.run_columns: list[Column[RunRow]] = [
+            Column("created", 18, lambda row: when(row.created_at)),
+            Column("agent", 16, lambda row: row.agent_name or short_id(row.agent_id)),
+            Column("status", 10, lambda row: row.status, style=_status_style),
+            Column("source", 11, lambda row: row.invocation_source),
+            Column("issue", 10, _issue),
+            Column("run", 8, lambda row: short_id(row.id)),
+            Column("duration", 12, lambda row: duration(row.duration_seconds)),
+            Column("requested by", 24, lambda row: self.tui.actor_name(row.requested_by)),
+            Column("error", 0, lambda row: row.error or "", style=lambda row: "red"),
+        ]
         self.waiting: dict[str, set[str]] = {
             "agent_wakeup_requests": set(),
             "heartbeat_runs": set(),
@@ -114,9 +112,9 @@ class RunsScreen(LiveScreen):
         with Horizontal():
             with Vertical():
                 yield Label("Wakeup requests", classes="table-title")
-                yield RecordTable(WAKEUP_COLUMNS, row_id=_id, capacity=CAPACITY, id="wakeups")
+                yield RecordTable(self.wakeup_columns, row_id=_id, capacity=CAPACITY, id="wakeups")
                 yield Label("Heartbeat runs", classes="table-title")
-                yield RecordTable(RUN_COLUMNS, row_id=_id, capacity=CAPACITY, id="runs")
+                yield RecordTable(self.run_columns, row_id=_id, capacity=CAPACITY, id="runs")
             yield DetailPane()
 
     @property
@@ -173,7 +171,10 @@ class RunsScreen(LiveScreen):
 
     def apply_filter(self, text: str) -> None:
         row_filter = parse_filter(text, self.FILTER_FIELDS)
-        for table, columns in ((self.wakeups, WAKEUP_COLUMNS), (self.runs, RUN_COLUMNS)):
+        for table, columns in (
+            (self.wakeups, self.wakeup_columns),
+            (self.runs, self.run_columns),
+        ):
             predicate = _fields(columns).predicate(row_filter) if row_filter.terms else None
             table.set_filter(predicate)
 
@@ -227,6 +228,10 @@ class RunsScreen(LiveScreen):
                     JSON.from_data(found_wakeups[0].to_json()),
                 ]
         return Group(*parts)
+
+
+def _issue(row: WakeupRow | RunRow) -> str:
+    return row.identifier or short_id(row.issue_id)
 
 
 def _id(row: WakeupRow | RunRow) -> str:

@@ -48,6 +48,10 @@ async def test_a_plugin_s_wakeups_and_the_runs_they_queued(world: World) -> None
     assert all(wakeup.agent_name == "Engineer" for wakeup in wakeups)
     assert [run.id for run in runs] == [wakeup.run_id for wakeup in wakeups]
     assert [run.issue_id for run in runs] == list(reversed(issue_ids))
+    # The issue's identifier comes along (the id is text inside JSON on both backends).
+    identifiers = [f"{world.prefix}-{number}" for number in (3, 2, 1)]
+    assert [wakeup.identifier for wakeup in wakeups] == identifiers
+    assert [run.identifier for run in runs] == identifiers
     assert {run.status for run in runs} == {"queued"}
     assert all(run.wakeup_request_id for run in runs)
     assert len(every_run) == 4
