@@ -8,8 +8,6 @@ nothing. A reviewer reads them against the manifest (``core.read_models.capabili
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +16,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from core.capabilities import required_capability
+from core.write_behind import WriteBehind
 from db import Database, tables, upsert
-
-logger = logging.getLogger(__name__)
 
 #: Longest method name stored: a worker may send any string as a method.
 MAX_METHOD_CHARS = 200
@@ -41,18 +38,16 @@ class _Tally:
     last_denial: str | None = None
 
 
-class UsageCounter:
+class UsageCounter(WriteBehind[dict[tuple[str, str], "_Tally"]]):
     """Counts calls in memory and adds them to the database in batches.
 
     A failed write is logged and its counts dropped: counting must never fail a plugin's call.
     """
 
     def __init__(self, db: Database, *, flush_interval: float = 1.0) -> None:
+        super().__init__(flush_interval=flush_interval)
         self._db = db
-        self._flush_interval = flush_interval
         self._pending: dict[tuple[str, str], _Tally] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._writes: set[asyncio.Task[None]] = set()
 
     def record(
         self, plugin_id: str, method: str, outcome: Outcome, *, denial: str | None = None
@@ -70,33 +65,14 @@ class UsageCounter:
                 tally.out_of_scope += 1
             tally.last_denied_at = now
             tally.last_denial = denial[: MAX_METHOD_CHARS * 2] if denial else None
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(
-                self._flush_interval, self._start_write
-            )
+        self._pending_grew()
 
-    async def flush(self) -> None:
-        """Write every count recorded so far, and wait for writes already under way."""
-        self._start_write()
-        while self._writes:
-            await asyncio.gather(*list(self._writes), return_exceptions=True)
-
-    def _start_write(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if not self._pending:
-            return
+    def _take(self) -> dict[tuple[str, str], _Tally] | None:
         batch, self._pending = self._pending, {}
-        task = asyncio.ensure_future(self._write(batch))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        return batch or None
 
-    async def _write(self, batch: dict[tuple[str, str], _Tally]) -> None:
-        try:
-            await add_usage(self._db, batch)
-        except Exception:
-            logger.exception("could not store the capability use of %d methods", len(batch))
+    async def _store(self, batch: dict[tuple[str, str], _Tally]) -> None:
+        await add_usage(self._db, batch)
 
 
 async def add_usage(db: Database, counts: dict[tuple[str, str], _Tally]) -> None:

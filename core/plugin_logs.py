@@ -9,9 +9,7 @@ buffered and written in batches (at 100 lines, or ``flush_interval`` seconds aft
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +20,9 @@ import sqlalchemy as sa
 
 from core import records
 from core.errors import InvalidInput
+from core.write_behind import WriteBehind
 from db import Database, tables
 from db.constants import PLUGIN_LOG_LEVELS
-
-logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 10_000
 MAX_METRIC_NAME_CHARS = 500
@@ -135,48 +132,30 @@ async def list_logs(
     return [records.PluginLogRecord.model_validate(row) for row in rows]
 
 
-class LogBuffer:
-    """Collects lines and writes them in batches; ``flush()`` writes what is waiting now.
+class LogBuffer(WriteBehind[list[LogLine]]):
+    """Collects lines and writes them in batches (at ``batch_size`` lines, or
+    ``flush_interval`` seconds after the first); ``flush()`` writes what is waiting now.
 
     A failed write is logged and its lines dropped: a plugin's log volume must never take the
     host down, and the worker keeps running.
     """
 
     def __init__(self, db: Database, *, batch_size: int = 100, flush_interval: float = 1.0) -> None:
+        super().__init__(flush_interval=flush_interval)
         self._db = db
         self._batch_size = batch_size
-        self._flush_interval = flush_interval
         self._pending: list[LogLine] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._writes: set[asyncio.Task[None]] = set()
 
     def add(self, line: LogLine) -> None:
         self._pending.append(line)
         if len(self._pending) >= self._batch_size:
-            self._start_write()
-        elif self._timer is None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self._flush_interval, self._start_write)
+            self.write_now()
+        else:
+            self._pending_grew()
 
-    async def flush(self) -> None:
-        """Write every line added so far, and wait for writes already under way."""
-        self._start_write()
-        while self._writes:
-            await asyncio.gather(*list(self._writes), return_exceptions=True)
-
-    def _start_write(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if not self._pending:
-            return
+    def _take(self) -> list[LogLine] | None:
         batch, self._pending = self._pending, []
-        task = asyncio.ensure_future(self._write(batch))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        return batch or None
 
-    async def _write(self, batch: list[LogLine]) -> None:
-        try:
-            await write_lines(self._db, batch)
-        except Exception:
-            logger.exception("could not store %d plugin log lines", len(batch))
+    async def _store(self, batch: list[LogLine]) -> None:
+        await write_lines(self._db, batch)

@@ -106,10 +106,6 @@ class FeedStatus:
     live: bool = True
     #: The last failure, one line, while it lasts.
     error: str | None = None
-    #: When the feed last heard from the database (a poll or a notice).
-    checked_at: datetime | None = None
-    #: When the feed last emitted a change.
-    changed_at: datetime | None = None
 
 
 @dataclass
@@ -239,7 +235,6 @@ class ChangeFeed:
             await self.close()
             raise
         self._next_catch_up = time.monotonic() + self._catch_up_interval
-        self._mark_checked()
 
     async def close(self) -> None:
         """Stop listening and close the feed's own connection."""
@@ -261,7 +256,6 @@ class ChangeFeed:
                 continue
             self._recovered()
             if changes:
-                self.status = replace(self.status, changed_at=self._clock())
                 return changes
 
     async def _next_changes(self) -> list[Change]:
@@ -287,12 +281,8 @@ class ChangeFeed:
 
     def _recovered(self) -> None:
         self._failures = 0
-        self._mark_checked()
         if not self.status.live:
             self.status = replace(self.status, live=True, error=None)
-
-    def _mark_checked(self) -> None:
-        self.status = replace(self.status, checked_at=self._clock())
 
     def _catch_up_due(self) -> bool:
         if time.monotonic() < self._next_catch_up:
@@ -319,10 +309,8 @@ class ChangeFeed:
             changed = version != self._data_version
             self._data_version = version
             if changed or catch_up:
-                self._mark_checked()
                 window = self._window if catch_up else self._fast_window
                 return await self._read_sqlite(since=self._clock() - window)
-            self._mark_checked()
 
     def _sqlite_path(self) -> Path:
         assert self.db.url.database is not None
@@ -416,7 +404,6 @@ class ChangeFeed:
             self._notified.clear()
             if self._listener is None or self._listener.is_closed():
                 raise DatabaseError("the change feed's listening connection was closed")
-            self._mark_checked()
             if self._catch_up_due():
                 await self._listener.execute("SELECT 1")  # the listener is alive
                 self._overflowed.update(self._cursors)

@@ -21,14 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.ids import as_uuid
-from core.read_models.pages import (
-    DEFAULT_PAGE_ROWS,
-    Cursor,
-    Page,
-    older_than,
-    page_size,
-    paginate,
-)
+from core.read_models.pages import DEFAULT_PAGE_ROWS, Cursor, Page, read_page
 from core.read_models.runs import RunRow, runs_by_id
 from db import Database, tables
 
@@ -213,19 +206,15 @@ async def list_activity(
 ) -> Page[ActivityRow]:
     """Rows matching the filter, newest first, starting below ``before``."""
     log = tables.activity_log
-    limit = page_size(limit)
-    conditions = activity_filter.conditions()
-    if before is not None:
-        conditions.append(older_than(log.c.created_at, log.c.id, before))
-    query = (
-        sa.select(log)
-        .where(*conditions)
-        .order_by(log.c.created_at.desc(), log.c.id.desc())
-        .limit(limit + 1)
+    return await read_page(
+        db,
+        sa.select(log).where(*activity_filter.conditions()),
+        newest_first=(log.c.created_at, log.c.id),
+        before=before,
+        limit=limit,
+        item=activity_row,
+        cursor=lambda row: row.cursor,
     )
-    async with db.read() as session:
-        rows = (await session.execute(query)).mappings().all()
-    return paginate(rows, limit, activity_row, lambda row: row.cursor)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ between equal times; lowercase UUID text orders as the stored UUIDs do on both b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+
+from db import Database
 
 T = TypeVar("T")
 
@@ -46,15 +48,32 @@ def older_than(
     )
 
 
-def page_size(limit: int) -> int:
-    """``limit`` kept between 1 and ``MAX_PAGE_ROWS``."""
-    return max(1, min(limit, MAX_PAGE_ROWS))
-
-
-def paginate(
-    rows: Sequence[Any], limit: int, item: Callable[[Any], T], cursor: Callable[[T], Cursor]
+async def read_page(
+    db: Database,
+    query: sa.Select[Any],
+    *,
+    newest_first: tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]],
+    before: Cursor | None,
+    limit: int,
+    item: Callable[[Any], T],
+    cursor: Callable[[T], Cursor],
 ) -> Page[T]:
-    """A page from up to ``limit + 1`` rows read newest first (one more tells there is more)."""
+    """Read one page of ``query`` (its conditions already set), newest first.
+
+    Args:
+        newest_first: the time column and the id column the page is ordered by, descending.
+        before: where the previous page ended (None: the newest rows).
+        limit: rows wanted, kept between 1 and ``MAX_PAGE_ROWS``.
+        item: turns a row mapping into the page's item.
+        cursor: the cursor of an item.
+    """
+    time_column, id_column = newest_first
+    limit = max(1, min(limit, MAX_PAGE_ROWS))
+    if before is not None:
+        query = query.where(older_than(time_column, id_column, before))
+    query = query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)
+    async with db.read() as session:
+        rows = (await session.execute(query)).mappings().all()
     items = [item(row) for row in rows[:limit]]
     more = len(rows) > limit and items
     return Page(items, cursor(items[-1]) if more else None)

@@ -16,14 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.ids import as_uuid
-from core.read_models.pages import (
-    DEFAULT_PAGE_ROWS,
-    Cursor,
-    Page,
-    older_than,
-    page_size,
-    paginate,
-)
+from core.read_models.pages import DEFAULT_PAGE_ROWS, Cursor, Page, read_page
 from db import Database, any_of, tables
 from db.types import TimeBucket
 
@@ -182,21 +175,18 @@ async def log_tail(
 ) -> Page[LogRow]:
     """Log lines of the plugins (all plugins when None), newest first."""
     logs = tables.plugin_logs
-    limit = page_size(limit)
     conditions: list[sa.ColumnElement[bool]] = []
     if plugin_ids is not None:
         wanted = [as_uuid(plugin_id) for plugin_id in plugin_ids]
         conditions.append(any_of(db.dialect, logs.c.plugin_id, [w for w in wanted if w]))
     if levels is not None:
         conditions.append(logs.c.level.in_(list(levels)))
-    if before is not None:
-        conditions.append(older_than(logs.c.created_at, logs.c.id, before))
-    query = (
-        sa.select(logs)
-        .where(*conditions)
-        .order_by(logs.c.created_at.desc(), logs.c.id.desc())
-        .limit(limit + 1)
+    return await read_page(
+        db,
+        sa.select(logs).where(*conditions),
+        newest_first=(logs.c.created_at, logs.c.id),
+        before=before,
+        limit=limit,
+        item=log_row,
+        cursor=lambda row: row.cursor,
     )
-    async with db.read() as session:
-        rows = (await session.execute(query)).mappings().all()
-    return paginate(rows, limit, log_row, lambda row: row.cursor)

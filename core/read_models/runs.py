@@ -16,14 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.ids import as_uuid
-from core.read_models.pages import (
-    DEFAULT_PAGE_ROWS,
-    Cursor,
-    Page,
-    older_than,
-    page_size,
-    paginate,
-)
+from core.read_models.pages import DEFAULT_PAGE_ROWS, Cursor, Page, read_page
 from db import Database, any_of, tables
 from db.types import JsonText
 
@@ -166,7 +159,7 @@ class QueueFilter:
         )
         return all(wanted is None or wanted == actual for wanted, actual in checks)
 
-    def _conditions(self, table: sa.Table, requests: sa.Table) -> list[sa.ColumnElement[bool]]:
+    def conditions(self, table: sa.Table, requests: sa.Table) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = []
         if self.company_id is not None:
             found.append(table.c.company_id == as_uuid(self.company_id))
@@ -232,19 +225,15 @@ async def list_wakeups(
 ) -> Page[WakeupRow]:
     """Wakeup requests, newest request first."""
     requests = tables.agent_wakeup_requests
-    limit = page_size(limit)
-    conditions = queue_filter._conditions(requests, requests)
-    if before is not None:
-        conditions.append(older_than(requests.c.requested_at, requests.c.id, before))
-    query = (
-        _wakeups_query()
-        .where(*conditions)
-        .order_by(requests.c.requested_at.desc(), requests.c.id.desc())
-        .limit(limit + 1)
+    return await read_page(
+        db,
+        _wakeups_query().where(*queue_filter.conditions(requests, requests)),
+        newest_first=(requests.c.requested_at, requests.c.id),
+        before=before,
+        limit=limit,
+        item=wakeup_row,
+        cursor=lambda row: row.cursor,
     )
-    async with db.read() as session:
-        rows = (await session.execute(query)).mappings().all()
-    return paginate(rows, limit, wakeup_row, lambda row: row.cursor)
 
 
 async def list_runs(
@@ -257,18 +246,15 @@ async def list_runs(
     """Heartbeat runs, newest first."""
     runs = tables.heartbeat_runs
     query, requests = _runs_query()
-    limit = page_size(limit)
-    conditions = queue_filter._conditions(runs, requests)
-    if before is not None:
-        conditions.append(older_than(runs.c.created_at, runs.c.id, before))
-    query = (
-        query.where(*conditions)
-        .order_by(runs.c.created_at.desc(), runs.c.id.desc())
-        .limit(limit + 1)
+    return await read_page(
+        db,
+        query.where(*queue_filter.conditions(runs, requests)),
+        newest_first=(runs.c.created_at, runs.c.id),
+        before=before,
+        limit=limit,
+        item=run_row,
+        cursor=lambda row: row.cursor,
     )
-    async with db.read() as session:
-        rows = (await session.execute(query)).mappings().all()
-    return paginate(rows, limit, run_row, lambda row: row.cursor)
 
 
 async def wakeups_by_id(db: Database, ids: Iterable[str]) -> list[WakeupRow]:

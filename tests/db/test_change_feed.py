@@ -21,8 +21,9 @@ from core.activity import record_activity
 from core.plugin_registry import register_plugin
 from core.unit_of_work import write
 from db import Database, create_db
-from db.change_feed import FOLLOWED, LISTENER_NAME, Change, ChangeFeed
+from db.change_feed import FOLLOWED, Change, ChangeFeed
 from tests.fixtures.orchestration import World, make_world
+from tests.fixtures.outage import database_outage
 from tests.fixtures.plugin_database import manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,44 +183,6 @@ async def test_the_feed_follows_only_the_tables_asked_for(world: World) -> None:
     assert "activity_log" in FOLLOWED
 
 
-@asynccontextmanager
-async def _outage(backend: str, db: Database) -> AsyncIterator[None]:
-    """Take the database away from the viewer, and give it back on exit.
-
-    SQLite: the file is moved away (an open connection would go on reading the moved file
-    unnoticed). PostgreSQL: the server ends the feed's listening connection and refuses new
-    connections meanwhile.
-    """
-    if backend == "sqlite":
-        path = Path(str(db.url.database))
-        aside = path.with_name(path.name + ".aside")
-        path.rename(aside)
-        try:
-            yield
-        finally:
-            aside.rename(path)
-        return
-    import asyncpg
-
-    name = db.url.database
-    server = db.url.set(drivername="postgresql", database="postgres")
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    try:
-        # New connections are refused until the outage ends; those already open stay.
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        ended = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND datname = $2",
-            LISTENER_NAME,
-            name,
-        )
-        assert ended == 1
-        yield
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.close()
-
-
 async def _gap_rows(world: World, count: int) -> list[str]:
     """Rows written while the feed is away, on connections the test already holds (a new
     connection would be refused during a PostgreSQL outage)."""
@@ -245,7 +208,7 @@ async def test_the_feed_survives_the_database_going_away(backend: str, world: Wo
     async with following(world.db) as feed:
         await _write(world.db, {**plan, "activity": [1, 1]})
         await feed.wait_for(lambda: len(feed.ids("activity_log")) == 1)
-        async with _outage(backend, world.db):
+        async with database_outage(backend, world.db):
             await feed.wait_for(lambda: not feed.feed.status.live)
             assert feed.feed.status.error
             if backend == "postgres":  # committed while the feed is away

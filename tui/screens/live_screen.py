@@ -54,33 +54,44 @@ class LiveScreen(Screen[None]):
 
     def take_changes(self, changes: list[Change]) -> None:
         """Apply changes the feed delivered (called for every screen that is mounted)."""
+        raise NotImplementedError
 
     def status(self) -> Status:
         raise NotImplementedError
 
     def apply_filter(self, text: str) -> None:
         """Hide the rows that do not match ``text``; raises ``FilterError`` for bad text."""
+        raise NotImplementedError
 
     def shown_rows(self) -> list[Exportable]:
         """The rows an export writes: those shown, in the order shown."""
-        return []
+        raise NotImplementedError
 
     def selected(self) -> Exportable | None:
         """The row under the cursor."""
-        return None
+        raise NotImplementedError
 
     async def describe(self, row: Any) -> RenderableType:
         """What the detail pane shows of ``row`` (reads related rows)."""
-        return json.dumps(row.to_json(), indent=2)
+        raise NotImplementedError
 
-    def toggle_pause(self) -> None: ...
+    def focus_rows(self) -> None:
+        """Give the keyboard back to the screen's main list."""
+        raise NotImplementedError
 
-    def follow(self) -> None: ...
+    def toggle_pause(self) -> None:
+        raise NotImplementedError
 
-    def next_sort(self, *, reverse: bool) -> None: ...
+    def follow(self) -> None:
+        """Back to the newest rows, live."""
+        raise NotImplementedError
+
+    def next_sort(self, *, reverse: bool) -> None:
+        raise NotImplementedError
 
     def reload(self) -> None:
-        """Read everything again (the ``refresh`` key)."""
+        """Read everything again (the ``refresh`` key, and when the screen opens)."""
+        raise NotImplementedError
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -128,9 +139,6 @@ class LiveScreen(Screen[None]):
         if message.final:
             self.focus_rows()
         self.refresh_status()
-
-    def focus_rows(self) -> None:
-        """Give the keyboard back to the screen's main list."""
 
     def action_clear(self) -> None:
         bar = self.query_one(FilterBar)
