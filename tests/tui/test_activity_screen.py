@@ -284,3 +284,21 @@ async def test_a_long_log_opens_at_its_newest_row_and_older_pages_load(review: R
         assert screen.buffer.paused  # reading history pauses the live view
         assert _actions(pilot)[0] == "issue.created"
         await wait_until(pilot, lambda: "all older rows loaded" in _status_line(pilot))
+
+
+async def test_clicking_a_title_sorts_by_its_column(review: Review) -> None:
+    from tui.widgets.live_list import ListHeader
+
+    async with review.app().run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        action_title = 18 + 1 + 24 + 1 + 2  # inside "action", after "time" and "actor"
+        await pilot.click(ListHeader, offset=(action_title, 0))
+        await settle(pilot)
+        assert _actions(pilot) == sorted(_actions(pilot))
+        assert "sorted by action" in _status_line(pilot)
+        await pilot.click(ListHeader, offset=(action_title, 0))
+        await settle(pilot)
+        assert _actions(pilot) == sorted(_actions(pilot), reverse=True)
+        await pilot.click(ListHeader, offset=(2, 0))  # "time": back to time order, live
+        await settle(pilot)
+        assert "LIVE" in _status_line(pilot)

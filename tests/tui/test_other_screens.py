@@ -174,3 +174,20 @@ async def test_a_terminal_too_small_gets_a_message_until_it_grows(review: Review
         await pilot.resize_terminal(120, 40)
         await settle(pilot)
         assert pilot.app.screen.__class__.__name__ == "ActivityScreen"
+
+
+async def test_clicking_a_table_title_sorts_it(review: Review) -> None:
+    async with review.app().run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, RunsScreen)
+        runs = screen.query_one("#runs", DataTable)
+        status_title = runs.get_column_index("status")
+        x = sum(column.get_render_width(runs) for column in runs.ordered_columns[:status_title])
+        await pilot.click("#runs", offset=(x + 2, 0))
+        await settle(pilot)
+        assert _cells(runs, "status") == ["failed", "running", "succeeded"]
+        await pilot.click("#runs", offset=(x + 2, 0))
+        await settle(pilot)
+        assert _cells(runs, "status") == ["succeeded", "running", "failed"]

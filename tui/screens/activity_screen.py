@@ -204,18 +204,32 @@ class ActivityScreen(LiveScreen):
     def next_sort(self, *, reverse: bool) -> None:
         current = self.buffer.sort
         if reverse:
-            if current is None:
-                return
-            chosen = Sort(current.name, current.key, not current.reverse)
+            if current is not None:
+                self._sort(Sort(current.name, current.key, not current.reverse))
+            return
+        names = [column.name for column in self.sorts]
+        position = names.index(current.name) + 1 if current else 0
+        if position >= len(names):
+            self.follow()  # after the last column: back to time order, live
+            return
+        column = self.sorts[position]
+        assert column.sort_key is not None
+        self._sort(Sort(column.name, column.sort_key))
+
+    @on(ListHeader.Clicked)
+    def _header_clicked(self, message: ListHeader.Clicked) -> None:
+        """A click on a title sorts by its column; a second click reverses; time is live."""
+        current = self.buffer.sort
+        column = next((c for c in self.sorts if c.name == message.name), None)
+        if column is None or column.sort_key is None:
+            self.follow()
+        elif current is not None and current.name == column.name:
+            self._sort(Sort(current.name, current.key, not current.reverse))
         else:
-            names = [column.name for column in self.sorts]
-            position = names.index(current.name) + 1 if current else 0
-            if position >= len(names):
-                self.follow()  # after the last column: back to time order, live
-                return
-            column = self.sorts[position]
-            assert column.sort_key is not None
-            chosen = Sort(column.name, column.sort_key)
+            self._sort(Sort(column.name, column.sort_key))
+        self.refresh_status()
+
+    def _sort(self, chosen: Sort) -> None:
         self.buffer.sort_by(chosen)
         self.query_one(ListHeader).show_sort(chosen.name, chosen.reverse)
         self.rows_list.rows_changed()

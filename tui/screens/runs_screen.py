@@ -185,6 +185,13 @@ class RunsScreen(LiveScreen):
     def selected(self) -> WakeupRow | RunRow | None:
         return self.focused_table().selected
 
+    @on(DataTable.HeaderSelected)
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a title sorts that table by its column; a second click reverses."""
+        table = event.data_table
+        if isinstance(table, RecordTable):
+            table.sort_by_column(str(event.column_key.value))
+
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.show_detail()

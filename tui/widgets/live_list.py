@@ -65,9 +65,24 @@ class ListHeader(Static):
         self.sorted_by: str | None = None
         self.reverse = False
 
+    class Clicked(Message):
+        """The reader clicked the title of column ``name`` (to sort by it)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
     def show_sort(self, name: str | None, reverse: bool) -> None:
         self.sorted_by, self.reverse = name, reverse
         self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        start = 0
+        for column, width in zip(self.columns, layout(self.columns, self.size.width), strict=True):
+            if start <= event.x < start + width:
+                self.post_message(self.Clicked(column.name))
+                return
+            start += width + 1
 
     def render(self) -> Text:
         widths = layout(self.columns, self.size.width)

@@ -101,6 +101,14 @@ class RecordTable(DataTable[Any], Generic[T]):
         self._sort()
         return self.sorted_by
 
+    def sort_by_column(self, name: str) -> None:
+        """Sort by column ``name``; again by the same column reverses the order."""
+        if name == self.sorted_by:
+            self.reverse = not self.reverse
+        else:
+            self.sorted_by, self.reverse = name, False
+        self._sort()
+
     def _rebuild(self) -> None:
         cursor = self.selected
         self.clear()
