@@ -152,7 +152,8 @@ class ChangeFeed:
     Args:
         db: the database to follow (a read-only ``Database`` is enough).
         followed: names of ``FOLLOWED`` tables (default: all of them).
-        poll_interval: SQLite: seconds between two ``PRAGMA data_version`` checks.
+        poll_interval: SQLite: seconds between two ``PRAGMA data_version`` checks; PostgreSQL:
+            the least seconds between two reads of what notices announced.
         catch_up_interval: seconds between two catch-up reads of every table.
         window: how far back cursors by time look (the overlap, see the module docstring).
         fast_window: SQLite: how far back the cursors of changing rows look after a commit
@@ -198,6 +199,7 @@ class ChangeFeed:
         self._notified = asyncio.Event()
         self._pending: dict[str, set[str]] = {}
         self._overflowed: set[str] = set()
+        self._last_read = 0.0
         #: Set while the listener is gone: catch up from here once it is back.
         self._gap_since: datetime | None = None
 
@@ -401,9 +403,13 @@ class ChangeFeed:
                 timeout = max(0.0, self._next_catch_up - time.monotonic())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._notified.wait(), timeout)
+            # Notices come one per writing statement: read at most every poll_interval, so
+            # that a busy writer's notices are read together instead of one query each.
+            await asyncio.sleep(max(0.0, self._last_read + self._poll_interval - time.monotonic()))
             self._notified.clear()
             if self._listener is None or self._listener.is_closed():
                 raise DatabaseError("the change feed's listening connection was closed")
+            self._last_read = time.monotonic()
             if self._catch_up_due():
                 await self._listener.execute("SELECT 1")  # the listener is alive
                 self._overflowed.update(self._cursors)
