@@ -134,6 +134,10 @@ class EventBus:
         self._subscriptions.append(subscription)
         return lambda: self._subscriptions.remove(subscription)
 
+    def subscription_count(self, owner: str) -> int:
+        """How many subscriptions one owner (a plugin) has."""
+        return sum(1 for subscription in self._subscriptions if subscription.owner == owner)
+
     def unsubscribe_owner(self, owner: str) -> None:
         """Drop every subscription of one owner (a plugin whose worker stopped or restarted)."""
         self._subscriptions = [s for s in self._subscriptions if s.owner != owner]

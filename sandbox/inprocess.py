@@ -20,8 +20,7 @@ import traceback
 from pathlib import Path
 
 from sandbox.protocol import DEFAULT_MAX_MESSAGE_BYTES
-from sandbox.sdk import Plugin
-from sandbox.sdk._runtime import WorkerRuntime
+from sandbox.sdk import Plugin, WorkerRuntime
 from sandbox.transport import MemoryTransport, memory_transport_pair
 from sandbox.worker_launch import PYTHON_MODULE_PREFIX, LaunchedWorker, WorkerExit, WorkerLauncher
 

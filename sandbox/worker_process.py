@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import inspect
 import logging
 import random
 import signal
@@ -34,7 +35,6 @@ from sandbox.protocol import (
     WorkerUnavailable,
     read_lines,
 )
-from sandbox.sdk._plugin import maybe_await
 from sandbox.worker_connection import HostHandler, NotificationCallback, WorkerConnection
 from sandbox.worker_launch import LaunchedWorker, WorkerExit, WorkerLauncher
 
@@ -494,7 +494,9 @@ class WorkerProcess:
         if self._on_restart is None:
             return
         try:
-            await maybe_await(self._on_restart())
+            restarted = self._on_restart()
+            if inspect.isawaitable(restarted):
+                await restarted
         except Exception:
             logger.exception("plugin %s: on_restart hook failed", self.plugin_id)
 

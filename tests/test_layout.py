@@ -73,3 +73,25 @@ def test_only_the_tui_command_loads_textual() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_host_imports_no_private_sdk_module() -> None:
+    """Guards the SDK's surface: the host uses what plugins may use (``sandbox.sdk``), so a
+    private module of the SDK can change without breaking the host."""
+    offenders = []
+    for package in ("db", "core", "sandbox", "tui"):
+        for path in (ROOT / package).rglob("*.py"):
+            if (ROOT / "sandbox" / "sdk") in path.parents:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                offenders += [
+                    f"{path.relative_to(ROOT)}: {name}"
+                    for name in names
+                    if name.startswith("sandbox.sdk._")
+                ]
+    assert offenders == []

@@ -3,7 +3,8 @@
 Mirrors the published ``@paperclipai/plugin-sdk`` in snake_case: ``define_plugin`` with ``setup``
 and lifecycle hooks, a ``ctx`` whose clients return typed records, and ``run_worker`` to serve
 the plugin over stdio when the host spawns it. The wire stays upstream's camelCase JSON-RPC, so
-the same host runs Python and JavaScript plugins.
+the same host runs Python and JavaScript plugins. ``WorkerRuntime`` serves a plugin over any
+transport (``run_worker`` uses stdio; the sandbox's in-process runner, an in-memory pair).
 
 Importing this package loads neither the database layer nor the TUI or HTTP server.
 """
@@ -24,6 +25,7 @@ from core.records import (
 from sandbox.protocol import ErrorCode, RpcError, RpcTimeout, WorkerUnavailable
 from sandbox.sdk._context import PluginContext
 from sandbox.sdk._plugin import Plugin, define_plugin
+from sandbox.sdk._runtime import WorkerRuntime
 from sandbox.sdk._stdio import run_worker
 from sandbox.sdk._types import (
     ActionActor,
@@ -75,6 +77,7 @@ __all__ = [
     "ToolRunContext",
     "WakeupResult",
     "WebhookInput",
+    "WorkerRuntime",
     "WorkerUnavailable",
     "define_plugin",
     "run_worker",

@@ -231,42 +231,6 @@ class CompaniesClient:
         return await self._host.call("companies.get", {"companyId": company_id})
 
 
-class ProjectsClient:
-    """``ctx.projects`` (records as wire JSON)."""
-
-    def __init__(self, host: HostChannel) -> None:
-        self._host = host
-
-    async def list(
-        self, *, company_id: str, limit: int | None = None, offset: int | None = None
-    ) -> builtins.list[dict[str, Any]]:
-        params = compact({"companyId": company_id, "limit": limit, "offset": offset})
-        return await self._host.call("projects.list", params) or []
-
-    async def get(self, project_id: str, company_id: str) -> dict[str, Any] | None:
-        return await self._host.call(
-            "projects.get", {"projectId": project_id, "companyId": company_id}
-        )
-
-    async def list_workspaces(
-        self, project_id: str, company_id: str
-    ) -> builtins.list[dict[str, Any]]:
-        params = {"projectId": project_id, "companyId": company_id}
-        return await self._host.call("projects.listWorkspaces", params) or []
-
-    async def get_primary_workspace(
-        self, project_id: str, company_id: str
-    ) -> dict[str, Any] | None:
-        params = {"projectId": project_id, "companyId": company_id}
-        return await self._host.call("projects.getPrimaryWorkspace", params)
-
-    async def get_workspace_for_issue(
-        self, issue_id: str, company_id: str
-    ) -> dict[str, Any] | None:
-        params = {"issueId": issue_id, "companyId": company_id}
-        return await self._host.call("projects.getWorkspaceForIssue", params)
-
-
 class AgentsClient:
     """``ctx.agents``: reads (records as wire JSON)."""
 
@@ -288,29 +252,6 @@ class AgentsClient:
 
     async def get(self, agent_id: str, company_id: str) -> dict[str, Any] | None:
         return await self._host.call("agents.get", {"agentId": agent_id, "companyId": company_id})
-
-
-class GoalsClient:
-    """``ctx.goals``: reads (records as wire JSON)."""
-
-    def __init__(self, host: HostChannel) -> None:
-        self._host = host
-
-    async def list(
-        self,
-        *,
-        company_id: str,
-        level: str | None = None,
-        status: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> builtins.list[dict[str, Any]]:
-        params: dict[str, Any] = {"companyId": company_id, "level": level, "status": status}
-        params |= {"limit": limit, "offset": offset}
-        return await self._host.call("goals.list", compact(params)) or []
-
-    async def get(self, goal_id: str, company_id: str) -> dict[str, Any] | None:
-        return await self._host.call("goals.get", {"goalId": goal_id, "companyId": company_id})
 
 
 class DataClient:
@@ -403,9 +344,7 @@ class PluginContext:
         self.events = EventsClient(host, state.events)
         self.activity = ActivityClient(host)
         self.companies = CompaniesClient(host)
-        self.projects = ProjectsClient(host)
         self.agents = AgentsClient(host)
-        self.goals = GoalsClient(host)
         self.issues = IssuesClient(host)
         self.data = DataClient(state)
         self.actions = ActionsClient(state)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from core.errors import InvocationScopeDenied
 from core.invocation_scope import CallContext, InvocationScope, check_invocation_scope
 from sandbox.invocation import InvocationTable, derive_invocation_scope
+from tests.fixtures.protocol import wait_until
 
 
 class TestDeriveInvocationScope:
@@ -60,8 +60,7 @@ class TestInvocationTable:
         table = InvocationTable(notification_ttl=0.05)
         invocation = table.open(InvocationScope("c1"), notification=True)
         assert len(table) == 1
-        await asyncio.sleep(0.1)
-        assert len(table) == 0
+        await wait_until(lambda: len(table) == 0)
         assert table.context_for(invocation["id"]).invalid_invocation_scope
 
 

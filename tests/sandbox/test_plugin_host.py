@@ -28,6 +28,7 @@ from sandbox.protocol import RpcError, WorkerUnavailable
 from sandbox.worker_process import WorkerStatus
 from tests.fixtures.orchestration import World, make_world
 from tests.fixtures.plugin_packages import write_plugin
+from tests.fixtures.protocol import wait_until
 from tests.fixtures.workers import FAST, PYTHON_SMOKE
 
 ECHO = """
@@ -252,7 +253,8 @@ async def setup(ctx):
 plugin = define_plugin(setup=setup)
 """
     record = await host.install(write_plugin(tmp_path / "events", body))
-    await asyncio.sleep(0.05)  # the SDK subscribes in the background after setup
+    # the SDK subscribes in the background after setup
+    await wait_until(lambda: host.bus.subscription_count(record.id) == 1)
     key = StateKey(scopeKind="instance", stateKey="seen")
 
     host.emit_event(_created(world.company_id, "First"))
@@ -263,7 +265,7 @@ plugin = define_plugin(setup=setup)
     active = host.active(record.id)
     assert active is not None
     await active.worker.restart()  # the new worker subscribes again; the old subscription goes
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: host.bus.subscription_count(record.id) == 1)
     host.emit_event(_created(world.company_id, "Second"))
     await host.drain()
     assert await get_state(db, record.id, key) == ["First", "Second"]
@@ -291,10 +293,21 @@ async def setup(ctx):
 plugin = define_plugin(setup=setup)
 """
     record = await process_host.install(write_plugin(tmp_path / "noisy", body))
-    await asyncio.sleep(0.2)  # stderr is read alongside the protocol
-    await process_host.drain()
+    expected = {
+        ("warn", "from the logger", "{'n': 1}"),
+        ("warn", "printed", "{'stream': 'stderr'}"),
+        ("warn", "to stderr", "{'stream': 'stderr'}"),
+    }
+    lines: set[tuple[str, str, str]] = set()
+    for _ in range(250):  # stderr is read alongside the protocol: wait until its lines are in
+        await process_host.drain()
+        lines = {
+            (line.level, line.message, str(line.meta)) for line in await list_logs(db, record.id)
+        }
+        if expected <= lines:
+            break
+        await asyncio.sleep(0.02)
 
-    lines = {(line.level, line.message, str(line.meta)) for line in await list_logs(db, record.id)}
     assert ("warn", "from the logger", "{'n': 1}") in lines
     assert ("warn", "printed", "{'stream': 'stderr'}") in lines
     assert ("warn", "to stderr", "{'stream': 'stderr'}") in lines

@@ -366,7 +366,7 @@ async def _host_calls_transcript(kind: str) -> tuple[Any, list[Any]]:
 async def test_python_sdk_sends_what_the_published_sdk_sends():
     """Every ctx call of the probe, in order, with identical params, scopes and results."""
     js_result, js_calls = await _host_calls_transcript("js")
-    assert len(js_calls) == 38
+    assert len(js_calls) == 31
     for kind in ("python", "python-inprocess"):
         result, calls = await _host_calls_transcript(kind)
         assert calls == js_calls, kind
