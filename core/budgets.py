@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
+from core.unit_of_work import UnitOfWork
 from db import tables
 
 
@@ -121,7 +121,7 @@ def month_window(now: datetime) -> tuple[datetime, datetime]:
 
 
 async def load_budget_context(
-    session: AsyncSession,
+    unit: UnitOfWork,
     company_id: str,
     agent_ids: Iterable[Any],
     project_ids: Iterable[Any],
@@ -132,7 +132,7 @@ async def load_budget_context(
     projects_wanted = sorted({str(project) for project in project_ids if project})
     company = (
         (
-            await session.execute(
+            await unit.session.execute(
                 sa.select(
                     tables.companies.c.id,
                     tables.companies.c.name,
@@ -147,7 +147,7 @@ async def load_budget_context(
     context = BudgetContext(company=company)
     if agents_wanted:
         agents = tables.agents
-        rows = await session.execute(
+        rows = await unit.session.execute(
             sa.select(agents.c.id, agents.c.name, agents.c.status, agents.c.pause_reason).where(
                 agents.c.id.in_(agents_wanted), agents.c.company_id == company_id
             )
@@ -155,14 +155,14 @@ async def load_budget_context(
         context.agents = {str(row["id"]): row for row in rows.mappings()}
     if projects_wanted:
         projects = tables.projects
-        rows = await session.execute(
+        rows = await unit.session.execute(
             sa.select(
                 projects.c.id, projects.c.name, projects.c.paused_at, projects.c.pause_reason
             ).where(projects.c.id.in_(projects_wanted), projects.c.company_id == company_id)
         )
         context.projects = {str(row["id"]): row for row in rows.mappings()}
     policies = tables.budget_policies
-    rows = await session.execute(
+    rows = await unit.session.execute(
         sa.select(policies).where(
             policies.c.company_id == company_id,
             policies.c.is_active.is_(True),
@@ -171,13 +171,11 @@ async def load_budget_context(
     )
     context.policies = {(row["scope_type"], str(row["scope_id"])): row for row in rows.mappings()}
     if any(p["hard_stop_enabled"] and p["amount"] > 0 for p in context.policies.values()):
-        context.observed = await _observed_totals(session, company_id)
+        context.observed = await _observed_totals(unit, company_id)
     return context
 
 
-async def _observed_totals(
-    session: AsyncSession, company_id: str
-) -> dict[tuple[str, str, str], int]:
+async def _observed_totals(unit: UnitOfWork, company_id: str) -> dict[tuple[str, str, str], int]:
     """Spent cents per scope and window kind, from one grouped query over the company's costs."""
     costs = tables.cost_events
     start, end = month_window(datetime.now(UTC))
@@ -193,7 +191,7 @@ async def _observed_totals(
         .group_by(costs.c.agent_id, costs.c.project_id)
     )
     totals: dict[tuple[str, str, str], int] = {}
-    for row in await session.execute(query):
+    for row in await unit.session.execute(query):
         scopes = [("company", company_id), ("agent", str(row.agent_id))]
         if row.project_id is not None:
             scopes.append(("project", str(row.project_id)))

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import records
 from core.errors import Conflict
 from core.ids import as_uuid
+from core.unit_of_work import UnitOfWork
 from db import tables
 from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES
 
 
-async def _run(session: AsyncSession, run_id: Any) -> Mapping[str, Any] | None:
+async def _run(unit: UnitOfWork, run_id: Any) -> Mapping[str, Any] | None:
     if as_uuid(run_id) is None:
         return None
     query = sa.select(
@@ -28,7 +28,7 @@ async def _run(session: AsyncSession, run_id: Any) -> Mapping[str, Any] | None:
         tables.heartbeat_runs.c.agent_id,
         tables.heartbeat_runs.c.status,
     ).where(tables.heartbeat_runs.c.id == as_uuid(run_id))
-    return (await session.execute(query)).mappings().first()
+    return (await unit.session.execute(query)).mappings().first()
 
 
 def _is_live(run: Mapping[str, Any] | None) -> bool:
@@ -36,7 +36,7 @@ def _is_live(run: Mapping[str, Any] | None) -> bool:
 
 
 async def assert_checkout_owner(
-    session: AsyncSession,
+    unit: UnitOfWork,
     issue: Mapping[str, Any],
     *,
     actor_agent_id: str | None,
@@ -65,22 +65,22 @@ async def assert_checkout_owner(
     if issue["status"] == "in_progress" and actor_agent is not None and owner == actor_agent:
         if checkout == actor_run:
             return records.CheckoutOwnership.model_validate(result)
-        current = await _run(session, checkout) if checkout else None
+        current = await _run(unit, checkout) if checkout else None
         lock_is_stale = checkout is None or not _is_live(current)
         if actor_run is None and lock_is_stale:
             # A lock held by a finished (or vanished) run is no lock: clear it.
             if checkout is not None:
-                await _set_run_lock(session, issue["id"], None)
+                await _set_run_lock(unit, issue["id"], None)
             return records.CheckoutOwnership.model_validate({**result, "checkout_run_id": None})
         if actor_run is not None and lock_is_stale:
-            run = await _run(session, actor_run)
+            run = await _run(unit, actor_run)
             if (
                 _is_live(run)
                 and run is not None
                 and str(run["company_id"]) == company_id
                 and str(run["agent_id"]) == actor_agent
             ):
-                await _set_run_lock(session, issue["id"], actor_run)
+                await _set_run_lock(unit, issue["id"], actor_run)
                 return records.CheckoutOwnership.model_validate(
                     {**result, "checkout_run_id": actor_run, "adopted_from_run_id": checkout}
                 )
@@ -98,9 +98,9 @@ async def assert_checkout_owner(
     )
 
 
-async def _set_run_lock(session: AsyncSession, issue_id: Any, run_id: str | None) -> None:
+async def _set_run_lock(unit: UnitOfWork, issue_id: Any, run_id: str | None) -> None:
     now = datetime.now(UTC)
-    await session.execute(
+    await unit.session.execute(
         sa.update(tables.issues)
         .where(tables.issues.c.id == issue_id)
         .values(

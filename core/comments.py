@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import records
 from core.errors import InvalidInput
+from core.unit_of_work import UnitOfWork
 from db import tables
 
 #: Characters of a comment body kept in its activity row.
 SNIPPET_CHARS = 120
 
 
-async def list_comments(session: AsyncSession, issue: Mapping[str, Any]) -> list[records.Comment]:
+async def list_comments(unit: UnitOfWork, issue: Mapping[str, Any]) -> list[records.Comment]:
     """All comments of the issue, newest first."""
     comments = tables.issue_comments
     query = (
@@ -26,11 +26,12 @@ async def list_comments(session: AsyncSession, issue: Mapping[str, Any]) -> list
         .where(comments.c.issue_id == issue["id"], comments.c.company_id == issue["company_id"])
         .order_by(comments.c.created_at.desc(), comments.c.id.desc())
     )
-    return [records.Comment.model_validate(r) for r in (await session.execute(query)).mappings()]
+    rows = (await unit.session.execute(query)).mappings()
+    return [records.Comment.model_validate(row) for row in rows]
 
 
 async def create_comment(
-    session: AsyncSession,
+    unit: UnitOfWork,
     issue: Mapping[str, Any],
     *,
     body: Any,
@@ -53,8 +54,8 @@ async def create_comment(
         "created_at": now,
         "updated_at": now,
     }
-    await session.execute(sa.insert(tables.issue_comments).values(row))
-    await session.execute(
+    await unit.session.execute(sa.insert(tables.issue_comments).values(row))
+    await unit.session.execute(
         sa.update(tables.issues).where(tables.issues.c.id == issue["id"]).values(updated_at=now)
     )
     return records.Comment.model_validate(row)

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import records
 from core.errors import Conflict, Unprocessable
 from core.ids import as_uuid
+from core.unit_of_work import UnitOfWork
 from db import tables
 from db.constants import DOCUMENT_FORMATS
 
@@ -81,7 +81,7 @@ def _documents_of(issue_id: Any) -> sa.Select[Any]:
     )
 
 
-async def list_documents(session: AsyncSession, issue: Mapping[str, Any]) -> list[records.Document]:
+async def list_documents(unit: UnitOfWork, issue: Mapping[str, Any]) -> list[records.Document]:
     """The issue's documents with bodies, by key, system keys left out."""
     links = tables.issue_documents
     query = (
@@ -89,15 +89,16 @@ async def list_documents(session: AsyncSession, issue: Mapping[str, Any]) -> lis
         .where(links.c.key.not_in(SYSTEM_KEYS))
         .order_by(links.c.key, tables.documents.c.updated_at.desc())
     )
-    return [records.Document.model_validate(r) for r in (await session.execute(query)).mappings()]
+    rows = (await unit.session.execute(query)).mappings()
+    return [records.Document.model_validate(row) for row in rows]
 
 
 async def get_document(
-    session: AsyncSession, issue: Mapping[str, Any], key: str
+    unit: UnitOfWork, issue: Mapping[str, Any], key: str
 ) -> records.Document | None:
     """The document under ``key`` (system keys included), or None."""
     query = _documents_of(issue["id"]).where(tables.issue_documents.c.key == key)
-    row = (await session.execute(query)).mappings().first()
+    row = (await unit.session.execute(query)).mappings().first()
     return records.Document.model_validate(row) if row else None
 
 
@@ -121,7 +122,7 @@ def _validate_content(
 
 
 async def upsert_document(
-    session: AsyncSession,
+    unit: UnitOfWork,
     issue: Mapping[str, Any],
     *,
     key: str,
@@ -136,7 +137,7 @@ async def upsert_document(
 ) -> DocumentWrite:
     """Create the document under ``key``, or add a revision to it (the issue row is locked)."""
     title = _validate_content(body, title, format_, change_summary)
-    existing = await get_document(session, issue, key)
+    existing = await get_document(unit, issue, key)
     now = datetime.now(UTC)
     revision_id = str(uuid.uuid4())
     if existing is None:
@@ -144,7 +145,7 @@ async def upsert_document(
             raise Conflict("Document does not exist yet")
         document_id = str(uuid.uuid4())
         revision_number = 1
-        await session.execute(
+        await unit.session.execute(
             sa.insert(tables.documents).values(
                 id=document_id,
                 company_id=issue["company_id"],
@@ -161,7 +162,7 @@ async def upsert_document(
                 updated_at=now,
             )
         )
-        await session.execute(
+        await unit.session.execute(
             sa.insert(tables.issue_documents).values(
                 id=str(uuid.uuid4()),
                 company_id=issue["company_id"],
@@ -183,7 +184,7 @@ async def upsert_document(
             )
         document_id = existing.id
         revision_number = existing.latest_revision_number + 1
-        await session.execute(
+        await unit.session.execute(
             sa.update(tables.documents)
             .where(tables.documents.c.id == document_id)
             .values(
@@ -197,12 +198,12 @@ async def upsert_document(
                 updated_at=now,
             )
         )
-        await session.execute(
+        await unit.session.execute(
             sa.update(tables.issue_documents)
             .where(tables.issue_documents.c.document_id == document_id)
             .values(updated_at=now)
         )
-    await session.execute(
+    await unit.session.execute(
         sa.insert(tables.document_revisions).values(
             id=revision_id,
             company_id=issue["company_id"],
@@ -218,19 +219,20 @@ async def upsert_document(
             created_at=now,
         )
     )
-    document = await get_document(session, issue, key)
+    document = await get_document(unit, issue, key)
     assert document is not None
     return DocumentWrite(document, created=existing is None)
 
 
-async def delete_document(session: AsyncSession, issue: Mapping[str, Any], key: str) -> bool:
+async def delete_document(unit: UnitOfWork, issue: Mapping[str, Any], key: str) -> bool:
     """Delete the document under ``key`` with its revisions; False when there was none."""
     links = tables.issue_documents
-    document_id = await session.scalar(
+    document_id = await unit.session.scalar(
         sa.select(links.c.document_id).where(links.c.issue_id == issue["id"], links.c.key == key)
     )
     if document_id is None:
         return False
-    await session.execute(sa.delete(links).where(links.c.document_id == document_id))
-    await session.execute(sa.delete(tables.documents).where(tables.documents.c.id == document_id))
+    await unit.session.execute(sa.delete(links).where(links.c.document_id == document_id))
+    documents = tables.documents
+    await unit.session.execute(sa.delete(documents).where(documents.c.id == document_id))
     return True

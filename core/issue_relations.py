@@ -16,12 +16,12 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import records
 from core.errors import Unprocessable
 from core.ids import as_uuid
-from db import Dialect, any_of, dialect_of, lock_for_update, tables
+from core.unit_of_work import UnitOfWork
+from db import Dialect, any_of, lock_for_update, tables
 from db.types import UUID, GenerateUUID, SqlNow
 
 BLOCKS = "blocks"
@@ -55,7 +55,7 @@ _STEP = tables.issue_relations.alias("step")
 
 
 async def relation_summaries(
-    session: AsyncSession, company_id: str, issue_ids: Sequence[str]
+    unit: UnitOfWork, company_id: str, issue_ids: Sequence[str]
 ) -> dict[str, records.RelationSummary]:
     """``{blockedBy, blocks}`` for each issue, in two queries whatever the number of issues.
 
@@ -85,10 +85,10 @@ async def relation_summaries(
             .where(
                 relations.c.company_id == company_id,
                 relations.c.type == BLOCKS,
-                any_of(dialect_of(session), own, issue_ids),
+                any_of(unit.dialect, own, issue_ids),
             )
         )
-        for record in (await session.execute(query)).all():
+        for record in (await unit.session.execute(query)).all():
             row = record._asdict()
             if row["other_company_id"] == company_id:
                 target[row["owner_id"]].append(row)
@@ -106,15 +106,15 @@ NO_RELATIONS = records.RelationSummary()
 
 
 async def relation_summary(
-    session: AsyncSession, company_id: str, issue_id: Any
+    unit: UnitOfWork, company_id: str, issue_id: Any
 ) -> records.RelationSummary:
     """The relation summary of one issue (empty lists when it has none)."""
-    found = await relation_summaries(session, company_id, [str(issue_id)])
+    found = await relation_summaries(unit, company_id, [str(issue_id)])
     return found.get(str(issue_id)) or NO_RELATIONS
 
 
 async def _creates_cycle(
-    session: AsyncSession, company_id: str, issue_id: str, blocker_ids: Sequence[str]
+    unit: UnitOfWork, company_id: str, issue_id: str, blocker_ids: Sequence[str]
 ) -> bool:
     """Whether any proposed blocker is already downstream of the issue (or is reachable back)."""
     relations = tables.issue_relations
@@ -135,14 +135,14 @@ async def _creates_cycle(
             step.c.issue_id == downstream.c.id,
         )
     )
-    hit = await session.scalar(
+    hit = await unit.session.scalar(
         sa.select(downstream.c.id).where(downstream.c.id.in_(blocker_ids)).limit(1)
     )
     return hit is not None
 
 
 async def sync_blockers(
-    session: AsyncSession,
+    unit: UnitOfWork,
     *,
     company_id: str,
     issue_id: str,
@@ -163,24 +163,24 @@ async def sync_blockers(
         raise Unprocessable("Issue cannot be blocked by itself")
     if new_issue:
         await _insert_blockers_of_new_issue(
-            session, company_id, issue_id, canonical, created_by_agent_id, created_by_user_id
+            unit, company_id, issue_id, canonical, created_by_agent_id, created_by_user_id
         )
         return
     if wanted:
         if None in canonical:
             raise Unprocessable("Blocked-by issues must belong to the same company")
         ids = sorted({issue_id, *(blocker for blocker in canonical if blocker)})
-        locked = _locked_issue_companies(dialect_of(session))
-        rows = await session.execute(locked, {"ids": ids})
+        locked = _locked_issue_companies(unit.dialect)
+        rows = await unit.session.execute(locked, {"ids": ids})
         found = {str(row.id): str(row.company_id) for row in rows}
         if any(found.get(blocker) != company_id for blocker in canonical if blocker):
             raise Unprocessable("Blocked-by issues must belong to the same company")
         if await _creates_cycle(
-            session, company_id, issue_id, [blocker for blocker in canonical if blocker]
+            unit, company_id, issue_id, [blocker for blocker in canonical if blocker]
         ):
             raise Unprocessable("Blocking relations cannot contain cycles")
     relations = tables.issue_relations
-    await session.execute(
+    await unit.session.execute(
         sa.delete(relations).where(
             relations.c.company_id == company_id,
             relations.c.type == BLOCKS,
@@ -189,7 +189,7 @@ async def sync_blockers(
     )
     if wanted:
         now = datetime.now(UTC)
-        await session.execute(
+        await unit.session.execute(
             _INSERT_RELATION,
             [
                 {
@@ -242,7 +242,7 @@ _BLOCKERS_OF_NEW_ISSUE = (
 
 
 async def _insert_blockers_of_new_issue(
-    session: AsyncSession,
+    unit: UnitOfWork,
     company_id: str,
     issue_id: str,
     blockers: Sequence[str | None],
@@ -259,7 +259,7 @@ async def _insert_blockers_of_new_issue(
         return
     if None in blockers:
         raise Unprocessable("Blocked-by issues must belong to the same company")
-    inserted = await session.execute(
+    inserted = await unit.session.execute(
         _BLOCKERS_OF_NEW_ISSUE,
         {
             "issue_id": issue_id,
@@ -306,11 +306,9 @@ def _blocker_statuses_query() -> sa.Select[Any]:
 _BLOCKER_STATUSES = _blocker_statuses_query()
 
 
-async def blocker_statuses(
-    session: AsyncSession, company_id: str, issue_id: Any
-) -> Mapping[str, str]:
+async def blocker_statuses(unit: UnitOfWork, company_id: str, issue_id: Any) -> Mapping[str, str]:
     """The status of each issue blocking ``issue_id``, by blocker id."""
-    rows = await session.execute(
+    rows = await unit.session.execute(
         _BLOCKER_STATUSES, {"company_id": company_id, "issue_id": issue_id}
     )
     return {str(row.id): row.status for row in rows}

@@ -1,6 +1,6 @@
 """Issues: lookup, numbering, create, update, list — the core rules, without plugin concerns.
 
-Functions take the session of the caller's transaction first. Messages are upstream's verbatim.
+Functions take the caller's transaction (``unit``) first. Messages are upstream's verbatim.
 Plugin-specific rules (origin namespaces, activity attribution) live in ``core.host_services``.
 """
 
@@ -9,19 +9,20 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import Field
 
 from core import records
 from core.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from core.ids import as_identifier, as_uuid, optional_uuid, require_uuid
 from core.issue_relations import sync_blockers
-from db import dialect_of, lock_for_update, tables
+from core.params import WireParams
+from core.unit_of_work import UnitOfWork
+from db import lock_for_update, tables
 from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES, ISSUE_PRIORITIES, ISSUE_STATUSES
 from db.types import UUID, Greatest
 
@@ -39,14 +40,14 @@ _RUN_LOCK_COLUMNS = (
 )
 
 
-class _Input(BaseModel):
-    """Inputs accept snake_case keywords and upstream's camelCase wire keys alike."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+#: Upstream's message for an origin kind that is not text (the namespace rule is the caller's).
+_ORIGIN_KIND_MESSAGES = {"origin_kind": "Plugin issue originKind must be a string"}
 
 
-class IssueCreate(_Input):
+class IssueCreate(WireParams):
     """The fields a plugin may set on a new issue (upstream's typed list, nothing more)."""
+
+    messages: ClassVar[Mapping[str, str]] = _ORIGIN_KIND_MESSAGES
 
     title: str
     project_id: str | None = None
@@ -71,8 +72,10 @@ class IssueCreate(_Input):
     execution_workspace_settings: dict[str, Any] | None = None
 
 
-class IssuePatch(_Input):
+class IssuePatch(WireParams):
     """The fields a plugin may change on an issue; absent keys stay as they are."""
+
+    messages: ClassVar[Mapping[str, str]] = _ORIGIN_KIND_MESSAGES
 
     title: str | None = None
     description: str | None = None
@@ -100,7 +103,7 @@ class IssuePatch(_Input):
 
 
 async def find_issue(
-    session: AsyncSession, company_id: str, reference: Any, *, lock: bool = False
+    unit: UnitOfWork, company_id: str, reference: Any, *, lock: bool = False
 ) -> Mapping[str, Any] | None:
     """The company's issue named by a UUID or an identifier (``PAP-12``), or None.
 
@@ -117,22 +120,22 @@ async def find_issue(
         condition = tables.issues.c.identifier == identifier
     query = sa.select(tables.issues).where(condition, tables.issues.c.company_id == company_id)
     if lock:
-        query = lock_for_update(dialect_of(session), query)
-    return (await session.execute(query)).mappings().first()
+        query = lock_for_update(unit.dialect, query)
+    return (await unit.session.execute(query)).mappings().first()
 
 
 async def require_issue(
-    session: AsyncSession, company_id: str, reference: Any, *, lock: bool = False
+    unit: UnitOfWork, company_id: str, reference: Any, *, lock: bool = False
 ) -> Mapping[str, Any]:
     """``find_issue``, raising upstream's "Issue not found" when there is none."""
-    row = await find_issue(session, company_id, reference, lock=lock)
+    row = await find_issue(unit, company_id, reference, lock=lock)
     if row is None:
         raise NotFound("Issue not found")
     return row
 
 
 async def labels_by_issue(
-    session: AsyncSession, issue_ids: Sequence[Any]
+    unit: UnitOfWork, issue_ids: Sequence[Any]
 ) -> dict[str, list[records.Label]]:
     """The labels of each issue, by issue id (issues without labels are absent)."""
     if not issue_ids:
@@ -144,7 +147,7 @@ async def labels_by_issue(
         .order_by(tables.labels.c.name)
     )
     found: dict[str, list[records.Label]] = defaultdict(list)
-    for row in (await session.execute(query)).mappings():
+    for row in (await unit.session.execute(query)).mappings():
         found[str(row["issue_id"])].append(records.Label.model_validate(row))
     return found
 
@@ -156,14 +159,14 @@ def issue_record(row: Mapping[str, Any], labels: Sequence[records.Label] = ()) -
     )
 
 
-async def load_issue(session: AsyncSession, issue_id: Any) -> records.Issue:
+async def load_issue(unit: UnitOfWork, issue_id: Any) -> records.Issue:
     """An issue and its labels, by id (the caller knows it exists)."""
     row = (
-        (await session.execute(sa.select(tables.issues).where(tables.issues.c.id == issue_id)))
+        (await unit.session.execute(sa.select(tables.issues).where(tables.issues.c.id == issue_id)))
         .mappings()
         .one()
     )
-    labels = await labels_by_issue(session, [issue_id])
+    labels = await labels_by_issue(unit, [issue_id])
     return issue_record(row, labels.get(str(issue_id), []))
 
 
@@ -185,7 +188,7 @@ def validate_priority(priority: str) -> None:
 
 
 async def validate_assignees(
-    session: AsyncSession,
+    unit: UnitOfWork,
     company_id: str,
     *,
     agent_id: str | None,
@@ -207,7 +210,7 @@ async def validate_assignees(
             query = sa.select(tables.agents.c.company_id, tables.agents.c.status).where(
                 tables.agents.c.id == agent_uuid
             )
-            agent = (await session.execute(query)).first()
+            agent = (await unit.session.execute(query)).first()
         if agent is None:
             raise NotFound("Assignee agent not found")
         if str(agent.company_id) != company_id:
@@ -218,7 +221,7 @@ async def validate_assignees(
             raise Conflict("Cannot assign work to terminated agents")
     if user_id and check_user:
         memberships = tables.company_memberships
-        member = await session.scalar(
+        member = await unit.session.scalar(
             sa.select(memberships.c.id).where(
                 memberships.c.company_id == company_id,
                 memberships.c.principal_type == "user",
@@ -233,22 +236,21 @@ async def validate_assignees(
 
 
 async def _require_in_company(
-    session: AsyncSession, table: sa.Table, record_id: str, company_id: str, message: str
+    unit: UnitOfWork, table: sa.Table, record_id: str, company_id: str, message: str
 ) -> Mapping[str, Any]:
-    row = (
-        (await session.execute(sa.select(table).where(table.c.id == record_id))).mappings().first()
-    )
+    query = sa.select(table).where(table.c.id == record_id)
+    row = (await unit.session.execute(query)).mappings().first()
     if row is None or str(row["company_id"]) != company_id:
         raise NotFound(message)
     return row
 
 
 async def _validate_project_workspace(
-    session: AsyncSession, company_id: str, workspace_id: str, project_id: str | None
+    unit: UnitOfWork, company_id: str, workspace_id: str, project_id: str | None
 ) -> None:
     workspace = (
         (
-            await session.execute(
+            await unit.session.execute(
                 sa.select(tables.project_workspaces).where(
                     tables.project_workspaces.c.id == workspace_id
                 )
@@ -306,7 +308,7 @@ _INSERT_ISSUE_WITH_DEFAULT_GOAL = _INSERT_ISSUE.values(
 _ISSUE_COLUMNS = tuple(column.name for column in tables.issues.columns)
 
 
-async def _default_project_workspace_id(session: AsyncSession, project: Mapping[str, Any]) -> Any:
+async def _default_project_workspace_id(unit: UnitOfWork, project: Mapping[str, Any]) -> Any:
     """The project policy's default workspace, else the primary, else the oldest workspace."""
     policy = project.get("execution_workspace_policy") or {}
     default_id = as_uuid(policy.get("defaultProjectWorkspaceId"))
@@ -321,17 +323,17 @@ async def _default_project_workspace_id(session: AsyncSession, project: Mapping[
         )
         .limit(1)
     )
-    return await session.scalar(query)
+    return await unit.session.scalar(query)
 
 
-async def allocate_issue_number(session: AsyncSession, company_id: str) -> tuple[int, str]:
+async def allocate_issue_number(unit: UnitOfWork, company_id: str) -> tuple[int, str]:
     """The company's next issue number and its identifier, under the company row's lock.
 
     The counter becomes the greater of itself and the highest number in use, plus one, so it heals
     if it ever fell behind. The UPDATE locks the company row (PostgreSQL) or runs under the
     database write lock (SQLite), so concurrent creates never share a number.
     """
-    row = (await session.execute(_NEXT_ISSUE_NUMBER, {"company_id": company_id})).first()
+    row = (await unit.session.execute(_NEXT_ISSUE_NUMBER, {"company_id": company_id})).first()
     if row is None:
         raise NotFound("Company not found")
     return int(row.issue_counter), f"{row.issue_prefix}-{row.issue_counter}"
@@ -347,8 +349,57 @@ def _status_timestamps(status: str, now: datetime, current: Mapping[str, Any]) -
     return effects
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """Where a new issue sits: its project, goal, parent and project workspace."""
+
+    project_id: str | None
+    #: None with ``default_goal``: the insert itself picks the company's default goal.
+    goal_id: Any
+    default_goal: bool
+    parent_id: str | None
+    project_workspace_id: Any
+
+
+async def _placement(unit: UnitOfWork, company_id: str, values: IssueCreate) -> _Placement:
+    """Resolve and check a new issue's project, goal, parent and workspace, in upstream's
+    order; each must belong to the company."""
+    project_id = optional_uuid(values.project_id, "projectId")
+    goal_id = optional_uuid(values.goal_id, "goalId")
+    parent_id = optional_uuid(values.parent_id, "parentId")
+    project = None
+    if project_id is not None:
+        project = await _require_in_company(
+            unit, tables.projects, project_id, company_id, "Project not found"
+        )
+    default_goal = False
+    if goal_id is not None:
+        await _require_in_company(unit, tables.goals, goal_id, company_id, "Goal not found")
+    elif project is not None:
+        goal_id = project["goal_id"]
+    else:
+        default_goal = True
+    if parent_id is not None:
+        await _require_in_company(
+            unit, tables.issues, parent_id, company_id, "Parent issue not found"
+        )
+
+    project_workspace_id = None
+    inherit_from = values.inherit_execution_workspace_from_issue_id or parent_id
+    if inherit_from:
+        source = await find_issue(unit, company_id, inherit_from)
+        if source is None:
+            raise NotFound("Workspace inheritance issue not found")
+        project_workspace_id = source["project_workspace_id"]
+    if project is not None and project_workspace_id is None:
+        project_workspace_id = await _default_project_workspace_id(unit, project)
+    if project_workspace_id is not None:
+        await _validate_project_workspace(unit, company_id, str(project_workspace_id), project_id)
+    return _Placement(project_id, goal_id, default_goal, parent_id, project_workspace_id)
+
+
 async def create_issue(
-    session: AsyncSession,
+    unit: UnitOfWork,
     *,
     company_id: str,
     values: IssueCreate,
@@ -371,52 +422,19 @@ async def create_issue(
     assignee_agent_id = optional_uuid(values.assignee_agent_id, "assigneeAgentId")
     assignee_user_id = values.assignee_user_id or None
     await validate_assignees(
-        session, company_id, agent_id=assignee_agent_id, user_id=assignee_user_id, status=status
+        unit, company_id, agent_id=assignee_agent_id, user_id=assignee_user_id, status=status
     )
 
-    project_id = optional_uuid(values.project_id, "projectId")
-    goal_id = optional_uuid(values.goal_id, "goalId")
-    parent_id = optional_uuid(values.parent_id, "parentId")
-    project = None
-    if project_id is not None:
-        project = await _require_in_company(
-            session, tables.projects, project_id, company_id, "Project not found"
-        )
-    default_goal = False
-    if goal_id is not None:
-        await _require_in_company(session, tables.goals, goal_id, company_id, "Goal not found")
-    elif project is not None:
-        goal_id = project["goal_id"]
-    else:
-        default_goal = True  # resolved by the insert itself
-    if parent_id is not None:
-        await _require_in_company(
-            session, tables.issues, parent_id, company_id, "Parent issue not found"
-        )
-
-    project_workspace_id = None
-    inherit_from = values.inherit_execution_workspace_from_issue_id or parent_id
-    if inherit_from:
-        source = await find_issue(session, company_id, inherit_from)
-        if source is None:
-            raise NotFound("Workspace inheritance issue not found")
-        project_workspace_id = source["project_workspace_id"]
-    if project is not None and project_workspace_id is None:
-        project_workspace_id = await _default_project_workspace_id(session, project)
-    if project_workspace_id is not None:
-        await _validate_project_workspace(
-            session, company_id, str(project_workspace_id), project_id
-        )
-
-    issue_number, identifier = await allocate_issue_number(session, company_id)
+    placement = await _placement(unit, company_id, values)
+    issue_number, identifier = await allocate_issue_number(unit, company_id)
     now = datetime.now(UTC)
     issue_id = str(uuid.uuid4())
     row = {
         "id": issue_id,
         "company_id": company_id,
-        "project_id": project_id,
-        "project_workspace_id": project_workspace_id,
-        "parent_id": parent_id,
+        "project_id": placement.project_id,
+        "project_workspace_id": placement.project_workspace_id,
+        "parent_id": placement.parent_id,
         "title": title,
         "description": values.description,
         "status": status,
@@ -441,21 +459,21 @@ async def create_issue(
             if value is not None
         },
     }
-    if default_goal:
-        result = await session.execute(
+    if placement.default_goal:
+        result = await unit.session.execute(
             _INSERT_ISSUE_WITH_DEFAULT_GOAL, {**row, "goal_company_id": company_id}
         )
         row["goal_id"] = result.scalar_one()
     else:
-        row["goal_id"] = goal_id
-        await session.execute(_INSERT_ISSUE, row)
+        row["goal_id"] = placement.goal_id
+        await unit.session.execute(_INSERT_ISSUE, row)
     labels: list[records.Label] = []
     if values.label_ids is not None:
-        labels = await replace_labels(session, company_id, issue_id, values.label_ids)
+        labels = await replace_labels(unit, company_id, issue_id, values.label_ids)
     blockers = list(values.blocked_by_issue_ids or [])
     if values.blocked_by_issue_ids is not None:
         await sync_blockers(
-            session,
+            unit,
             company_id=company_id,
             issue_id=issue_id,
             blocker_ids=blockers,
@@ -470,7 +488,7 @@ async def create_issue(
 
 
 async def replace_labels(
-    session: AsyncSession, company_id: str, issue_id: str, label_ids: Iterable[Any]
+    unit: UnitOfWork, company_id: str, issue_id: str, label_ids: Iterable[Any]
 ) -> list[records.Label]:
     """Set an issue's labels to exactly ``label_ids`` (de-duplicated, all of the company)."""
     wanted = list(dict.fromkeys(as_uuid(label) or str(label) for label in label_ids))
@@ -478,7 +496,7 @@ async def replace_labels(
     if wanted:
         rows = (
             (
-                await session.execute(
+                await unit.session.execute(
                     sa.select(tables.labels)
                     .where(
                         tables.labels.c.id.in_([w for w in wanted if as_uuid(w)]),
@@ -493,11 +511,11 @@ async def replace_labels(
         if len(rows) != len(wanted):
             raise Unprocessable("One or more labels are invalid for this company")
         found = [records.Label.model_validate(row) for row in rows]
-    await session.execute(
+    await unit.session.execute(
         sa.delete(tables.issue_labels).where(tables.issue_labels.c.issue_id == issue_id)
     )
     if wanted:
-        await session.execute(
+        await unit.session.execute(
             sa.insert(tables.issue_labels),
             [
                 {"issue_id": issue_id, "label_id": label, "company_id": company_id}
@@ -511,7 +529,7 @@ async def replace_labels(
 
 
 async def update_issue(
-    session: AsyncSession,
+    unit: UnitOfWork,
     current: Mapping[str, Any],
     patch: Mapping[str, Any],
     *,
@@ -551,7 +569,7 @@ async def update_issue(
     user_id = changes.get("assignee_user_id", current["assignee_user_id"])
     effective_status = status if status is not None else current["status"]
     await validate_assignees(
-        session,
+        unit,
         company_id,
         agent_id=str(agent_id) if agent_id else None,
         user_id=user_id,
@@ -561,7 +579,7 @@ async def update_issue(
     )
     if changes.get("execution_workspace_id"):
         workspace = await _require_in_company(
-            session,
+            unit,
             tables.execution_workspaces,
             changes["execution_workspace_id"],
             company_id,
@@ -584,21 +602,21 @@ async def update_issue(
         changes.update(dict.fromkeys(_RUN_LOCK_COLUMNS))
 
     issue_id = current["id"]
-    await session.execute(
+    await unit.session.execute(
         sa.update(tables.issues).where(tables.issues.c.id == issue_id).values(changes)
     )
     if "label_ids" in patch:
-        await replace_labels(session, company_id, str(issue_id), patch["label_ids"] or [])
+        await replace_labels(unit, company_id, str(issue_id), patch["label_ids"] or [])
     if "blocked_by_issue_ids" in patch:
         await sync_blockers(
-            session,
+            unit,
             company_id=company_id,
             issue_id=str(issue_id),
             blocker_ids=list(patch["blocked_by_issue_ids"] or []),
             created_by_agent_id=actor_agent_id,
             created_by_user_id=actor_user_id,
         )
-    return await load_issue(session, issue_id)
+    return await load_issue(unit, issue_id)
 
 
 def _text(value: Any) -> str | None:
@@ -613,7 +631,7 @@ _PRIORITY_ORDER = sa.case(
 )
 
 
-class IssueFilter(_Input):
+class IssueFilter(WireParams):
     """``issues.list`` filters; ``limit``/``offset`` page once, in SQL."""
 
     project_id: str | None = None
@@ -643,7 +661,7 @@ def _window_number(value: Any) -> int | None:
 
 
 async def list_issues(
-    session: AsyncSession, company_id: str, filters: IssueFilter
+    unit: UnitOfWork, company_id: str, filters: IssueFilter
 ) -> list[records.IssueListItem]:
     """The company's visible issues, by priority then latest activity, paged once."""
     issues = tables.issues
@@ -713,12 +731,12 @@ async def list_issues(
         query = query.limit(limit)
     if offset:
         query = query.offset(offset)
-    rows = (await session.execute(query)).mappings().all()
+    rows = (await unit.session.execute(query)).mappings().all()
     if not rows:
         return []
     ids = [row["id"] for row in rows]
-    labels = await labels_by_issue(session, ids)
-    active = await _active_runs(session, [row["execution_run_id"] for row in rows])
+    labels = await labels_by_issue(unit, ids)
+    active = await _active_runs(unit, [row["execution_run_id"] for row in rows])
     items = []
     for row in rows:
         issue_labels = labels.get(str(row["id"]), [])
@@ -740,14 +758,12 @@ async def list_issues(
     return items
 
 
-async def _active_runs(
-    session: AsyncSession, run_ids: Iterable[Any]
-) -> dict[str, records.ActiveRun]:
+async def _active_runs(unit: UnitOfWork, run_ids: Iterable[Any]) -> dict[str, records.ActiveRun]:
     wanted = [run_id for run_id in run_ids if run_id is not None]
     if not wanted:
         return {}
     runs = tables.heartbeat_runs
-    rows = await session.execute(
+    rows = await unit.session.execute(
         sa.select(runs).where(
             runs.c.id.in_(wanted), runs.c.status.in_(HEARTBEAT_RUN_ACTIVE_STATUSES)
         )

@@ -1,4 +1,5 @@
-"""An operator's plugin configuration, checked against the manifest's ``instanceConfigSchema``.
+"""An operator's plugin configuration (``plugin_config``), checked against the manifest's
+``instanceConfigSchema``; ``get_config``/``save_config`` read and replace it.
 
 Upstream (``server/src/routes/plugins.ts`` with ``services/plugin-config-validator.ts``) answers
 400 with ``"configJson" is required and must be an object`` for anything but an object, and,
@@ -21,12 +22,16 @@ keywords configuration schemas use as Ajv does. Known differences:
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from jsonschema import Draft7Validator, ValidationError, validators
 
 from core.errors import InvalidInput
+from db import Database, tables
 
 CONFIG_NOT_AN_OBJECT = '"configJson" is required and must be an object'
 CONFIG_MISMATCH = "Configuration does not match the plugin's instanceConfigSchema"
@@ -206,3 +211,34 @@ def validate_config(schema: Mapping[str, Any] | None, config: Any) -> None:
 
 
 __all__ = ["CONFIG_MISMATCH", "CONFIG_NOT_AN_OBJECT", "InvalidPluginConfig", "validate_config"]
+
+
+async def get_config(db: Database, plugin_id: str) -> dict[str, Any]:
+    """The plugin's config, ``{}`` when none was saved."""
+    config = tables.plugin_config
+    query = sa.select(config.c.config_json).where(config.c.plugin_id == plugin_id)
+    async with db.read() as session:
+        stored = (await session.execute(query)).scalar()
+    return dict(stored or {})
+
+
+async def save_config(db: Database, plugin_id: str, values: Mapping[str, Any]) -> None:
+    """Replace the plugin's config (validate it against the manifest's schema first)."""
+    config = tables.plugin_config
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        updated = await session.execute(
+            sa.update(config)
+            .where(config.c.plugin_id == plugin_id)
+            .values(config_json=dict(values), last_error=None, updated_at=now)
+        )
+        if updated.rowcount == 0:
+            await session.execute(
+                sa.insert(config).values(
+                    id=str(uuid.uuid4()),
+                    plugin_id=plugin_id,
+                    config_json=dict(values),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )

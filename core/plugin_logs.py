@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from pydantic import StrictFloat, StrictInt
 
 from core import records
 from core.errors import InvalidInput
+from core.params import WireParams
 from core.write_behind import WriteBehind
 from db import Database, tables
 from db.constants import PLUGIN_LOG_LEVELS
@@ -65,14 +67,32 @@ def _bounded_meta(meta: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(text)
 
 
-def log_line(plugin_id: str, params: Mapping[str, Any]) -> LogLine:
-    """A ``log`` message of a worker (``{level, message, meta?}``) as a line to store.
+class LogMessage(WireParams):
+    """A ``log`` message of a worker: ``{level, message, meta?}``, stored leniently (an unknown
+    level as ``info``, a non-string message as its JSON text, a non-object ``meta`` dropped)."""
 
-    An unknown level is stored as ``info``; a non-string message is stored as its JSON text.
-    """
-    level = params.get("level")
-    message = params.get("message")
-    meta = params.get("meta")
+    level: Any = None
+    message: Any = None
+    meta: Any = None
+
+
+class Metric(WireParams):
+    """A ``metrics.write`` call: ``{name, value, tags?}``."""
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "name": "Metric name must be a non-empty string",
+        "value": "Metric value must be a number",
+        "tags": "Metric tags must be an object",
+    }
+
+    name: str = ""
+    value: StrictInt | StrictFloat
+    tags: dict[str, Any] | None = None
+
+
+def log_line(plugin_id: str, params: LogMessage) -> LogLine:
+    """A ``log`` message as a line to store."""
+    level, message, meta = params.level, params.message, params.meta
     return LogLine(
         plugin_id=plugin_id,
         level=level if level in PLUGIN_LOG_LEVELS else "info",
@@ -81,22 +101,15 @@ def log_line(plugin_id: str, params: Mapping[str, Any]) -> LogLine:
     )
 
 
-def metric_line(plugin_id: str, params: Mapping[str, Any]) -> LogLine:
-    """A ``metrics.write`` call (``{name, value, tags?}``) as a ``metric`` line."""
-    name = params.get("name")
-    value = params.get("value")
-    tags = params.get("tags")
-    if not isinstance(name, str) or not name:
+def metric_line(plugin_id: str, params: Metric) -> LogLine:
+    """A ``metrics.write`` call as a ``metric`` line."""
+    if not params.name:
         raise InvalidInput("Metric name must be a non-empty string")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput("Metric value must be a number")
-    if tags is not None and not isinstance(tags, Mapping):
-        raise InvalidInput("Metric tags must be an object")
     return LogLine(
         plugin_id=plugin_id,
         level="metric",
-        message=name[:MAX_METRIC_NAME_CHARS],
-        meta={"value": value, "tags": dict(tags or {})},
+        message=params.name[:MAX_METRIC_NAME_CHARS],
+        meta={"value": params.value, "tags": dict(params.tags or {})},
     )
 
 

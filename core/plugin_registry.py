@@ -1,4 +1,4 @@
-"""Installed plugins and their instance-wide config: the ``plugins`` and ``plugin_config`` rows.
+"""Installed plugins: the ``plugins`` rows.
 
 A plugin is found by its record id or its key (the manifest id), as upstream's routes accept
 both. Installing a key that is already installed is a conflict; re-installing an uninstalled
@@ -144,34 +144,3 @@ async def delete_plugin(db: Database, plugin_id: str) -> None:
     """Delete the plugin's row; its config, state and logs go with it (ON DELETE CASCADE)."""
     async with db.transaction() as session:
         await session.execute(sa.delete(tables.plugins).where(tables.plugins.c.id == plugin_id))
-
-
-async def get_config(db: Database, plugin_id: str) -> dict[str, Any]:
-    """The plugin's config, ``{}`` when none was saved."""
-    config = tables.plugin_config
-    query = sa.select(config.c.config_json).where(config.c.plugin_id == plugin_id)
-    async with db.read() as session:
-        stored = (await session.execute(query)).scalar()
-    return dict(stored or {})
-
-
-async def save_config(db: Database, plugin_id: str, values: Mapping[str, Any]) -> None:
-    """Replace the plugin's config (validate it against the manifest's schema first)."""
-    config = tables.plugin_config
-    now = datetime.now(UTC)
-    async with db.transaction() as session:
-        updated = await session.execute(
-            sa.update(config)
-            .where(config.c.plugin_id == plugin_id)
-            .values(config_json=dict(values), last_error=None, updated_at=now)
-        )
-        if updated.rowcount == 0:
-            await session.execute(
-                sa.insert(config).values(
-                    id=str(uuid.uuid4()),
-                    plugin_id=plugin_id,
-                    config_json=dict(values),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )

@@ -32,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 from core.errors import Conflict
 from core.event_bus import EventBus
 from core.host_services import build_host_services
+from core.host_services.params import CheckoutOwner
 from core.ids import as_identifier, as_uuid
 from core.records import PluginRecord
 from db import Database, DatabaseError, tables
@@ -441,10 +442,12 @@ async def _enforce_checkout(
         raise Conflict("Issue run ownership conflict")
     services = build_host_services(db, plugin.id, plugin.plugin_key, bus)
     await services.issues.assert_checkout_owner(
-        issue_id=str(issue["id"]),  # the resolved row, also when the URL named PAP-12
-        company_id=company_id,
-        actor_agent_id=caller.agent_id,
-        actor_run_id=run_id,
+        CheckoutOwner(
+            issue_id=str(issue["id"]),  # the resolved row, also when the URL named PAP-12
+            company_id=company_id,
+            actor_agent_id=caller.agent_id,
+            actor_run_id=run_id,
+        )
     )
 
 

@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import records
 from core.budgets import load_budget_context
 from core.documents import SYSTEM_KEYS
 from core.issue_relations import NO_RELATIONS, relation_summaries
-from db import any_of, dialect_of, subtree, tables
+from core.unit_of_work import UnitOfWork
+from db import any_of, subtree, tables
 from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES
 from db.types import JsonText
 
@@ -47,17 +47,13 @@ def _subtree_query(company_id: str, root_id: Any, *columns: Any) -> sa.Select[An
     )
 
 
-async def subtree_rows(
-    session: AsyncSession, company_id: str, root_id: Any
-) -> list[Mapping[str, Any]]:
+async def subtree_rows(unit: UnitOfWork, company_id: str, root_id: Any) -> list[Mapping[str, Any]]:
     """The root and every descendant in the company, root first, level by level."""
     query = _subtree_query(company_id, root_id, tables.issues)
-    return list((await session.execute(query)).mappings().all())
+    return list((await unit.session.execute(query)).mappings().all())
 
 
-async def subtree_nodes(
-    session: AsyncSession, company_id: str, root_id: Any
-) -> list[Mapping[str, Any]]:
+async def subtree_nodes(unit: UnitOfWork, company_id: str, root_id: Any) -> list[Mapping[str, Any]]:
     """Like ``subtree_rows``, with only what summaries need: id, assignee and project as text."""
     issues = tables.issues
     query = _subtree_query(
@@ -67,11 +63,11 @@ async def subtree_nodes(
         _text(issues.c.assignee_agent_id, "assignee_agent_id"),
         _text(issues.c.project_id, "project_id"),
     )
-    return list((await session.execute(query)).mappings().all())
+    return list((await unit.session.execute(query)).mappings().all())
 
 
 async def run_summaries(
-    session: AsyncSession, company_id: str, issue_ids: Sequence[str], *, active_only: bool = False
+    unit: UnitOfWork, company_id: str, issue_ids: Sequence[str], *, active_only: bool = False
 ) -> list[records.RunSummary]:
     """Runs whose context names one of the issues, newest first, at most ``RUNS_PER_ISSUE`` each."""
     if not issue_ids:
@@ -80,7 +76,7 @@ async def run_summaries(
     issue_of_run = JsonText(runs.c.context_snapshot, "issueId")
     conditions = [
         runs.c.company_id == company_id,
-        any_of(dialect_of(session), issue_of_run, issue_ids),
+        any_of(unit.dialect, issue_of_run, issue_ids),
     ]
     if active_only:
         conditions.append(runs.c.status.in_(HEARTBEAT_RUN_ACTIVE_STATUSES))
@@ -111,13 +107,12 @@ async def run_summaries(
         .where(ranked.c.rank <= RUNS_PER_ISSUE)
         .order_by(ranked.c.created_at.desc(), ranked.c.id.desc())
     )
-    return [
-        records.RunSummary.trusted(row._asdict()) for row in (await session.execute(query)).all()
-    ]
+    rows = (await unit.session.execute(query)).all()
+    return [records.RunSummary.trusted(row._asdict()) for row in rows]
 
 
 async def approval_summaries(
-    session: AsyncSession, company_id: str, issue_ids: Sequence[str]
+    unit: UnitOfWork, company_id: str, issue_ids: Sequence[str]
 ) -> list[records.ApprovalSummary]:
     """Approvals linked to the issues: in the order of ``issue_ids``, newest link first."""
     if not issue_ids:
@@ -140,10 +135,10 @@ async def approval_summaries(
         .where(
             links.c.company_id == company_id,
             approvals.c.company_id == company_id,
-            any_of(dialect_of(session), links.c.issue_id, issue_ids),
+            any_of(unit.dialect, links.c.issue_id, issue_ids),
         )
     )
-    rows = (await session.execute(query)).mappings().all()
+    rows = (await unit.session.execute(query)).mappings().all()
     position = {issue_id: index for index, issue_id in enumerate(issue_ids)}
     ordered = sorted(
         rows, key=lambda row: (position[str(row["issue_id"])], -row["linked_at"].timestamp())
@@ -152,13 +147,13 @@ async def approval_summaries(
 
 
 async def cost_summary(
-    session: AsyncSession, company_id: str, issue_ids: Sequence[str], billing_code: str | None
+    unit: UnitOfWork, company_id: str, issue_ids: Sequence[str], billing_code: str | None
 ) -> records.CostSummary:
     """Summed costs of the issues, narrowed to ``billing_code`` when it is set."""
     costs = tables.cost_events
     conditions = [
         costs.c.company_id == company_id,
-        any_of(dialect_of(session), costs.c.issue_id, issue_ids),
+        any_of(unit.dialect, costs.c.issue_id, issue_ids),
     ]
     if billing_code:
         conditions.append(costs.c.billing_code == billing_code)
@@ -168,12 +163,12 @@ async def cost_summary(
             for name in ("cost_cents", "input_tokens", "cached_input_tokens", "output_tokens")
         )
     ).where(*conditions)
-    totals = (await session.execute(query)).mappings().one()
+    totals = (await unit.session.execute(query)).mappings().one()
     return records.CostSummary(**{k: int(v) for k, v in totals.items()}, billing_code=billing_code)
 
 
 async def open_budget_incidents(
-    session: AsyncSession, company_id: str
+    unit: UnitOfWork, company_id: str
 ) -> list[records.BudgetIncidentSummary]:
     """The company's open budget incidents, newest first (company-wide, as upstream)."""
     incidents = tables.budget_incidents
@@ -184,19 +179,19 @@ async def open_budget_incidents(
     )
     return [
         records.BudgetIncidentSummary.model_validate(row)
-        for row in (await session.execute(query)).mappings().all()
+        for row in (await unit.session.execute(query)).mappings().all()
     ]
 
 
 async def invocation_blocks(
-    session: AsyncSession, company_id: str, rows: Sequence[Mapping[str, Any]]
+    unit: UnitOfWork, company_id: str, rows: Sequence[Mapping[str, Any]]
 ) -> list[records.InvocationBlock]:
     """Budget and pause blocks for every assigned issue, judged once per (agent, project)."""
     assigned = [row for row in rows if row["assignee_agent_id"] is not None]
     if not assigned:
         return []
     context = await load_budget_context(
-        session,
+        unit,
         company_id,
         [row["assignee_agent_id"] for row in assigned],
         [row["project_id"] for row in assigned],
@@ -225,7 +220,7 @@ async def invocation_blocks(
 
 
 async def orchestration_summary(
-    session: AsyncSession,
+    unit: UnitOfWork,
     root: Mapping[str, Any],
     *,
     include_subtree: bool,
@@ -234,27 +229,27 @@ async def orchestration_summary(
     """Relations, approvals, runs, costs, incidents and invocation blocks of an issue (tree)."""
     company_id = str(root["company_id"])
     if include_subtree:
-        rows = await subtree_nodes(session, company_id, root["id"])
+        rows = await subtree_nodes(unit, company_id, root["id"])
     else:
         rows = [{key: _id_or_none(root[key]) for key in ("id", "assignee_agent_id", "project_id")}]
     ids = [row["id"] for row in rows]
-    relations = await relation_summaries(session, company_id, ids)
+    relations = await relation_summaries(unit, company_id, ids)
     effective_code = billing_code if billing_code is not None else root["billing_code"]
     return records.OrchestrationSummary.model_construct(
         issue_id=str(root["id"]),
         company_id=company_id,
         subtree_issue_ids=ids,
         relations={issue_id: relations.get(issue_id, NO_RELATIONS) for issue_id in ids},
-        approvals=await approval_summaries(session, company_id, ids),
-        runs=await run_summaries(session, company_id, ids),
-        costs=await cost_summary(session, company_id, ids, effective_code),
-        open_budget_incidents=await open_budget_incidents(session, company_id),
-        invocation_blocks=await invocation_blocks(session, company_id, rows),
+        approvals=await approval_summaries(unit, company_id, ids),
+        runs=await run_summaries(unit, company_id, ids),
+        costs=await cost_summary(unit, company_id, ids, effective_code),
+        open_budget_incidents=await open_budget_incidents(unit, company_id),
+        invocation_blocks=await invocation_blocks(unit, company_id, rows),
     )
 
 
 async def issue_subtree(
-    session: AsyncSession,
+    unit: UnitOfWork,
     root: Mapping[str, Any],
     *,
     include_root: bool = True,
@@ -265,23 +260,23 @@ async def issue_subtree(
 ) -> records.Subtree:
     """An issue's subtree with the optional parts asked for (absent otherwise)."""
     company_id = str(root["company_id"])
-    rows = await subtree_rows(session, company_id, root["id"])
+    rows = await subtree_rows(unit, company_id, root["id"])
     if not include_root:
         rows = [row for row in rows if row["id"] != root["id"]]
     ids = [str(row["id"]) for row in rows]
     parts: dict[str, Any] = {}
     if include_relations:
-        found = await relation_summaries(session, company_id, ids)
+        found = await relation_summaries(unit, company_id, ids)
         parts["relations"] = {i: found.get(i, NO_RELATIONS) for i in ids}
     if include_documents:
-        parts["documents"] = await _document_summaries(session, company_id, ids)
+        parts["documents"] = await _document_summaries(unit, company_id, ids)
     if include_active_runs:
         grouped: dict[str, list[records.RunSummary]] = {issue_id: [] for issue_id in ids}
-        for run in await run_summaries(session, company_id, ids, active_only=True):
+        for run in await run_summaries(unit, company_id, ids, active_only=True):
             grouped[str(run.issue_id)].append(run)
         parts["active_runs"] = grouped
     if include_assignees:
-        parts["assignees"] = await _assignees(session, company_id, rows)
+        parts["assignees"] = await _assignees(unit, company_id, rows)
     return records.Subtree(
         root_issue_id=str(root["id"]),
         company_id=company_id,
@@ -292,7 +287,7 @@ async def issue_subtree(
 
 
 async def _document_summaries(
-    session: AsyncSession, company_id: str, ids: Sequence[str]
+    unit: UnitOfWork, company_id: str, ids: Sequence[str]
 ) -> dict[str, list[records.DocumentSummary]]:
     links, documents = tables.issue_documents, tables.documents
     found: dict[str, list[records.DocumentSummary]] = {issue_id: [] for issue_id in ids}
@@ -317,12 +312,12 @@ async def _document_summaries(
         .join(documents, documents.c.id == links.c.document_id)
         .where(
             links.c.company_id == company_id,
-            any_of(dialect_of(session), links.c.issue_id, ids),
+            any_of(unit.dialect, links.c.issue_id, ids),
             links.c.key.not_in(SYSTEM_KEYS),
         )
         .order_by(links.c.key, documents.c.updated_at.desc())
     )
-    for row in (await session.execute(query)).mappings().all():
+    for row in (await unit.session.execute(query)).mappings().all():
         found[str(row["issue_id"])].append(
             records.DocumentSummary.model_validate({**row, "format": "markdown"})
         )
@@ -330,7 +325,7 @@ async def _document_summaries(
 
 
 async def _assignees(
-    session: AsyncSession, company_id: str, rows: Sequence[Mapping[str, Any]]
+    unit: UnitOfWork, company_id: str, rows: Sequence[Mapping[str, Any]]
 ) -> dict[str, records.AssigneeSummary]:
     agent_ids = sorted({str(row["assignee_agent_id"]) for row in rows if row["assignee_agent_id"]})
     if not agent_ids:
@@ -338,10 +333,10 @@ async def _assignees(
     agents = tables.agents
     query = sa.select(
         agents.c.id, agents.c.name, agents.c.role, agents.c.title, agents.c.status
-    ).where(agents.c.company_id == company_id, any_of(dialect_of(session), agents.c.id, agent_ids))
+    ).where(agents.c.company_id == company_id, any_of(unit.dialect, agents.c.id, agent_ids))
     return {
         str(row["id"]): records.AssigneeSummary.model_validate(row)
-        for row in (await session.execute(query)).mappings().all()
+        for row in (await unit.session.execute(query)).mappings().all()
     }
 
 

@@ -1,4 +1,9 @@
-"""A write transaction whose events are published only once it has committed."""
+"""The transaction a core step runs in: ``read`` for reads, ``write`` for changes.
+
+Core functions take either the ``Database`` (when they open their own transaction) or a
+``UnitOfWork`` (when they are one step of the caller's transaction), always as their first
+parameter. A write's events are published only once it has committed.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from db import Database, Dialect
 
 @dataclass
 class UnitOfWork:
-    """The session of one write transaction, plus the events it will publish on commit."""
+    """The session of one transaction, plus the events a write will publish on commit."""
 
     session: AsyncSession
     dialect: Dialect
@@ -34,3 +39,10 @@ async def write(db: Database, bus: EventBus | None) -> AsyncIterator[UnitOfWork]
     if bus is not None:
         for event in unit.events:
             bus.publish(event)
+
+
+@asynccontextmanager
+async def read(db: Database) -> AsyncIterator[UnitOfWork]:
+    """Run a read-only transaction (a reader connection on SQLite)."""
+    async with db.read() as session:
+        yield UnitOfWork(session, db.dialect)

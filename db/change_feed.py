@@ -265,7 +265,7 @@ class ChangeFeed:
         match self.db.dialect:
             case Dialect.SQLITE:
                 return await self._next_sqlite()
-            case Dialect.POSTGRESQL:
+            case Dialect.POSTGRES:
                 return await self._next_postgres()
             case _:
                 assert_never(self.db.dialect)
@@ -510,7 +510,7 @@ class ChangeFeed:
                 self._file = self._file_identity()
                 self._connection = await self.db.engine.connect()
                 self._data_version = await self._sqlite_data_version()
-            case Dialect.POSTGRESQL:
+            case Dialect.POSTGRES:
                 import asyncpg  # loaded with the PostgreSQL backend only
 
                 url = self.db.url.set(drivername="postgresql")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from db.dialect import Dialect
 from db.embedded_postgres import (
     DEFAULT_DATABASE,
     EmbeddedPostgres,
@@ -25,6 +26,16 @@ EMBEDDED_POSTGRES = "embedded-postgres"
 
 #: Where embedded PostgreSQL keeps its data unless told otherwise.
 DEFAULT_EMBEDDED_DATA_DIR = Path(".sandbox") / "postgres"
+
+
+def fresh_database_choice(dialect: Dialect, directory: Path) -> str:
+    """The choice of a new database of ``dialect`` kept under ``directory``: an embedded
+    PostgreSQL data directory, or a SQLite file."""
+    match dialect:
+        case Dialect.POSTGRES:
+            return f"{EMBEDDED_POSTGRES}:{directory / 'postgres'}"
+        case Dialect.SQLITE:
+            return str(directory / "sandbox.db")
 
 
 def describe_choice(choice: str | None) -> str:

@@ -22,25 +22,18 @@ from db import types
 
 
 class Dialect(enum.StrEnum):
-    """The backends the sandbox runs on."""
+    """The backends the sandbox runs on, by the names users give them (``--backend``)."""
 
     SQLITE = "sqlite"
-    POSTGRESQL = "postgresql"
+    POSTGRES = "postgres"
 
     @classmethod
     def from_name(cls, name: str) -> Dialect:
         """The dialect of a SQLAlchemy dialect name (``"sqlite"``, ``"postgresql"``)."""
-        try:
-            return cls(name)
-        except ValueError:
-            raise ValueError(
-                f"unsupported database dialect {name!r}: use SQLite or PostgreSQL"
-            ) from None
-
-
-def dialect_of(session: AsyncSession) -> Dialect:
-    """The dialect a session talks to."""
-    return Dialect.from_name(session.get_bind().dialect.name)
+        found = {"sqlite": cls.SQLITE, "postgresql": cls.POSTGRES}.get(name)
+        if found is None:
+            raise ValueError(f"unsupported database dialect {name!r}: use SQLite or PostgreSQL")
+        return found
 
 
 def upsert(
@@ -73,7 +66,7 @@ def upsert(
     """
     statement: postgresql.Insert | sqlite.Insert
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             statement = postgresql.insert(table).values(values)
         case Dialect.SQLITE:
             statement = sqlite.insert(table).values(values)
@@ -100,7 +93,7 @@ def lock_for_update(dialect: Dialect, statement: sa.Select[Any]) -> sa.Select[An
     IMMEDIATE``), which serialises writers just as strictly, so the statement is left as it is.
     """
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             return statement.with_for_update()
         case Dialect.SQLITE:
             return statement
@@ -115,7 +108,7 @@ async def advisory_xact_lock(dialect: Dialect, session: AsyncSession, key: int) 
     every other writer, which is the same guarantee for any key.
     """
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             await session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
         case Dialect.SQLITE:
             return
@@ -138,7 +131,7 @@ def any_of(
     """
     items = [str(value) for value in values]
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             element_type: sa.types.TypeEngine[Any] = (
                 postgresql.UUID(as_uuid=False) if isinstance(column.type, types.UUID) else sa.Text()
             )

@@ -177,7 +177,7 @@ class Database:
                         await connection.commit()
                 finally:
                     await engine.dispose()
-            case Dialect.POSTGRESQL:
+            case Dialect.POSTGRES:
                 async with self.engine.connect() as connection:
                     await connection.execute(
                         sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY))
@@ -201,7 +201,7 @@ class Database:
                 if lock is None:
                     lock = self._writer_locks[loop] = asyncio.Lock()
                 return lock
-            case Dialect.POSTGRESQL:
+            case Dialect.POSTGRES:
                 return nullcontext()
             case _:
                 assert_never(self.dialect)
@@ -288,7 +288,7 @@ def create_db(
                 ),
                 read_only=read_only,
             )
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             return Database(
                 _create_postgres_engine(
                     resolved, echo=echo, custom_plans=True, read_only=read_only

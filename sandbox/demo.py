@@ -88,9 +88,10 @@ async def run_demo(db: Database, kind: str) -> DemoRun:
         )
         plugin = await find_plugin(db, plugin_ref)
         assert plugin is not None
-        namespace = await sandbox.host.plugin_db.runtime_namespace(plugin.id)
+        access = await sandbox.host.plugin_db.access(plugin.id)
+        namespace = access.namespace
         rows = await sandbox.host.plugin_db.query(
-            plugin.id,
+            access,
             f"SELECT s.billing_code, s.last_summary, i.identifier AS root_identifier "
             f"FROM {namespace}.smoke_runs s JOIN public.issues i ON i.id = s.root_issue_id "
             "WHERE s.root_issue_id = $1",

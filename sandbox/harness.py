@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from core import records
 from core.agents import create_agent
@@ -34,13 +33,12 @@ from core.plugin_logs import list_logs
 from core.plugin_state import StateKey, get_state
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
 from core.unit_of_work import write
-from db import Database, create_db, migrate, tables
-from db.embedded_postgres import EmbeddedPostgres, drop_database, ensure_database
+from db import Database, create_db, tables, templates
+from db.embedded_postgres import EmbeddedPostgres, drop_database
+from db.templates import POSTGRES_URL_ENV as POSTGRES_URL_ENV  # the harness's public name
 from sandbox.plugin_host import CallActor, PluginHost, PythonWorkers
 
 Backend = Literal["sqlite", "postgres"]
-#: Reuse a running PostgreSQL server (a libpq or SQLAlchemy URL) instead of starting one.
-POSTGRES_URL_ENV = "SANDBOX_TEST_POSTGRES_URL"
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -57,20 +55,11 @@ class SandboxDatabases:
     async def start(self) -> None:
         """Migrate the template (and start PostgreSQL when needed)."""
         if self.backend == "sqlite":
-            template = self.directory / "template.db"
-            await _migrated(create_db(template))
-            self._template = template
+            self._template = await templates.build_sqlite_template(self.directory / "template.db")
             return
-        given = os.environ.get(POSTGRES_URL_ENV)
-        if given:
-            self._server_url = make_url(given).set(drivername="postgresql+asyncpg")
-        else:
-            self.directory.chmod(0o755)  # the server runs as another user when we are root
-            self._server = EmbeddedPostgres(self.directory / "postgres", keep_data=False)
-            self._server_url = self._server.start()
+        self._server_url, self._server = templates.start_postgres(self.directory / "postgres")
         name = f"sandbox_plugin_template_{uuid.uuid4().hex[:8]}"
-        await ensure_database(self._server_url, name)
-        await _migrated(create_db(self._server_url.set(database=name)))
+        await templates.build_postgres_template(self._server_url, name)
         self._template = name
 
     @asynccontextmanager
@@ -79,19 +68,17 @@ class SandboxDatabases:
         assert self._template is not None, "start() first"
         if self.backend == "sqlite":
             path = self.directory / f"test-{uuid.uuid4().hex[:12]}.db"
-            shutil.copyfile(self._template, path)
-            db = create_db(path)
+            db = create_db(templates.clone_sqlite(Path(self._template), path))
             try:
                 yield db
             finally:
                 await db.dispose()
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+                templates.remove_sqlite(path)
             return
         assert self._server_url is not None
         name = f"sandbox_plugin_test_{uuid.uuid4().hex[:12]}"
-        await ensure_database(self._server_url, name, template=str(self._template))
-        db = create_db(self._server_url.set(database=name))
+        url = await templates.clone_postgres(self._server_url, str(self._template), name)
+        db = create_db(url)
         try:
             yield db
         finally:
@@ -103,13 +90,6 @@ class SandboxDatabases:
             await drop_database(self._server_url, self._template)
         if self._server is not None:
             self._server.stop()
-
-
-async def _migrated(db: Database) -> None:
-    try:
-        await migrate.upgrade(db)
-    finally:
-        await db.dispose()
 
 
 class SandboxPlugin:
@@ -231,8 +211,8 @@ class SandboxPlugin:
         if not _TABLE_NAME.match(table):
             raise ValueError(f"not a plain table name: {table!r}")
         plugin_db = self.sandbox.host.plugin_db
-        namespace = await plugin_db.runtime_namespace(self.id)
-        return await plugin_db.query(self.id, f"SELECT * FROM {namespace}.{table}")
+        access = await plugin_db.access(self.id)
+        return await plugin_db.query(access, f"SELECT * FROM {access.namespace}.{table}")
 
 
 class PluginSandbox:
@@ -283,7 +263,7 @@ class PluginSandbox:
         values = IssueCreate.model_validate({**fields, "title": title})
         async with write(self.db, None) as unit:
             issue, _ = await create_issue(
-                unit.session,
+                unit,
                 company_id=_record_id(company),
                 values=values,
                 origin_kind="manual",

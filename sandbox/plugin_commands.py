@@ -25,8 +25,9 @@ from core.agents import create_agent
 from core.companies import create_company, find_company, get_company
 from core.errors import HostError
 from core.issues import IssueCreate, create_issue
+from core.plugin_config import get_config
 from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
-from core.plugin_registry import find_plugin, get_config, list_plugins
+from core.plugin_registry import find_plugin, list_plugins
 from core.unit_of_work import write
 from db import Database, migrate
 from db.connect import describe_choice, open_database
@@ -462,7 +463,7 @@ def seed(database: str | None, prefix: str | None, as_json: bool) -> None:
             values = IssueCreate(title="Try a plugin", status="todo", assignee_agent_id=agent.id)
             async with write(db, None) as unit:
                 issue, _ = await create_issue(
-                    unit.session, company_id=company.id, values=values, origin_kind="manual"
+                    unit, company_id=company.id, values=values, origin_kind="manual"
                 )
             # Read again: the issue advanced the company's issue counter.
             return await get_company(db, company.id) or company, agent, issue

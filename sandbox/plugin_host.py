@@ -42,7 +42,7 @@ from core.manifest import (
     parse_manifest,
     validate_manifest,
 )
-from core.plugin_config import validate_config
+from core.plugin_config import get_config, save_config, validate_config
 from core.plugin_database import PluginDatabase
 from core.plugin_lifecycle import (
     check_can_disable,
@@ -54,11 +54,9 @@ from core.plugin_logs import LogBuffer, LogLine
 from core.plugin_registry import (
     delete_plugin,
     find_plugin,
-    get_config,
     list_plugins,
     register_plugin,
     require_plugin,
-    save_config,
     set_status,
 )
 from core.records import PluginRecord
@@ -420,6 +418,7 @@ class PluginHost:
         root = Path(record.package_path)
         declared = worker_entrypoint(root, record.plugin_key, manifest.entrypoints.worker)
         namespace = await self.plugin_db.apply_migrations(record.id, record.manifest_json, root)
+        database = await self.plugin_db.access(record.id) if namespace else None
         config = await get_config(self.db, record.id)
         plugin_id = record.id
         bridge = WorkerBridge(
@@ -427,6 +426,7 @@ class PluginHost:
             bus=self.bus,
             plugin=PluginRef(plugin_id, record.plugin_key, frozenset(manifest.capabilities)),
             plugin_db=self.plugin_db,
+            database=database,
             logs=self.logs,
             usage=self.usage,
             subscribe=lambda pattern, event_filter: self._subscribe(

@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 
 from core.scoped_routes import ApiCaller
+from db import Dialect
 from sandbox.harness import (
     CallActor,
     PluginSandbox,
@@ -51,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("paperclip-sandbox", "Paperclip plugin sandbox")
     group.addoption(
         "--sandbox-backend",
-        choices=("sqlite", "postgres"),
+        choices=[dialect.value for dialect in Dialect],
         default=os.environ.get("SANDBOX_BACKEND", "sqlite"),
         help="database of the plugin_sandbox fixture (default sqlite; env SANDBOX_BACKEND)",
     )

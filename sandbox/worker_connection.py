@@ -17,7 +17,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from core.errors import HostError
@@ -32,20 +31,12 @@ from sandbox.protocol import (
     ErrorCode,
     FrameError,
     FrameTooLarge,
+    JsonRpcPeer,
     Notification,
     Request,
     Response,
     RpcError,
-    RpcTimeout,
     WorkerUnavailable,
-    classify,
-    encode_message,
-    error_message,
-    notification_message,
-    parse_message,
-    read_lines,
-    request_message,
-    result_message,
 )
 from sandbox.transport import Transport
 
@@ -65,16 +56,6 @@ HOST_NOTIFICATIONS = frozenset({"log", "streams.open", "streams.emit", "streams.
 _MESSAGE_HEAD = re.compile(
     rb'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(\d+)\s*,\s*"(method|result|error)"'
 )
-
-
-@dataclass(slots=True)
-class _PendingCall:
-    method: str
-    future: asyncio.Future[Response]
-
-
-def _milliseconds(seconds: float) -> int:
-    return round(seconds * 1000)
 
 
 class WorkerConnection:
@@ -114,24 +95,36 @@ class WorkerConnection:
         self.label = label
         self.call_timeout = call_timeout
         self.max_call_timeout = max_call_timeout
-        self.max_message_bytes = max_message_bytes
         self._invocations = InvocationTable(notification_ttl=notification_scope_ttl)
-        self._pending: dict[int, _PendingCall] = {}
-        self._next_id = 0
-        self._serving: set[asyncio.Task[None]] = set()
+        self._peer = JsonRpcPeer(
+            transport,
+            handler=self._serve,
+            error_for=self._error_for,
+            on_notification=self._on_worker_notification,
+            on_unparseable=self._on_stray,
+            on_oversized=self._on_oversized,
+            on_write_error=self._on_answer_dropped,
+            on_dropped=lambda reason: logger.warning("%s: %s", self.label, reason),
+            label=label,
+            max_message_bytes=max_message_bytes,
+        )
         self._open_streams: dict[str, str] = {}
         self._reader: asyncio.Task[None] | None = None
         self._output_closed = asyncio.Event()
-        self._closed_reason: str | None = None
 
     @property
     def closed(self) -> bool:
-        return self._closed_reason is not None
+        return self._peer.closed
 
     @property
     def pending_calls(self) -> int:
         """Host-to-worker calls waiting for an answer."""
-        return len(self._pending)
+        return self._peer.pending_calls
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Longest accepted line."""
+        return self._peer.max_message_bytes
 
     def start(self) -> None:
         """Start reading the worker's output."""
@@ -152,94 +145,47 @@ class WorkerConnection:
             RpcTimeout: no answer within ``timeout`` seconds (default ``call_timeout``).
             WorkerUnavailable: the connection is closed, or closed while waiting.
         """
-        if self._closed_reason is not None:
-            raise WorkerUnavailable(self._closed_reason)
         seconds = min(self.call_timeout if timeout is None else timeout, self.max_call_timeout)
-        self._next_id += 1
-        request_id = self._next_id
         envelope, invocation_id = None, None
         scope = derive_invocation_scope(method, params)
         if scope is not None:
             invocation = self._invocations.open(scope)
             envelope, invocation_id = {INVOCATION_FIELD: invocation}, invocation["id"]
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = _PendingCall(method, future)
         try:
-            data = encode_message(request_message(request_id, method, params, envelope))
-            async with asyncio.timeout(seconds):
-                await self._send(method, data)
-                response = await future
-        except TimeoutError:
-            raise RpcTimeout(
-                f'RPC call "{method}" timed out after {_milliseconds(seconds)}ms'
-            ) from None
+            return await self._peer.call(
+                method, params, timeout=seconds, envelope=envelope, drain=True
+            )
+        except ConnectionError as error:
+            raise WorkerUnavailable(f'Failed to send "{method}" to worker: {error}') from None
         finally:
-            del self._pending[request_id]
             if invocation_id is not None:
                 self._invocations.close(invocation_id)
-        if response.error is not None:
-            raise response.error
-        return response.result
 
     def notify(self, method: str, params: Any) -> None:
         """Send a notification (no ``id``, no answer); dropped once the connection is closed."""
-        if self._closed_reason is not None:
+        if self._peer.closed:
             return
         envelope, invocation_id = None, None
         scope = derive_invocation_scope(method, params)
         if scope is not None:
             invocation = self._invocations.open(scope, notification=True)
             envelope, invocation_id = {INVOCATION_FIELD: invocation}, invocation["id"]
-        data = encode_message(notification_message(method, params, envelope))
         try:
-            self._transport.write(data)
+            self._peer.notify(method, params, envelope=envelope)
         except ConnectionError as error:
             logger.warning("%s: could not send notification %s: %s", self.label, method, error)
             if invocation_id is not None:
                 self._invocations.close(invocation_id)
 
-    async def _send(self, method: str, data: bytes) -> None:
-        try:
-            self._transport.write(data)
-            await self._transport.drain()
-        except ConnectionError as error:
-            raise WorkerUnavailable(f'Failed to send "{method}" to worker: {error}') from None
-
     # -- reading --------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
         try:
-            async for frame in read_lines(self._transport.read, self.max_message_bytes):
-                self._on_frame(frame)
-        except (ConnectionError, OSError) as error:
-            logger.debug("%s: output ended with %r", self.label, error)
+            await self._peer.read()
         finally:
             self._output_closed.set()
 
-    def _on_frame(self, frame: bytes | FrameTooLarge) -> None:
-        try:
-            if isinstance(frame, FrameTooLarge):
-                self._on_oversized(frame)
-                return
-            try:
-                message = classify(parse_message(frame))
-            except FrameError:
-                self._on_stray(frame)
-                return
-            if isinstance(message, Response):
-                self._on_response(message)
-            elif isinstance(message, Request):
-                task = asyncio.create_task(self._serve(message), name=f"{self.label} serve")
-                self._serving.add(task)
-                task.add_done_callback(self._serving.discard)
-            elif isinstance(message, Notification):
-                self._on_worker_notification(message)
-            else:
-                logger.warning("%s: dropped a message of unknown type: %.200r", self.label, frame)
-        except Exception:
-            logger.exception("%s: failed to handle a message from the worker", self.label)
-
-    def _on_stray(self, frame: bytes) -> None:
+    def _on_stray(self, frame: bytes, error: FrameError) -> None:
         line = frame.decode(errors="replace").rstrip()
         logger.warning("%s: unparseable message from worker: %.200s", self.label, line)
         if self._on_stray_output is not None:
@@ -253,45 +199,32 @@ class WorkerConnection:
         message_id, kind = int(head.group(1)), head.group(2)
         if kind == b"method":
             # Answer the worker's call now rather than leave it to its 30 s timeout.
-            data = encode_message(
-                error_message(message_id, ErrorCode.INVALID_REQUEST, report.message)
-            )
-            self._write_quietly(data)
+            self._peer.answer_error(message_id, ErrorCode.INVALID_REQUEST, report.message)
             return
-        pending = self._pending.get(message_id)
-        if pending is not None and not pending.future.done():
+        method = self._peer.waiting_method(message_id)
+        if method is not None:
             failure = RpcError(
-                ErrorCode.INTERNAL_ERROR, f'Response to "{pending.method}": {report.message}'
+                ErrorCode.INTERNAL_ERROR, f'Response to "{method}": {report.message}'
             )
-            pending.future.set_result(Response(message_id, None, failure))
+            self._peer.resolve(Response(message_id, None, failure))
 
-    def _on_response(self, response: Response) -> None:
-        # Ids keep their JSON type: 1, 1.0, true and "1" are different ids to the worker.
-        pending = self._pending.get(response.id) if type(response.id) is int else None
-        if pending is None or pending.future.done():
-            logger.warning("%s: response for unknown request id %r", self.label, response.id)
-            return
-        pending.future.set_result(response)
+    def _on_answer_dropped(self, error: ConnectionError) -> None:
+        logger.debug("%s: the worker is gone; an answer was dropped", self.label)
 
     # -- worker to host -------------------------------------------------------------------
 
-    async def _serve(self, request: Request) -> None:
+    async def _serve(self, request: Request) -> Any:
         context = self._invocations.context_for(request.envelope.get(INVOCATION_ID_FIELD))
-        try:
-            params = request.params
-            if params is None:
-                params = {}
-            elif not isinstance(params, dict):
-                raise _InvalidParams(f'Invalid params for "{request.method}": expected an object')
-            result = await self._handler(request.method, params, context)
-            data = encode_message(result_message(request.id, result))
-        except Exception as error:
-            code, message = self._error_for(request.method, error)
-            data = encode_message(error_message(request.id, code, message))
-        self._write_quietly(data)
+        params = request.params
+        if params is None:
+            params = {}
+        elif not isinstance(params, dict):
+            raise _InvalidParams(f'Invalid params for "{request.method}": expected an object')
+        return await self._handler(request.method, params, context)
 
-    def _error_for(self, method: str, error: Exception) -> tuple[int, str]:
+    def _error_for(self, request: Request, error: Exception) -> tuple[int, str]:
         """The one place where host handler failures become JSON-RPC errors."""
+        method = request.method
         if isinstance(error, HostMethodNotFound):
             return ErrorCode.METHOD_NOT_FOUND, f'Host does not handle method "{method}"'
         if isinstance(error, _InvalidParams):
@@ -345,12 +278,6 @@ class WorkerConnection:
         except Exception:
             logger.exception("%s: notification callback failed for %s", self.label, method)
 
-    def _write_quietly(self, data: bytes) -> None:
-        try:
-            self._transport.write(data)
-        except ConnectionError:
-            logger.debug("%s: the worker is gone; an answer was dropped", self.label)
-
     # -- closing --------------------------------------------------------------------------
 
     async def close(self, error: WorkerUnavailable | None = None) -> None:
@@ -360,12 +287,9 @@ class WorkerConnection:
         left hanging. Host handlers still running finish on their own; their answers are
         dropped rather than their work cut off halfway.
         """
-        if self._closed_reason is not None:
+        if self._peer.closed:
             return
-        self._closed_reason = error.message if error else "Worker connection closed"
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(WorkerUnavailable(self._closed_reason))
+        self._peer.close(error.message if error else "Worker connection closed")
         self._invocations.clear()
         for channel, company_id in list(self._open_streams.items()):
             self._deliver(

@@ -7,7 +7,6 @@ run, and the summary ends with one line counting the tests of each backend.
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -17,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from db import Database, create_db
+from db import Database, Dialect, create_db
+from db.templates import clone_sqlite
 from tests.fixtures.databases import (
     POSTGRES_RESET_SQL,
     PostgresTestServer,
@@ -27,7 +27,8 @@ from tests.fixtures.databases import (
     drop_database_named,
 )
 
-BACKENDS = ("sqlite", "postgres")
+#: The backends every storage test runs on, by their ``Dialect`` names.
+BACKENDS = tuple(dialect.value for dialect in Dialect)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -110,9 +111,8 @@ async def db(
     """A migrated, empty database on the test's backend."""
     started = time.perf_counter()
     if backend == "sqlite":
-        path = tmp_path / "sandbox.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        database = create_db(path)
+        template = request.getfixturevalue("sqlite_template")
+        database = create_db(clone_sqlite(template, tmp_path / "sandbox.db"))
     else:
         database = create_db(request.getfixturevalue("postgres_worker_url"))
         async with database.engine.connect() as connection:

@@ -40,7 +40,7 @@ def test_dialect_checks_stay_in_db() -> None:
             if path in DIALECT_EXCEPTIONS:
                 continue
             text = path.read_text()
-            for needle in ("Dialect.SQLITE", "Dialect.POSTGRESQL", "dialect.name", ".dialect =="):
+            for needle in ("Dialect.SQLITE", "Dialect.POSTGRES", "dialect.name", ".dialect =="):
                 if needle in text:
                     offenders.append(f"{path.relative_to(ROOT)}: {needle}")
     assert offenders == []
@@ -94,4 +94,21 @@ def test_the_host_imports_no_private_sdk_module() -> None:
                     for name in names
                     if name.startswith("sandbox.sdk._")
                 ]
+    assert offenders == []
+
+
+def test_core_functions_take_the_database_or_the_unit_of_work_first() -> None:
+    """Guards one calling convention in core: a function that opens its own transaction takes
+    the ``Database``; a step of the caller's transaction takes its ``UnitOfWork``; none takes
+    a bare session."""
+    offenders = []
+    for path in (ROOT / "core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            parameters = [a for a in node.args.args if a.arg not in ("self", "cls")]
+            for parameter in parameters:
+                annotation = ast.unparse(parameter.annotation) if parameter.annotation else ""
+                if "AsyncSession" in annotation or "AsyncConnection" in annotation:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert offenders == []

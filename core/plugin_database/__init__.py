@@ -8,8 +8,9 @@ tree (``policy``); PostgreSQL runs the plugin's text, SQLite a rewrite of the sa
 
     plugin_db = PluginDatabase(db)
     await plugin_db.apply_migrations(plugin_id, manifest, package_root)
-    rows = await plugin_db.query(plugin_id, "SELECT ... WHERE id = $1", [issue_id])
-    await plugin_db.execute(plugin_id, "INSERT INTO ...", [...])  # {"rowCount": 1}
+    access = await plugin_db.access(plugin_id)  # once, at activation
+    rows = await plugin_db.query(access, "SELECT ... WHERE id = $1", [issue_id])
+    await plugin_db.execute(access, "INSERT INTO ...", [...])  # {"rowCount": 1}
 """
 
 from core.plugin_database.declaration import (
@@ -26,11 +27,13 @@ from core.plugin_database.errors import (
 )
 from core.plugin_database.namespace import derive_namespace
 from core.plugin_database.policy import Mode, check_migration, check_runtime
+from core.plugin_database.runtime import PluginAccess
 from core.plugin_database.service import PluginDatabase
 from core.plugin_database.settings import PluginSqlSettings
 
 __all__ = [
     "Mode",
+    "PluginAccess",
     "PluginDatabase",
     "PluginDatabaseDeclaration",
     "PluginSqlConflict",

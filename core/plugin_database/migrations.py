@@ -15,14 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.plugin_database.declaration import (
     PluginDatabaseDeclaration,
     missing_capability_messages,
 )
-from db import Dialect, upsert
+from core.unit_of_work import UnitOfWork
+from db import upsert
 from db.models import PluginMigration
 from db.types import SqlNow
 
@@ -96,11 +96,9 @@ def read_migration(directory: Path, key: str) -> MigrationFile:
     return MigrationFile(key, content, hashlib.sha256(content.encode()).hexdigest())
 
 
-async def ledger_row(
-    session: AsyncSession, plugin_id: uuid.UUID, key: str
-) -> PluginMigration | None:
+async def ledger_row(unit: UnitOfWork, plugin_id: uuid.UUID, key: str) -> PluginMigration | None:
     """The ledger row of one migration file, if any."""
-    return await session.scalar(
+    return await unit.session.scalar(
         sa.select(PluginMigration).where(
             PluginMigration.plugin_id == plugin_id, PluginMigration.migration_key == key
         )
@@ -108,8 +106,7 @@ async def ledger_row(
 
 
 async def record_migration(
-    session: AsyncSession,
-    dialect: Dialect,
+    unit: UnitOfWork,
     *,
     plugin_id: uuid.UUID,
     manifest: ManifestView,
@@ -131,9 +128,9 @@ async def record_migration(
         "applied_at": SqlNow() if error is None else None,
         "error_message": error,
     }
-    await session.execute(
+    await unit.session.execute(
         upsert(
-            dialect,
+            unit.dialect,
             PluginMigration.__table__,
             values,
             conflict_columns=["plugin_id", "migration_key"],

@@ -7,10 +7,10 @@ import re
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict
-from db import Dialect, upsert
+from core.unit_of_work import UnitOfWork
+from db import upsert
 from db.models import PluginDatabaseNamespace
 from db.plugin_sql import PluginSqlBackend
 from db.types import SqlNow
@@ -56,8 +56,7 @@ def migration_lock_key(plugin_id: uuid.UUID) -> int:
 
 
 async def ensure_namespace(
-    session: AsyncSession,
-    dialect: Dialect,
+    unit: UnitOfWork,
     backend: PluginSqlBackend,
     *,
     plugin_id: uuid.UUID,
@@ -66,7 +65,7 @@ async def ensure_namespace(
 ) -> PluginDatabaseNamespace:
     """Create the namespace's storage and upsert its record as ``active``."""
     check_identifier(namespace)
-    await backend.create_namespace(session, namespace)
+    await backend.create_namespace(unit.session, namespace)
     values = {
         "id": uuid.uuid4(),
         "plugin_id": plugin_id,
@@ -76,9 +75,9 @@ async def ensure_namespace(
         "status": ACTIVE,
         "updated_at": SqlNow(),
     }
-    await session.execute(
+    await unit.session.execute(
         upsert(
-            dialect,
+            unit.dialect,
             PluginDatabaseNamespace.__table__,
             values,
             conflict_columns=["plugin_id"],
@@ -91,7 +90,7 @@ async def ensure_namespace(
             ],
         )
     )
-    record = await session.scalar(
+    record = await unit.session.scalar(
         sa.select(PluginDatabaseNamespace)
         .where(PluginDatabaseNamespace.plugin_id == plugin_id)
         .execution_options(populate_existing=True)
@@ -100,9 +99,9 @@ async def ensure_namespace(
     return record
 
 
-async def mark_migration_failed(session: AsyncSession, plugin_id: uuid.UUID) -> None:
+async def mark_migration_failed(unit: UnitOfWork, plugin_id: uuid.UUID) -> None:
     """Set the namespace to ``migration_failed``; runtime SQL is refused until it is fixed."""
-    await session.execute(
+    await unit.session.execute(
         sa.update(PluginDatabaseNamespace)
         .where(PluginDatabaseNamespace.plugin_id == plugin_id)
         .values(status=MIGRATION_FAILED, updated_at=SqlNow())

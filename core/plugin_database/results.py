@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.plugin_database.kinds import BOOL, JSONB, Column, Kind, element_of
-from db.pg_values import format_timestamp, format_timestamptz, jsonb_normalise
+from db.plugin_sql import format_timestamp, format_timestamptz, jsonb_normalise
 
 JsonValue = None | bool | int | float | str | list[Any] | dict[str, Any]
 

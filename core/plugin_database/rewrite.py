@@ -14,7 +14,7 @@ from pglast import ast
 
 from core.plugin_database.kinds import Catalog, Column
 from core.plugin_database.policy import CheckedStatement, Mode
-from core.plugin_database.sqlite_ddl import SqlitePrinter
+from core.plugin_database.sqlite_printer import SqlitePrinter
 from db import Dialect
 
 
@@ -36,7 +36,7 @@ class Compiled:
 def needs_catalog(dialect: Dialect) -> bool:
     """Whether compiling for ``dialect`` needs the namespace's column catalog."""
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             return False
         case Dialect.SQLITE:
             return True
@@ -54,7 +54,7 @@ def compile_statement(
         PluginSqlInvalid: a literal the statement's types refuse (``'x'::uuid``).
     """
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             return Compiled((checked.text,))
         case Dialect.SQLITE:
             assert catalog is not None

@@ -1,4 +1,7 @@
-"""What a runtime call needs before its SQL runs: the plugin, its namespace, its parameters.
+"""What a runtime call needs before its SQL runs: the plugin's access, its parameters.
+
+The access (namespace and core tables a plugin may read) is gathered once, when the host
+activates the plugin; the capability each ``db.*`` method needs is the worker bridge's check.
 
 Also the one mapping from database failures of plugin SQL to host errors.
 """
@@ -11,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.capabilities import require_capability
 from core.errors import HostError, NotFound
 from core.plugin_database.errors import (
     PluginSqlConflict,
@@ -24,13 +25,15 @@ from core.plugin_database.errors import (
 )
 from core.plugin_database.namespace import require_active
 from core.plugin_database.policy import NUL_MESSAGE
+from core.unit_of_work import UnitOfWork
 from db.errors import PluginStatementError, PluginStatementFailure
 from db.models import Plugin, PluginDatabaseNamespace
 
 
 @dataclass(frozen=True)
 class PluginAccess:
-    """A plugin allowed to make the current call, and its active namespace."""
+    """What a plugin's runtime SQL may touch: its active namespace and the core tables it
+    declared (``database.coreReadTables``)."""
 
     plugin_id: uuid.UUID
     namespace: str
@@ -47,17 +50,15 @@ def parse_plugin_id(plugin_id: uuid.UUID | str) -> uuid.UUID:
         raise NotFound(f"Plugin not found: {plugin_id}") from None
 
 
-async def plugin_access(
-    session: AsyncSession, plugin_id: uuid.UUID | str, method: str
-) -> PluginAccess:
-    """Load the plugin, check the capability ``method`` needs, and require an active namespace.
+async def plugin_access(unit: UnitOfWork, plugin_id: uuid.UUID | str) -> PluginAccess:
+    """Load the plugin's access; its namespace must be active.
 
     Raises (in this order, as upstream checks): ``NotFound`` "Plugin not found: <id>",
-    ``CapabilityDenied``, ``Conflict`` "Plugin database namespace is not active".
+    ``Conflict`` "Plugin database namespace is not active".
     """
     record_id = parse_plugin_id(plugin_id)
     row = (
-        await session.execute(
+        await unit.session.execute(
             sa.select(Plugin.manifest_json, PluginDatabaseNamespace)
             .outerjoin(PluginDatabaseNamespace, PluginDatabaseNamespace.plugin_id == Plugin.id)
             .where(Plugin.id == record_id)
@@ -66,9 +67,7 @@ async def plugin_access(
     if row is None:
         raise NotFound(f"Plugin not found: {plugin_id}")
     manifest, namespace = row
-    manifest = manifest if isinstance(manifest, dict) else {}
-    require_capability(str(record_id), manifest.get("capabilities") or (), method)
-    database = manifest.get("database") or {}
+    database = manifest.get("database") if isinstance(manifest, dict) else None
     tables = (
         frozenset(database.get("coreReadTables") or ())
         if isinstance(database, dict)

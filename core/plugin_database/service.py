@@ -1,8 +1,8 @@
 """``PluginDatabase``: plugin namespaces, migrations and runtime SQL over one ``Database``.
 
-The worker bridge calls it for the ``db.namespace``, ``db.query`` and ``db.execute`` methods and
-the plugin loader for migrations at activation. Every call checks the plugin's capability, its
-namespace status and the SQL policy, then runs the statement in its own transaction.
+The plugin loader applies migrations and gathers the plugin's ``access`` at activation; the
+worker bridge (which has checked the capability) runs ``ctx.db.query`` and ``ctx.db.execute``
+with that access. Every statement passes the SQL policy, then runs in its own transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, HostError
 from core.plugin_database.cache import CachedStatement, StatementCache
@@ -41,8 +40,15 @@ from core.plugin_database.namespace import (
 from core.plugin_database.policy import CheckedStatement, Mode, check_migration, check_parameters
 from core.plugin_database.results import JsonValue, rows_as_dicts
 from core.plugin_database.rewrite import Compiled, compile_statement, needs_catalog
-from core.plugin_database.runtime import host_error, parse_params, parse_plugin_id, plugin_access
+from core.plugin_database.runtime import (
+    PluginAccess,
+    host_error,
+    parse_params,
+    parse_plugin_id,
+    plugin_access,
+)
 from core.plugin_database.settings import PluginSqlSettings
+from core.unit_of_work import UnitOfWork, read, write
 from db import Database, advisory_xact_lock
 from db.errors import PluginStatementError
 from db.models import PluginDatabaseNamespace, PluginMigration
@@ -79,17 +85,16 @@ class PluginDatabase:
         if view.database is None:
             return None
         record_id = parse_plugin_id(plugin_id)
-        async with self.db.transaction() as session:
-            return await self._ensure(session, record_id, view)
+        async with write(self.db, None) as unit:
+            return await self._ensure(unit, record_id, view)
 
     async def _ensure(
-        self, session: AsyncSession, plugin_id: uuid.UUID, view: ManifestView
+        self, unit: UnitOfWork, plugin_id: uuid.UUID, view: ManifestView
     ) -> PluginDatabaseNamespace:
         assert view.database is not None
-        await advisory_xact_lock(self.db.dialect, session, migration_lock_key(plugin_id))
+        await advisory_xact_lock(unit.dialect, unit.session, migration_lock_key(plugin_id))
         return await ensure_namespace(
-            session,
-            self.db.dialect,
+            unit,
             self.backend,
             plugin_id=plugin_id,
             plugin_key=view.id,
@@ -117,32 +122,31 @@ class PluginDatabase:
         if view.database is None:
             return None
         record_id = parse_plugin_id(plugin_id)
-        async with self.db.transaction() as session:
-            namespace = await self._ensure(session, record_id, view)
+        async with write(self.db, None) as unit:
+            namespace = await self._ensure(unit, record_id, view)
         directory = migrations_directory(package_root, view.database.migrations_dir)
         keys = migration_files(directory)
         failure: _MigrationFailed | None = None
         try:
-            async with self.db.transaction() as session:
-                await advisory_xact_lock(self.db.dialect, session, migration_lock_key(record_id))
+            async with write(self.db, None) as unit:
+                await advisory_xact_lock(unit.dialect, unit.session, migration_lock_key(record_id))
                 try:
-                    async with session.begin_nested():  # rolled back alone when a file fails
+                    async with unit.session.begin_nested():  # rolled back alone when a file fails
                         for key in keys:
                             await self._apply_file(
-                                session, record_id, view, namespace.namespace_name, directory, key
+                                unit, record_id, view, namespace.namespace_name, directory, key
                             )
                 except _MigrationFailed as failed:
                     failure = failed
                     await record_migration(
-                        session,
-                        self.db.dialect,
+                        unit,
                         plugin_id=record_id,
                         manifest=view,
                         namespace=namespace.namespace_name,
                         migration=failed.migration,
                         error=failed.error.message,
                     )
-                    await mark_migration_failed(session, record_id)
+                    await mark_migration_failed(unit, record_id)
         finally:
             # Rewrites are keyed by catalog version: the next call reloads the schema and
             # rewrites again, while checked statements (which do not depend on it) stay cached.
@@ -153,7 +157,7 @@ class PluginDatabase:
 
     async def _apply_file(
         self,
-        session: AsyncSession,
+        unit: UnitOfWork,
         plugin_id: uuid.UUID,
         view: ManifestView,
         namespace: str,
@@ -161,7 +165,7 @@ class PluginDatabase:
         key: str,
     ) -> None:
         migration = read_migration(directory, key)
-        existing = await ledger_row(session, plugin_id, key)
+        existing = await ledger_row(unit, plugin_id, key)
         if existing is not None and existing.status == APPLIED:
             if existing.checksum != migration.checksum:
                 raise Conflict(f"Plugin migration checksum mismatch for {key}")
@@ -171,7 +175,7 @@ class PluginDatabase:
         limits = StatementLimits(self.settings.migration_timeout_ms)
         try:
             for checked in check_migration(migration.content, key, namespace, tables):
-                compiled = await self._compile_fresh(session, checked, namespace)
+                compiled = await self._compile_fresh(unit, checked, namespace)
                 access = PluginSqlAccess(
                     namespace,
                     tables,
@@ -180,10 +184,9 @@ class PluginDatabase:
                     compiled.unknown_assignments,
                 )
                 for sql in compiled.statements:
-                    await self._run(session, sql, [], access, limits)
+                    await self._run(unit, sql, [], access, limits)
             await record_migration(
-                session,
-                self.db.dialect,
+                unit,
                 plugin_id=plugin_id,
                 manifest=view,
                 namespace=namespace,
@@ -200,39 +203,40 @@ class PluginDatabase:
         """
         record_id = parse_plugin_id(plugin_id)
         namespaces = PluginDatabaseNamespace.__table__
-        async with self.db.transaction() as session:
-            await advisory_xact_lock(self.db.dialect, session, migration_lock_key(record_id))
-            name = await session.scalar(
+        async with write(self.db, None) as unit:
+            await advisory_xact_lock(unit.dialect, unit.session, migration_lock_key(record_id))
+            name = await unit.session.scalar(
                 sa.select(namespaces.c.namespace_name).where(namespaces.c.plugin_id == record_id)
             )
             if name is None:
                 return None
-            await self.backend.drop_namespace(session, name)
-            await session.execute(
+            await self.backend.drop_namespace(unit.session, name)
+            await unit.session.execute(
                 sa.delete(PluginMigration.__table__).where(
                     PluginMigration.__table__.c.plugin_id == record_id
                 )
             )
-            await session.execute(sa.delete(namespaces).where(namespaces.c.plugin_id == record_id))
+            await unit.session.execute(
+                sa.delete(namespaces).where(namespaces.c.plugin_id == record_id)
+            )
         self._catalogs.pop(name, None)
         return name
 
     # -- runtime -----------------------------------------------------------------------------
 
-    async def runtime_namespace(self, plugin_id: uuid.UUID | str) -> str:
-        """``db.namespace``: the plugin's active namespace name."""
-        async with self.db.read() as session:
-            access = await plugin_access(session, plugin_id, "db.namespace")
-        return access.namespace
+    async def access(self, plugin_id: uuid.UUID | str) -> PluginAccess:
+        """The plugin's runtime access (its active namespace and declared core tables)."""
+        async with read(self.db) as unit:
+            return await plugin_access(unit, plugin_id)
 
     async def query(
-        self, plugin_id: uuid.UUID | str, sql: str, params: Sequence[Any] | None = None
+        self, access: PluginAccess, sql: str, params: Sequence[Any] | None = None
     ) -> list[dict[str, JsonValue]]:
         """``db.query``: one read statement; rows as JSON-ready objects."""
         limit = self.settings.max_rows
-        async with self.db.read() as session:
+        async with read(self.db) as unit:
             compiled, result = await self._runtime(
-                session, plugin_id, Mode.QUERY, sql, params, max_rows=limit
+                unit, access, Mode.QUERY, sql, params, max_rows=limit
             )
         if len(result.rows) > limit:
             raise PluginSqlLimitExceeded(
@@ -242,40 +246,36 @@ class PluginDatabase:
         return rows_as_dicts(result.columns, result.rows, compiled.columns)
 
     async def execute(
-        self, plugin_id: uuid.UUID | str, sql: str, params: Sequence[Any] | None = None
+        self, access: PluginAccess, sql: str, params: Sequence[Any] | None = None
     ) -> dict[str, int]:
         """``db.execute``: one INSERT, UPDATE or DELETE in the namespace; ``{"rowCount": n}``."""
-        async with self.db.transaction() as session:
-            _, result = await self._runtime(session, plugin_id, Mode.EXECUTE, sql, params)
+        async with write(self.db, None) as unit:
+            _, result = await self._runtime(unit, access, Mode.EXECUTE, sql, params)
         return {"rowCount": result.row_count}
 
     async def _runtime(
         self,
-        session: AsyncSession,
-        plugin_id: uuid.UUID | str,
+        unit: UnitOfWork,
+        access: PluginAccess,
         mode: Mode,
         sql: str,
         params: Sequence[Any] | None,
         *,
         max_rows: int | None = None,
     ) -> tuple[Compiled, StatementResult]:
-        """Check and run one runtime statement in the session's transaction."""
+        """Check and run one runtime statement in the unit's transaction."""
         values = parse_params(params)
-        method, access_mode = (
-            ("db.query", "read") if mode is Mode.QUERY else ("db.execute", "write")
-        )
-        access = await plugin_access(session, plugin_id, method)
         entry = self._statement(mode, sql, access.namespace, access.core_read_tables)
         check_parameters(entry.checked.placeholders, len(values))
-        compiled = await self._compile(session, entry, access.namespace)
+        compiled = await self._compile(unit, entry, access.namespace)
         result = await self._run(
-            session,
+            unit,
             compiled.statements[0],
             values,
             PluginSqlAccess(
                 access.namespace,
                 access.core_read_tables,
-                access_mode,
+                "read" if mode is Mode.QUERY else "write",
                 compiled.cte_names,
                 compiled.unknown_assignments,
             ),
@@ -292,45 +292,43 @@ class PluginDatabase:
             raise PluginSqlInvalid("ctx.db SQL must be a string")
         return self.statements.statement(mode, sql, namespace, tables)
 
-    async def _catalog(self, session: AsyncSession, namespace: str) -> tuple[int, Catalog]:
+    async def _catalog(self, unit: UnitOfWork, namespace: str) -> tuple[int, Catalog]:
         cached = self._catalogs.get(namespace)
         if cached is None:
-            declared = await self.backend.namespace_columns(session, namespace)
+            declared = await self.backend.namespace_columns(unit.session, namespace)
             cached = (next(self._versions), Catalog.from_declared(namespace, declared))
             self._catalogs[namespace] = cached
         return cached
 
-    async def _compile(
-        self, session: AsyncSession, entry: CachedStatement, namespace: str
-    ) -> Compiled:
+    async def _compile(self, unit: UnitOfWork, entry: CachedStatement, namespace: str) -> Compiled:
         dialect = self.db.dialect
         if not needs_catalog(dialect):
             return entry.compiled_for(0, lambda: compile_statement(entry.checked, dialect, None))
-        version, catalog = await self._catalog(session, namespace)
+        version, catalog = await self._catalog(unit, namespace)
         return entry.compiled_for(
             version, lambda: compile_statement(entry.checked, dialect, catalog)
         )
 
     async def _compile_fresh(
-        self, session: AsyncSession, checked: CheckedStatement, namespace: str
+        self, unit: UnitOfWork, checked: CheckedStatement, namespace: str
     ) -> Compiled:
         """Compile a migration statement against the schema as it is now, mid-transaction."""
         catalog = None
         if needs_catalog(self.db.dialect):
-            declared = await self.backend.namespace_columns(session, namespace)
+            declared = await self.backend.namespace_columns(unit.session, namespace)
             catalog = Catalog.from_declared(namespace, declared)
         return compile_statement(checked, self.db.dialect, catalog)
 
     async def _run(
         self,
-        session: AsyncSession,
+        unit: UnitOfWork,
         sql: str,
         params: list[Any],
         access: PluginSqlAccess,
         limits: StatementLimits,
     ) -> StatementResult:
         try:
-            return await self.backend.run(session, sql, params, access=access, limits=limits)
+            return await self.backend.run(unit.session, sql, params, access=access, limits=limits)
         except PluginStatementError as error:
             raise host_error(error) from error
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from core import records
 from core.ids import as_uuid
 from core.summaries import open_budget_incidents
+from core.unit_of_work import read
 from db import Database, tables
 from db.types import TimeBucket
 
@@ -171,8 +172,8 @@ async def cost_rollup(
 
 async def open_incidents(db: Database, company_id: str) -> list[records.BudgetIncidentSummary]:
     """The company's open budget incidents, newest first."""
-    async with db.read() as session:
-        return await open_budget_incidents(session, as_uuid(company_id) or company_id)
+    async with read(db) as unit:
+        return await open_budget_incidents(unit, as_uuid(company_id) or company_id)
 
 
 def _grouped_by(

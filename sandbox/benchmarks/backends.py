@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from db import Database, migrate
-from db.connect import EMBEDDED_POSTGRES, open_database
+from db import Database, Dialect, migrate
+from db.connect import fresh_database_choice, open_database
 
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = tuple(dialect.value for dialect in Dialect)
 #: The example plugins the benchmarks run (a source checkout's ``fixtures/plugins``).
 FIXTURE_PLUGINS = Path(__file__).resolve().parents[2] / "fixtures" / "plugins"
 #: How to install a JS fixture plugin's pinned SDK.
@@ -64,22 +64,16 @@ def fixture_plugin(name: str, *, node: bool = False) -> Path:
     return root
 
 
-def database_choice(backend: str, directory: Path) -> str:
-    """The ``open_database`` choice of a fresh ``backend`` database under ``directory``."""
-    if backend == "postgres":
-        return f"{EMBEDDED_POSTGRES}:{directory / 'postgres'}"
-    return str(directory / "bench.db")
-
-
 @asynccontextmanager
 async def bench_database(
-    backend: str, directory: Path, report: Callable[[str], None], *, migrated: bool = True
+    backend: str, directory: Path, report: Callable[[str], None]
 ) -> AsyncIterator[Database]:
-    """A fresh database of ``backend`` under ``directory`` (PostgreSQL embedded, SQLite a file)."""
-    async with open_database(database_choice(backend, directory), progress=report) as db:
-        if migrated:
-            report(f"Migrating {backend} ...")
-            await migrate.upgrade(db)
+    """A fresh, migrated database of ``backend`` under ``directory`` (PostgreSQL embedded,
+    SQLite a file), opened as the command line opens one."""
+    choice = fresh_database_choice(Dialect(backend), directory)
+    async with open_database(choice, progress=report) as db:
+        report(f"Migrating {backend} ...")
+        await migrate.upgrade(db)
         yield db
 
 

@@ -29,9 +29,10 @@ from typing import Any
 
 import click
 
+from db import Dialect
+from db.connect import fresh_database_choice
 from sandbox.benchmarks.backends import (
     backend_option,
-    database_choice,
     emit,
     fixture_plugin,
     progress,
@@ -79,7 +80,7 @@ def _median_run(
         report(f"{backend}, {plugin} plugin: {step} ...")
         fresh = directory / f"{backend}-{plugin}-{run}"
         fresh.mkdir()
-        figures = _run_once(database_choice(backend, fresh), package)
+        figures = _run_once(fresh_database_choice(Dialect(backend), fresh), package)
         shutil.rmtree(fresh, ignore_errors=True)
         if run:
             runs.append(figures)

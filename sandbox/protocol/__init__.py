@@ -2,7 +2,8 @@
 
 The codec shared by the host side (``sandbox.worker_connection``) and the Python SDK's worker
 runtime (``sandbox.sdk``): framing, parsing and classification, message builders, error codes
-and the protocol's exception hierarchy.
+and the protocol's exception hierarchy; and ``JsonRpcPeer``, the read loop, pending calls and
+answers both ends run on top of it.
 """
 
 from sandbox.protocol._codes import (
@@ -38,6 +39,7 @@ from sandbox.protocol._messages import (
     request_message,
     result_message,
 )
+from sandbox.protocol._peer import JsonRpcPeer
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -50,6 +52,7 @@ __all__ = [
     "ErrorCode",
     "FrameError",
     "FrameTooLarge",
+    "JsonRpcPeer",
     "LineDecoder",
     "Message",
     "Notification",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Coroutine
 from contextvars import ContextVar
 from typing import Any
@@ -21,33 +20,18 @@ from sandbox.protocol import (
     INVOCATION_ID_FIELD,
     ErrorCode,
     FrameError,
-    FrameTooLarge,
+    JsonRpcPeer,
     Notification,
     Request,
-    Response,
     RpcError,
-    RpcTimeout,
     WorkerUnavailable,
-    classify,
-    encode_message,
-    error_message,
-    notification_message,
-    parse_message,
-    read_lines,
-    request_message,
-    result_message,
 )
 from sandbox.sdk._dispatch import Dispatcher
 from sandbox.sdk._plugin import Plugin
 from sandbox.transport import Transport
 
-logger = logging.getLogger(__name__)
-
 #: The invocation the current task serves (its id), set from the host's envelope.
 _invocation_id: ContextVar[str | None] = ContextVar("paperclip_invocation_id", default=None)
-
-#: Outbound ids wrap before JavaScript's ``Number.MAX_SAFE_INTEGER - 1``, like the published SDK.
-_MAX_ID = 2**53 - 2
 
 
 class WorkerRuntime:
@@ -70,13 +54,25 @@ class WorkerRuntime:
     ) -> None:
         self._transport = transport
         self.call_timeout = call_timeout
-        self.max_message_bytes = max_message_bytes
         self._dispatcher = Dispatcher(plugin, self)
-        self._pending: dict[int, asyncio.Future[Response]] = {}
-        self._last_id = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._stopped = asyncio.Event()
-        self._running = True
+        self._peer = JsonRpcPeer(
+            transport,
+            handler=self._serve,
+            error_for=_error_for,
+            on_notification=self._on_notification,
+            on_unparseable=lambda frame, error: self._reject(error),
+            on_oversized=self._reject,
+            on_write_error=self._on_broken_output,
+            timeout_message='Worker→host call "{method}" timed out after {milliseconds}ms',
+            label="plugin worker",
+            max_message_bytes=max_message_bytes,
+        )
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Longest accepted line."""
+        return self._peer.max_message_bytes
 
     async def serve(self) -> None:
         """Serve until ``shutdown`` was answered or the host closed the stream."""
@@ -84,14 +80,12 @@ class WorkerRuntime:
         try:
             await self._stopped.wait()
         finally:
-            self._running = False
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(WorkerUnavailable("Worker RPC host is shutting down"))
+            self._peer.close("Worker RPC host is shutting down")
             await asyncio.sleep(0)  # let handlers see that error before they are cancelled
-            for task in (reader, *self._tasks):
+            tasks = (reader, *self._peer.tasks)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(reader, *self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             with contextlib.suppress(ConnectionError):
                 await self._transport.drain()  # the answer to shutdown goes out before exit
             self._transport.close()
@@ -100,86 +94,47 @@ class WorkerRuntime:
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         """A worker-to-host request; raises ``RpcError`` with the host's code on failure."""
-        if not self._running:
+        if self._peer.closed:
             raise WorkerUnavailable(f'Cannot call "{method}" — worker RPC host is not running')
-        self._last_id = self._last_id + 1 if self._last_id < _MAX_ID else 1
-        request_id = self._last_id
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        try:
-            self._write(encode_message(request_message(request_id, method, params, _envelope())))
-            async with asyncio.timeout(self.call_timeout):
-                response = await future
-        except TimeoutError:
-            milliseconds = round(self.call_timeout * 1000)
-            raise RpcTimeout(
-                f'Worker→host call "{method}" timed out after {milliseconds}ms'
-            ) from None
-        finally:
-            self._pending.pop(request_id, None)
-        if response.error is not None:
-            raise response.error
-        return response.result
+        return await self._peer.call(
+            method, params, timeout=self.call_timeout, envelope=_envelope()
+        )
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         """A worker-to-host notification."""
-        if self._running:
-            self._write(encode_message(notification_message(method, params, _envelope())))
+        try:
+            self._peer.notify(method, params, envelope=_envelope())
+        except ConnectionError as error:
+            self._on_broken_output(error)
 
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         """Run ``coroutine`` in the background; cancelled when the worker stops."""
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._peer.spawn(coroutine)
 
     # -- reading --------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
         try:
-            async for frame in read_lines(self._transport.read, self.max_message_bytes):
-                self._on_frame(frame)
-        except (ConnectionError, OSError) as error:
-            logger.debug("worker input ended with %r", error)
+            await self._peer.read()
         finally:
             # The host closed our input: exit, as the published SDK does.
             self._stopped.set()
 
-    def _on_frame(self, frame: bytes | FrameTooLarge) -> None:
-        if isinstance(frame, FrameTooLarge):
-            self._reject(frame)
-            return
-        try:
-            message = classify(parse_message(frame))
-        except FrameError as error:
-            self._reject(error)
-            return
-        if isinstance(message, Response):
-            future = self._pending.get(message.id) if type(message.id) is int else None
-            if future is not None and not future.done():
-                future.set_result(message)
-        elif isinstance(message, Request):
-            self.spawn(self._serve(message))
-        elif isinstance(message, Notification) and message.method == "onEvent" and message.params:
-            self.spawn(self._serve_event(message))
+    def _on_notification(self, notification: Notification) -> None:
+        if notification.method == "onEvent" and notification.params:
+            self.spawn(self._serve_event(notification))
 
     def _reject(self, error: FrameError) -> None:
         """Answer a line that is not a message, as the published SDK does (``id: null``)."""
-        reason = f"Parse error: {error.message}"
-        self._write(encode_message(error_message(None, ErrorCode.PARSE_ERROR, reason)))
+        self._peer.answer_error(None, ErrorCode.PARSE_ERROR, f"Parse error: {error.message}")
 
-    async def _serve(self, request: Request) -> None:
+    async def _serve(self, request: Request) -> Any:
         _enter_invocation(request.envelope)
-        try:
-            result = await self._dispatcher.dispatch(request.method, request.params)
-            data = encode_message(result_message(request.id, result))
-        except Exception as error:
-            code = error.code if isinstance(error, RpcError) else ErrorCode.WORKER_ERROR
-            message = str(error) or type(error).__name__
-            self._write(encode_message(error_message(request.id, code, message)))
-            return
-        self._write(data)
+        result = await self._dispatcher.dispatch(request.method, request.params)
         if request.method == "shutdown":
+            # Its answer still goes out: the peer writes it before this task yields again.
             self._stopped.set()
+        return result
 
     async def _serve_event(self, notification: Notification) -> None:
         _enter_invocation(notification.envelope)
@@ -190,14 +145,14 @@ class WorkerRuntime:
             message = f"Failed to handle event notification: {error}"
             self.notify("log", {"level": "error", "message": message})
 
-    def _write(self, data: bytes) -> None:
-        if not self._running:
-            return
-        try:
-            self._transport.write(data)
-        except ConnectionError:
-            # Nobody is listening any more: stop, as a worker whose stdout broke would.
-            self._stopped.set()
+    def _on_broken_output(self, error: ConnectionError) -> None:
+        # Nobody is listening any more: stop, as a worker whose stdout broke would.
+        self._stopped.set()
+
+
+def _error_for(request: Request, error: Exception) -> tuple[int, str]:
+    code = error.code if isinstance(error, RpcError) else ErrorCode.WORKER_ERROR
+    return code, str(error) or type(error).__name__
 
 
 def _envelope() -> dict[str, Any] | None:

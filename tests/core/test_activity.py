@@ -6,6 +6,13 @@ import pytest
 
 from core.errors import NotFound, Unprocessable
 from core.event_bus import PluginEvent
+from core.host_services.params import (
+    CreateIssue,
+    EditBlockers,
+    LogActivity,
+    RequestWakeup,
+    UpdateIssue,
+)
 from db import tables
 from tests.fixtures.orchestration import PLUGIN_ID, PLUGIN_KEY, World, make_world
 
@@ -27,20 +34,26 @@ async def test_every_mutation_is_attributed_to_the_plugin_and_actor(world: World
     actor = {"actor_agent_id": world.agent_id, "actor_run_id": run_id}
     issues = world.services.issues
     company = world.company_id
-    blocker = await issues.create(company_id=company, title="Blocker", status="done", **actor)
+    blocker = await issues.create(
+        CreateIssue(company_id=company, title="Blocker", status="done", **actor)
+    )
     issue = await issues.create(
-        company_id=company,
-        title="Work",
-        status="todo",
-        assignee_agent_id=world.agent_id,
-        blocked_by_issue_ids=[blocker.id],
-        **actor,
+        CreateIssue(
+            company_id=company,
+            title="Work",
+            status="todo",
+            assignee_agent_id=world.agent_id,
+            blocked_by_issue_ids=[blocker.id],
+            **actor,
+        )
     )
-    await issues.update(issue_id=issue.id, company_id=company, patch={"priority": "high"}, **actor)
+    await issues.update(
+        UpdateIssue(issue_id=issue.id, company_id=company, patch={"priority": "high"}, **actor)
+    )
     await issues.relations.add_blockers(
-        issue_id=issue.id, company_id=company, blocker_issue_ids=[blocker.id], **actor
+        EditBlockers(issue_id=issue.id, company_id=company, blocker_issue_ids=[blocker.id], **actor)
     )
-    await issues.request_wakeup(issue_id=issue.id, company_id=company, **actor)
+    await issues.request_wakeup(RequestWakeup(issue_id=issue.id, company_id=company, **actor))
 
     rows = await world.rows(tables.activity_log)
     assert [row["action"] for row in sorted(rows, key=lambda r: r["created_at"])] == [
@@ -64,9 +77,9 @@ async def test_every_mutation_is_attributed_to_the_plugin_and_actor(world: World
 
 async def test_user_actor_and_no_actor(world: World) -> None:
     await world.services.issues.create(
-        company_id=world.company_id, title="By a user", actor_user_id="board-user"
+        CreateIssue(company_id=world.company_id, title="By a user", actor_user_id="board-user")
     )
-    await world.services.issues.create(company_id=world.company_id, title="By nobody")
+    await world.services.issues.create(CreateIssue(company_id=world.company_id, title="By nobody"))
     rows = {row["details"]["title"]: row for row in await world.rows(tables.activity_log)}
     user = rows["By a user"]["details"]
     assert (user["initiatingActorType"], user["initiatingActorId"], user["initiatingUserId"]) == (
@@ -95,7 +108,9 @@ async def test_named_actors_are_checked_before_anything_is_written(world: World,
         else (NotFound if case != "bad id" else Exception)
     )
     with pytest.raises(error):
-        await world.services.issues.create(company_id=world.company_id, title="t", **fields)
+        await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="t", **fields)
+        )
     assert await world.rows(tables.issues) == []
     assert await world.rows(tables.activity_log) == []
 
@@ -104,14 +119,16 @@ async def test_details_are_redacted_everywhere(world: World) -> None:
     events: list[PluginEvent] = []
     world.bus.subscribe("issue.created", events.append)
     await world.services.activity.log(
-        company_id=world.company_id,
-        message="plugin.synced",
-        metadata={
-            "apiKey": "sk-1",
-            "nested": {"password": "p", "ok": 1},
-            "token": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
-            "ref": {"type": "secret_ref", "secretId": "s1"},
-        },
+        LogActivity(
+            company_id=world.company_id,
+            message="plugin.synced",
+            metadata={
+                "apiKey": "sk-1",
+                "nested": {"password": "p", "ok": 1},
+                "token": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
+                "ref": {"type": "secret_ref", "secretId": "s1"},
+            },
+        )
     )
     [row] = await world.rows(tables.activity_log)
     assert row["details"]["apiKey"] == "***REDACTED***"
@@ -123,7 +140,9 @@ async def test_details_are_redacted_everywhere(world: World) -> None:
 async def test_activity_log_defaults_and_cannot_forge_domain_events(world: World) -> None:
     events: list[PluginEvent] = []
     world.bus.subscribe("issue.*", events.append)
-    await world.services.activity.log(company_id=world.company_id, message="issue.created")
+    await world.services.activity.log(
+        LogActivity(company_id=world.company_id, message="issue.created")
+    )
     [row] = await world.rows(tables.activity_log)
     assert (row["entity_type"], row["entity_id"], row["agent_id"]) == ("plugin", PLUGIN_ID, None)
     assert row["action"] == "issue.created"
@@ -139,7 +158,7 @@ async def test_domain_events_carry_redacted_details_and_actor(world: World) -> N
     other = await make_world(world.db, name="Other")
     other.bus = world.bus
     issue = await world.services.issues.create(
-        company_id=world.company_id, title="Evented", actor_agent_id=world.agent_id
+        CreateIssue(company_id=world.company_id, title="Evented", actor_agent_id=world.agent_id)
     )
     await world.bus.drain()
     [event] = events
@@ -164,7 +183,9 @@ async def test_failed_mutations_publish_nothing(world: World) -> None:
     world.bus.listen(events.append)
     with pytest.raises(Unprocessable):
         await world.services.issues.create(
-            company_id=world.company_id, title="t", blocked_by_issue_ids=["not-an-issue"]
+            CreateIssue(
+                company_id=world.company_id, title="t", blocked_by_issue_ids=["not-an-issue"]
+            )
         )
     await world.bus.drain()
     assert events == []

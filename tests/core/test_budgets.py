@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import Conflict, NotFound
+from core.host_services.params import GetOrchestration, RequestWakeup
 from db import tables
 from tests.fixtures.orchestration import World
 
@@ -109,12 +110,14 @@ async def test_blocks_refuse_wakeups_and_show_in_the_summary(world: World, scena
     await _arrange(world, scenario, project_id)
 
     with pytest.raises(Conflict, match=f"^{reason}$") as raised:
-        await world.services.issues.request_wakeup(issue_id=issue_id, company_id=world.company_id)
+        await world.services.issues.request_wakeup(
+            RequestWakeup(issue_id=issue_id, company_id=world.company_id)
+        )
     assert raised.value.details["scopeType"] == scope_type
     assert await world.rows(tables.agent_wakeup_requests) == []
 
     summary = await world.services.issues.summaries.get_orchestration(
-        issue_id=issue_id, company_id=world.company_id
+        GetOrchestration(issue_id=issue_id, company_id=world.company_id)
     )
     [block] = summary.invocation_blocks
     assert (block.issue_id, block.agent_id, block.scope_type, block.reason) == (
@@ -136,11 +139,11 @@ async def test_spending_below_or_outside_the_window_does_not_block(world: World)
     await _spend(world, 500, when=datetime.now(UTC) - timedelta(days=62))
     await _policy(world, "company", world.company_id, 10, hard_stop_enabled=False)
     summary = await world.services.issues.summaries.get_orchestration(
-        issue_id=issue_id, company_id=world.company_id
+        GetOrchestration(issue_id=issue_id, company_id=world.company_id)
     )
     assert summary.invocation_blocks == []
     result = await world.services.issues.request_wakeup(
-        issue_id=issue_id, company_id=world.company_id
+        RequestWakeup(issue_id=issue_id, company_id=world.company_id)
     )
     assert result.queued
 
@@ -150,4 +153,6 @@ async def test_an_assignee_missing_from_the_company_fails_as_upstream(world: Wor
     elsewhere = await world.insert(tables.companies, name="X", issue_prefix="XQZ")
     await _set(world, tables.agents, world.agent_id, company_id=elsewhere)
     with pytest.raises(NotFound, match="^Agent not found$"):
-        await world.services.issues.request_wakeup(issue_id=issue_id, company_id=world.company_id)
+        await world.services.issues.request_wakeup(
+            RequestWakeup(issue_id=issue_id, company_id=world.company_id)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict
+from core.host_services.params import CheckoutOwner
 from db import tables
 from tests.fixtures.orchestration import World
 
@@ -24,10 +25,12 @@ async def _checked_out(world: World, *, run_status: str = "running") -> tuple[st
 async def test_owner_passes_without_writing(world: World) -> None:
     issue_id, run_id = await _checked_out(world)
     result = await world.services.issues.assert_checkout_owner(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        actor_agent_id=world.agent_id,
-        actor_run_id=run_id,
+        CheckoutOwner(
+            issue_id=issue_id,
+            company_id=world.company_id,
+            actor_agent_id=world.agent_id,
+            actor_run_id=run_id,
+        )
     )
     assert (result.checkout_run_id, result.adopted_from_run_id) == (run_id, None)
     assert await world.rows(tables.activity_log) == []
@@ -37,10 +40,12 @@ async def test_live_run_adopts_a_stale_checkout_and_logs_it(world: World) -> Non
     issue_id, old_run = await _checked_out(world, run_status="failed")
     new_run = await world.run(status="running", context_snapshot={"issueId": issue_id})
     result = await world.services.issues.assert_checkout_owner(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        actor_agent_id=world.agent_id,
-        actor_run_id=new_run,
+        CheckoutOwner(
+            issue_id=issue_id,
+            company_id=world.company_id,
+            actor_agent_id=world.agent_id,
+            actor_run_id=new_run,
+        )
     )
     assert (result.checkout_run_id, result.adopted_from_run_id) == (new_run, old_run)
     [row] = await world.rows(tables.issues, tables.issues.c.id == issue_id)
@@ -74,10 +79,12 @@ async def test_conflicts_carry_the_state(world: World, case: str) -> None:
             )
     with pytest.raises(Conflict, match="^Issue run ownership conflict$") as raised:
         await world.services.issues.assert_checkout_owner(
-            issue_id=issue_id,
-            company_id=world.company_id,
-            actor_agent_id=actor_agent,
-            actor_run_id=actor_run,
+            CheckoutOwner(
+                issue_id=issue_id,
+                company_id=world.company_id,
+                actor_agent_id=actor_agent,
+                actor_run_id=actor_run,
+            )
         )
     assert raised.value.details["checkoutRunId"] == run_id
     assert raised.value.details["actorRunId"] == actor_run

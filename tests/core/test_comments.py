@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from core.errors import InvalidInput, NotFound
+from core.host_services.params import CreateComment, IssueRef
 from db import tables
 from tests.fixtures.orchestration import World, make_world
 
@@ -15,16 +16,18 @@ async def test_create_and_list_newest_first(world: World) -> None:
     issue_id = await world.issue()
     [before] = await world.rows(tables.issues, tables.issues.c.id == issue_id)
     first = await world.services.issues.create_comment(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        body="first " + "x" * 200,
-        author_agent_id=world.agent_id,
+        CreateComment(
+            issue_id=issue_id,
+            company_id=world.company_id,
+            body="first " + "x" * 200,
+            author_agent_id=world.agent_id,
+        )
     )
     second = await world.services.issues.create_comment(
-        issue_id=issue_id, company_id=world.company_id, body="second"
+        CreateComment(issue_id=issue_id, company_id=world.company_id, body="second")
     )
     listed = await world.services.issues.list_comments(
-        issue_id=issue_id, company_id=world.company_id
+        IssueRef(issue_id=issue_id, company_id=world.company_id)
     )
     assert [c.id for c in listed] == [second.id, first.id]
     assert first.author_agent_id == world.agent_id and second.author_agent_id is None
@@ -41,24 +44,28 @@ async def test_foreign_issue_lists_nothing_and_refuses_comments(world: World) ->
     other = await make_world(world.db, name="Other")
     foreign = await other.issue()
     await other.services.issues.create_comment(
-        issue_id=foreign, company_id=other.company_id, body="x"
+        CreateComment(issue_id=foreign, company_id=other.company_id, body="x")
     )
     assert (
-        await world.services.issues.list_comments(issue_id=foreign, company_id=world.company_id)
+        await world.services.issues.list_comments(
+            IssueRef(issue_id=foreign, company_id=world.company_id)
+        )
         == []
     )
     with pytest.raises(NotFound, match="^Issue not found$"):
         await world.services.issues.create_comment(
-            issue_id=foreign, company_id=world.company_id, body="sneaky"
+            CreateComment(issue_id=foreign, company_id=world.company_id, body="sneaky")
         )
     with pytest.raises(NotFound, match="^Actor agent not found$"):
         await world.services.issues.create_comment(
-            issue_id=await world.issue(),
-            company_id=world.company_id,
-            body="as them",
-            author_agent_id=other.agent_id,
+            CreateComment(
+                issue_id=await world.issue(),
+                company_id=world.company_id,
+                body="as them",
+                author_agent_id=other.agent_id,
+            )
         )
     with pytest.raises(InvalidInput, match="non-empty"):
         await world.services.issues.create_comment(
-            issue_id=await world.issue(), company_id=world.company_id, body="  "
+            CreateComment(issue_id=await world.issue(), company_id=world.company_id, body="  ")
         )

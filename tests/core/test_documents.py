@@ -6,6 +6,7 @@ import pytest
 
 from core.errors import Conflict, NotFound, Unprocessable
 from core.event_bus import PluginEvent
+from core.host_services.params import DocumentRef, IssueRef, UpsertDocument
 from db import tables
 from tests.fixtures.orchestration import World
 
@@ -17,19 +18,23 @@ async def test_upsert_creates_then_revises(world: World) -> None:
     world.bus.subscribe("issue.document.*", events.append)
 
     first = await documents.upsert(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        key=" Plan ",
-        body="v1",
-        title=" Plan ",
-        change_summary="first",
+        UpsertDocument(
+            issue_id=issue_id,
+            company_id=world.company_id,
+            key=" Plan ",
+            body="v1",
+            title=" Plan ",
+            change_summary="first",
+        )
     )
     second = await documents.upsert(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        key="plan",
-        body="v2",
-        change_summary="second",
+        UpsertDocument(
+            issue_id=issue_id,
+            company_id=world.company_id,
+            key="plan",
+            body="v2",
+            change_summary="second",
+        )
     )
     assert (first.key, first.title, first.latest_revision_number, first.body) == (
         "plan",
@@ -59,31 +64,39 @@ async def test_base_revision_makes_writes_conditional(world: World) -> None:
     documents = world.services.issues.documents
     with pytest.raises(Conflict, match="^Document does not exist yet$"):
         await documents.upsert(
+            UpsertDocument(
+                issue_id=issue_id,
+                company_id=world.company_id,
+                key="plan",
+                body="x",
+                base_revision_id="11111111-1111-4111-8111-111111111111",
+            )
+        )
+    first = await documents.upsert(
+        UpsertDocument(issue_id=issue_id, company_id=world.company_id, key="plan", body="a")
+    )
+    await documents.upsert(
+        UpsertDocument(
             issue_id=issue_id,
             company_id=world.company_id,
             key="plan",
-            body="x",
-            base_revision_id="11111111-1111-4111-8111-111111111111",
+            body="b",
+            base_revision_id=first.latest_revision_id,
         )
-    first = await documents.upsert(
-        issue_id=issue_id, company_id=world.company_id, key="plan", body="a"
-    )
-    await documents.upsert(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        key="plan",
-        body="b",
-        base_revision_id=first.latest_revision_id,
     )
     with pytest.raises(Conflict, match="^Document was updated by someone else$") as raised:
         await documents.upsert(
-            issue_id=issue_id,
-            company_id=world.company_id,
-            key="plan",
-            body="c",
-            base_revision_id=first.latest_revision_id,
+            UpsertDocument(
+                issue_id=issue_id,
+                company_id=world.company_id,
+                key="plan",
+                body="c",
+                base_revision_id=first.latest_revision_id,
+            )
         )
-    current = await documents.get(issue_id=issue_id, company_id=world.company_id, key="plan")
+    current = await documents.get(
+        DocumentRef(issue_id=issue_id, company_id=world.company_id, key="plan")
+    )
     assert current is not None and current.body == "b"
     assert raised.value.details["currentRevisionId"] == current.latest_revision_id
 
@@ -107,7 +120,7 @@ async def test_invalid_documents_are_refused(
     values = {"key": "plan", "body": "ok", **fields}
     with pytest.raises(Unprocessable, match=message):
         await world.services.issues.documents.upsert(
-            issue_id=issue_id, company_id=world.company_id, **values
+            UpsertDocument(issue_id=issue_id, company_id=world.company_id, **values)
         )
     assert await world.rows(tables.documents) == []
 
@@ -116,14 +129,19 @@ async def test_list_hides_system_keys_and_get_reads_them(world: World) -> None:
     issue_id = await world.issue()
     documents = world.services.issues.documents
     for key in ("zeta", "alpha", "continuation-summary"):
-        await documents.upsert(issue_id=issue_id, company_id=world.company_id, key=key, body=key)
-    listed = await documents.list(issue_id=issue_id, company_id=world.company_id)
+        await documents.upsert(
+            UpsertDocument(issue_id=issue_id, company_id=world.company_id, key=key, body=key)
+        )
+    listed = await documents.list(IssueRef(issue_id=issue_id, company_id=world.company_id))
     assert [(d.key, d.body) for d in listed] == [("alpha", "alpha"), ("zeta", "zeta")]
     system = await documents.get(
-        issue_id=issue_id, company_id=world.company_id, key="continuation-summary"
+        DocumentRef(issue_id=issue_id, company_id=world.company_id, key="continuation-summary")
     )
     assert system is not None
-    assert await documents.get(issue_id=issue_id, company_id=world.company_id, key="nope") is None
+    assert (
+        await documents.get(DocumentRef(issue_id=issue_id, company_id=world.company_id, key="nope"))
+        is None
+    )
 
 
 async def test_delete_removes_revisions_and_is_quiet_when_nothing_is_there(world: World) -> None:
@@ -131,10 +149,14 @@ async def test_delete_removes_revisions_and_is_quiet_when_nothing_is_there(world
     documents = world.services.issues.documents
     events: list[PluginEvent] = []
     world.bus.subscribe("issue.document.deleted", events.append)
-    await documents.upsert(issue_id=issue_id, company_id=world.company_id, key="plan", body="a")
-    await documents.upsert(issue_id=issue_id, company_id=world.company_id, key="plan", body="b")
-    await documents.delete(issue_id=issue_id, company_id=world.company_id, key="plan")
-    await documents.delete(issue_id=issue_id, company_id=world.company_id, key="plan")
+    await documents.upsert(
+        UpsertDocument(issue_id=issue_id, company_id=world.company_id, key="plan", body="a")
+    )
+    await documents.upsert(
+        UpsertDocument(issue_id=issue_id, company_id=world.company_id, key="plan", body="b")
+    )
+    await documents.delete(DocumentRef(issue_id=issue_id, company_id=world.company_id, key="plan"))
+    await documents.delete(DocumentRef(issue_id=issue_id, company_id=world.company_id, key="plan"))
     assert await world.rows(tables.documents) == []
     assert await world.rows(tables.document_revisions) == []
     deletions = await world.rows(
@@ -148,5 +170,5 @@ async def test_delete_removes_revisions_and_is_quiet_when_nothing_is_there(world
 async def test_missing_issue(world: World) -> None:
     with pytest.raises(NotFound, match="^Issue not found$"):
         await world.services.issues.documents.list(
-            issue_id="00000000-0000-4000-8000-000000000000", company_id=world.company_id
+            IssueRef(issue_id="00000000-0000-4000-8000-000000000000", company_id=world.company_id)
         )

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from core.errors import NotFound, Unprocessable
+from core.host_services.params import EditBlockers, IssueRef, SetBlockedBy
 from db import tables
 from tests.fixtures.orchestration import World, make_world
 
@@ -19,11 +20,13 @@ async def test_blocks_edge_direction_and_title_order(world: World) -> None:
     target, zulu, alpha = await _issues(world, "Target", "Zulu blocker", "alpha blocker")
     relations = world.services.issues.relations
     summary = await relations.set_blocked_by(
-        issue_id=target, company_id=world.company_id, blocked_by_issue_ids=[zulu, alpha]
+        SetBlockedBy(
+            issue_id=target, company_id=world.company_id, blocked_by_issue_ids=[zulu, alpha]
+        )
     )
     assert [b.title for b in summary.blocked_by] == ["alpha blocker", "Zulu blocker"]
     assert summary.blocks == ()
-    blocker_view = await relations.get(issue_id=zulu, company_id=world.company_id)
+    blocker_view = await relations.get(IssueRef(issue_id=zulu, company_id=world.company_id))
     assert [b.id for b in blocker_view.blocks] == [target]
     edges = await world.rows(tables.issue_relations)
     assert {(str(e["issue_id"]), str(e["related_issue_id"])) for e in edges} == {
@@ -36,14 +39,14 @@ async def test_add_and_remove_keep_the_rest(world: World) -> None:
     target, a, b, c = await _issues(world, "T", "A", "B", "C")
     relations = world.services.issues.relations
     await relations.set_blocked_by(
-        issue_id=target, company_id=world.company_id, blocked_by_issue_ids=[a]
+        SetBlockedBy(issue_id=target, company_id=world.company_id, blocked_by_issue_ids=[a])
     )
     added = await relations.add_blockers(
-        issue_id=target, company_id=world.company_id, blocker_issue_ids=[b, c, a]
+        EditBlockers(issue_id=target, company_id=world.company_id, blocker_issue_ids=[b, c, a])
     )
     assert [x.title for x in added.blocked_by] == ["A", "B", "C"]
     removed = await relations.remove_blockers(
-        issue_id=target, company_id=world.company_id, blocker_issue_ids=[b]
+        EditBlockers(issue_id=target, company_id=world.company_id, blocker_issue_ids=[b])
     )
     assert [x.title for x in removed.blocked_by] == ["A", "C"]
     audit = await world.rows(
@@ -60,11 +63,19 @@ async def test_self_cycles_and_foreign_blockers_are_refused(world: World) -> Non
     relations = world.services.issues.relations
     company = world.company_id
     with pytest.raises(Unprocessable, match="^Issue cannot be blocked by itself$"):
-        await relations.set_blocked_by(issue_id=a, company_id=company, blocked_by_issue_ids=[a])
-    await relations.set_blocked_by(issue_id=b, company_id=company, blocked_by_issue_ids=[a])
-    await relations.set_blocked_by(issue_id=c, company_id=company, blocked_by_issue_ids=[b])
+        await relations.set_blocked_by(
+            SetBlockedBy(issue_id=a, company_id=company, blocked_by_issue_ids=[a])
+        )
+    await relations.set_blocked_by(
+        SetBlockedBy(issue_id=b, company_id=company, blocked_by_issue_ids=[a])
+    )
+    await relations.set_blocked_by(
+        SetBlockedBy(issue_id=c, company_id=company, blocked_by_issue_ids=[b])
+    )
     with pytest.raises(Unprocessable, match="^Blocking relations cannot contain cycles$"):
-        await relations.add_blockers(issue_id=a, company_id=company, blocker_issue_ids=[c])
+        await relations.add_blockers(
+            EditBlockers(issue_id=a, company_id=company, blocker_issue_ids=[c])
+        )
     other = await make_world(world.db, name="Other")
     foreign = await other.issue(title="Theirs")
     for blockers in ([foreign], ["not-a-uuid"], ["00000000-0000-4000-8000-000000000000"]):
@@ -72,7 +83,7 @@ async def test_self_cycles_and_foreign_blockers_are_refused(world: World) -> Non
             Unprocessable, match="^Blocked-by issues must belong to the same company$"
         ):
             await relations.set_blocked_by(
-                issue_id=a, company_id=company, blocked_by_issue_ids=blockers
+                SetBlockedBy(issue_id=a, company_id=company, blocked_by_issue_ids=blockers)
             )
     assert len(await world.rows(tables.issue_relations)) == 2
 
@@ -83,13 +94,15 @@ async def test_concurrent_add_blockers_lose_no_edges(world: World) -> None:
     await asyncio.gather(
         *(
             world.services.issues.relations.add_blockers(
-                issue_id=target, company_id=world.company_id, blocker_issue_ids=[blocker]
+                EditBlockers(
+                    issue_id=target, company_id=world.company_id, blocker_issue_ids=[blocker]
+                )
             )
             for blocker in blockers
         )
     )
     summary = await world.services.issues.relations.get(
-        issue_id=target, company_id=world.company_id
+        IssueRef(issue_id=target, company_id=world.company_id)
     )
     assert sorted(b.id for b in summary.blocked_by) == sorted(blockers)
 
@@ -97,5 +110,5 @@ async def test_concurrent_add_blockers_lose_no_edges(world: World) -> None:
 async def test_relations_of_unknown_issue(world: World) -> None:
     with pytest.raises(NotFound, match="^Issue not found$"):
         await world.services.issues.relations.get(
-            issue_id="00000000-0000-4000-8000-000000000000", company_id=world.company_id
+            IssueRef(issue_id="00000000-0000-4000-8000-000000000000", company_id=world.company_id)
         )

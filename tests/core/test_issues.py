@@ -9,14 +9,19 @@ import pytest
 
 from core.agents import create_agent
 from core.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from core.host_services.params import CreateIssue, IssueRef, ListIssues, SetBlockedBy, UpdateIssue
 from db import tables
 from tests.fixtures.orchestration import World, make_world
 
 
 class TestCreate:
     async def test_defaults_numbering_and_origin(self, world: World) -> None:
-        first = await world.services.issues.create(company_id=world.company_id, title="First")
-        second = await world.services.issues.create(company_id=world.company_id, title="Second")
+        first = await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="First")
+        )
+        second = await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="Second")
+        )
         assert (first.status, first.priority, first.request_depth) == ("backlog", "medium", 0)
         assert first.origin_kind == "plugin:paperclip.missions"
         assert (first.issue_number, first.identifier) == (1, f"{world.prefix}-1")
@@ -25,13 +30,17 @@ class TestCreate:
 
     async def test_counter_heals_when_it_fell_behind_existing_numbers(self, world: World) -> None:
         await world.issue(issue_number=41, identifier=f"{world.prefix}-41")
-        issue = await world.services.issues.create(company_id=world.company_id, title="Next")
+        issue = await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="Next")
+        )
         assert issue.identifier == f"{world.prefix}-42"
 
     async def test_concurrent_creates_never_share_a_number(self, world: World) -> None:
         created = await asyncio.gather(
             *(
-                world.services.issues.create(company_id=world.company_id, title=f"n{n}")
+                world.services.issues.create(
+                    CreateIssue(company_id=world.company_id, title=f"n{n}")
+                )
                 for n in range(25)
             )
         )
@@ -44,10 +53,12 @@ class TestCreate:
     )
     async def test_status_timestamps(self, world: World, status: str, column: str) -> None:
         issue = await world.services.issues.create(
-            company_id=world.company_id,
-            title="Timed",
-            status=status,
-            assignee_agent_id=world.agent_id,
+            CreateIssue(
+                company_id=world.company_id,
+                title="Timed",
+                status=status,
+                assignee_agent_id=world.agent_id,
+            )
         )
         stamped = {c: getattr(issue, c) for c in ("started_at", "completed_at", "cancelled_at")}
         assert stamped.pop(column) is not None
@@ -58,31 +69,41 @@ class TestCreate:
         company = world.company_id
         with pytest.raises(Unprocessable, match="^Issue can only have one assignee$"):
             await issues.create(
-                company_id=company,
-                title="t",
-                assignee_agent_id=world.agent_id,
-                assignee_user_id="board-user",
+                CreateIssue(
+                    company_id=company,
+                    title="t",
+                    assignee_agent_id=world.agent_id,
+                    assignee_user_id="board-user",
+                )
             )
         with pytest.raises(NotFound, match="^Assignee agent not found$"):
             await issues.create(
-                company_id=company,
-                title="t",
-                assignee_agent_id="00000000-0000-4000-8000-000000000000",
+                CreateIssue(
+                    company_id=company,
+                    title="t",
+                    assignee_agent_id="00000000-0000-4000-8000-000000000000",
+                )
             )
         other = await make_world(world.db, name="Other")
         with pytest.raises(Unprocessable, match="^Assignee must belong to same company$"):
-            await issues.create(company_id=company, title="t", assignee_agent_id=other.agent_id)
+            await issues.create(
+                CreateIssue(company_id=company, title="t", assignee_agent_id=other.agent_id)
+            )
         for status, message in [
             ("pending_approval", "Cannot assign work to pending approval agents"),
             ("terminated", "Cannot assign work to terminated agents"),
         ]:
             agent = await create_agent(world.db, company_id=company, name=status, status=status)
             with pytest.raises(Conflict, match=f"^{message}$"):
-                await issues.create(company_id=company, title="t", assignee_agent_id=agent.id)
+                await issues.create(
+                    CreateIssue(company_id=company, title="t", assignee_agent_id=agent.id)
+                )
         with pytest.raises(NotFound, match="^Assignee user not found$"):
-            await issues.create(company_id=company, title="t", assignee_user_id="board-user")
+            await issues.create(
+                CreateIssue(company_id=company, title="t", assignee_user_id="board-user")
+            )
         with pytest.raises(Unprocessable, match="^in_progress issues require an assignee$"):
-            await issues.create(company_id=company, title="t", status="in_progress")
+            await issues.create(CreateIssue(company_id=company, title="t", status="in_progress"))
         assert await world.rows(tables.issues) == []
 
     async def test_member_user_can_be_assigned(self, world: World) -> None:
@@ -93,7 +114,9 @@ class TestCreate:
             principal_id="board-user",
         )
         issue = await world.services.issues.create(
-            company_id=world.company_id, title="For the board", assignee_user_id="board-user"
+            CreateIssue(
+                company_id=world.company_id, title="For the board", assignee_user_id="board-user"
+            )
         )
         assert issue.assignee_user_id == "board-user"
 
@@ -112,7 +135,7 @@ class TestCreate:
     ) -> None:
         values = {"title": "ok", **fields}
         with pytest.raises(error, match=message):
-            await world.services.issues.create(company_id=world.company_id, **values)
+            await world.services.issues.create(CreateIssue(company_id=world.company_id, **values))
         assert await world.rows(tables.issues) == []
         assert await world.rows(tables.activity_log) == []
 
@@ -124,7 +147,9 @@ class TestCreate:
             level="company",
             status="active",
         )
-        issue = await world.services.issues.create(company_id=world.company_id, title="t")
+        issue = await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="t")
+        )
         assert issue.goal_id == goal_id
 
     async def test_project_goal_and_parent_must_be_of_the_company(self, world: World) -> None:
@@ -140,7 +165,9 @@ class TestCreate:
             ({"parent_id": foreign_issue}, "^Parent issue not found$"),
         ]:
             with pytest.raises(NotFound, match=message):
-                await world.services.issues.create(company_id=world.company_id, title="t", **fields)
+                await world.services.issues.create(
+                    CreateIssue(company_id=world.company_id, title="t", **fields)
+                )
 
     async def test_children_inherit_the_parents_project_workspace(self, world: World) -> None:
         project_id = await world.insert(tables.projects, company_id=world.company_id, name="P")
@@ -152,10 +179,10 @@ class TestCreate:
             is_primary=True,
         )
         parent = await world.services.issues.create(
-            company_id=world.company_id, title="Parent", project_id=project_id
+            CreateIssue(company_id=world.company_id, title="Parent", project_id=project_id)
         )
         child = await world.services.issues.create(
-            company_id=world.company_id, title="Child", parent_id=parent.id
+            CreateIssue(company_id=world.company_id, title="Child", parent_id=parent.id)
         )
         assert parent.project_workspace_id == workspace_id
         assert child.project_workspace_id == workspace_id
@@ -169,7 +196,7 @@ class TestCreate:
             tables.labels, company_id=other.company_id, name="x", color="b"
         )
         issue = await world.services.issues.create(
-            company_id=world.company_id, title="t", label_ids=[label_id, label_id]
+            CreateIssue(company_id=world.company_id, title="t", label_ids=[label_id, label_id])
         )
         assert issue.label_ids == [label_id]
         assert [label.name for label in issue.labels] == ["bug"]
@@ -177,16 +204,18 @@ class TestCreate:
             Unprocessable, match="^One or more labels are invalid for this company$"
         ):
             await world.services.issues.create(
-                company_id=world.company_id, title="t", label_ids=[foreign]
+                CreateIssue(company_id=world.company_id, title="t", label_ids=[foreign])
             )
 
     async def test_unknown_wire_keys_are_not_written(self, world: World) -> None:
         issue = await world.services.issues.create(
-            company_id=world.company_id,
-            title="t",
-            hiddenAt="2026-01-01T00:00:00Z",
-            checkoutRunId="11111111-1111-4111-8111-111111111111",
-            identifier="EVIL-1",
+            CreateIssue(
+                company_id=world.company_id,
+                title="t",
+                hiddenAt="2026-01-01T00:00:00Z",
+                checkoutRunId="11111111-1111-4111-8111-111111111111",
+                identifier="EVIL-1",
+            )
         )
         assert issue.hidden_at is None and issue.checkout_run_id is None
         assert issue.identifier == f"{world.prefix}-1"
@@ -195,18 +224,25 @@ class TestCreate:
 class TestUpdate:
     async def test_status_side_effects_and_previous_values_in_activity(self, world: World) -> None:
         issue = await world.services.issues.create(
-            company_id=world.company_id, title="t", status="todo", assignee_agent_id=world.agent_id
+            CreateIssue(
+                company_id=world.company_id,
+                title="t",
+                status="todo",
+                assignee_agent_id=world.agent_id,
+            )
         )
         started = await world.services.issues.update(
-            issue_id=issue.id, company_id=world.company_id, patch={"status": "in_progress"}
+            UpdateIssue(
+                issue_id=issue.id, company_id=world.company_id, patch={"status": "in_progress"}
+            )
         )
         assert started.started_at is not None
         done = await world.services.issues.update(
-            issue_id=issue.id, company_id=world.company_id, patch={"status": "done"}
+            UpdateIssue(issue_id=issue.id, company_id=world.company_id, patch={"status": "done"})
         )
         assert done.completed_at is not None and done.started_at == started.started_at
         reopened = await world.services.issues.update(
-            issue_id=issue.id, company_id=world.company_id, patch={"status": "todo"}
+            UpdateIssue(issue_id=issue.id, company_id=world.company_id, patch={"status": "todo"})
         )
         assert reopened.completed_at is None
         updates = await world.rows(
@@ -234,7 +270,7 @@ class TestUpdate:
                     )
                 )
             updated = await world.services.issues.update(
-                issue_id=issue_id, company_id=world.company_id, patch=patch
+                UpdateIssue(issue_id=issue_id, company_id=world.company_id, patch=patch)
             )
             assert (updated.checkout_run_id, updated.execution_run_id) == (None, None)
             assert updated.execution_locked_at is None
@@ -242,34 +278,46 @@ class TestUpdate:
     async def test_unknown_status_is_a_conflict_and_unknown_fields_are_ignored(
         self, world: World
     ) -> None:
-        issue = await world.services.issues.create(company_id=world.company_id, title="t")
+        issue = await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="t")
+        )
         with pytest.raises(Conflict, match="^Unknown issue status: shipped$"):
             await world.services.issues.update(
-                issue_id=issue.id, company_id=world.company_id, patch={"status": "shipped"}
+                UpdateIssue(
+                    issue_id=issue.id, company_id=world.company_id, patch={"status": "shipped"}
+                )
             )
         other = await make_world(world.db, name="Other")
         updated = await world.services.issues.update(
-            issue_id=issue.id,
-            company_id=world.company_id,
-            patch={"companyId": other.company_id, "identifier": "X-1", "title": "renamed"},
+            UpdateIssue(
+                issue_id=issue.id,
+                company_id=world.company_id,
+                patch={"companyId": other.company_id, "identifier": "X-1", "title": "renamed"},
+            )
         )
         assert (updated.company_id, updated.identifier) == (world.company_id, issue.identifier)
         assert updated.title == "renamed"
 
     async def test_identifier_references_work_everywhere(self, world: World) -> None:
         world = await make_world(world.db, name="Missions", prefix="MIS")
-        issue = await world.services.issues.create(company_id=world.company_id, title="t")
+        issue = await world.services.issues.create(
+            CreateIssue(company_id=world.company_id, title="t")
+        )
         by_identifier = issue.identifier.lower()
         updated = await world.services.issues.update(
-            issue_id=by_identifier, company_id=world.company_id, patch={"title": "via id"}
+            UpdateIssue(
+                issue_id=by_identifier, company_id=world.company_id, patch={"title": "via id"}
+            )
         )
         assert updated.id == issue.id
         relations = await world.services.issues.relations.set_blocked_by(
-            issue_id=by_identifier, company_id=world.company_id, blocked_by_issue_ids=[]
+            SetBlockedBy(
+                issue_id=by_identifier, company_id=world.company_id, blocked_by_issue_ids=[]
+            )
         )
         assert relations.blocked_by == ()
         fetched = await world.services.issues.get(
-            issue_id=by_identifier, company_id=world.company_id
+            IssueRef(issue_id=by_identifier, company_id=world.company_id)
         )
         assert fetched is not None and fetched.title == "via id"
 
@@ -280,7 +328,9 @@ class TestGetAndList:
         foreign = await other.issue(title="Theirs")
         for reference in (foreign, "00000000-0000-4000-8000-000000000000", "not-an-id", "X-1"):
             assert (
-                await world.services.issues.get(issue_id=reference, company_id=world.company_id)
+                await world.services.issues.get(
+                    IssueRef(issue_id=reference, company_id=world.company_id)
+                )
                 is None
             )
 
@@ -295,33 +345,48 @@ class TestGetAndList:
             await world.issue(title=title, priority=priority, updated_at=old)
         await world.issue(title="hidden", priority="critical", hidden_at=old)
         await world.issue(title="done", priority="critical", status="done", updated_at=old)
-        listed = await world.services.issues.list(company_id=world.company_id, status="todo")
+        listed = await world.services.issues.list(
+            ListIssues(company_id=world.company_id, status="todo")
+        )
         assert [issue.title for issue in listed] == ["crit", "hi", "med", "low"]
         page = await world.services.issues.list(
-            company_id=world.company_id, status="todo,done", limit=2, offset=2
+            ListIssues(company_id=world.company_id, status="todo,done", limit=2, offset=2)
         )
         assert [issue.title for issue in page] == ["hi", "med"]
-        assert await world.services.issues.list(company_id=world.company_id, limit=0) == []
-        assert len(await world.services.issues.list(company_id=world.company_id, limit="3.7")) == 3
+        assert (
+            await world.services.issues.list(ListIssues(company_id=world.company_id, limit=0)) == []
+        )
+        assert (
+            len(
+                await world.services.issues.list(
+                    ListIssues(company_id=world.company_id, limit="3.7")
+                )
+            )
+            == 3
+        )
 
     async def test_list_truncates_descriptions_and_filters_plugin_origins(
         self, world: World
     ) -> None:
         await world.services.issues.create(
-            company_id=world.company_id,
-            title="mine",
-            description="x" * 5000,
-            origin_kind="plugin:paperclip.missions:feature",
+            CreateIssue(
+                company_id=world.company_id,
+                title="mine",
+                description="x" * 5000,
+                origin_kind="plugin:paperclip.missions:feature",
+            )
         )
         await world.issue(title="manual")
         mine = await world.services.issues.list(
-            company_id=world.company_id, origin_kind="plugin:paperclip.missions:feature"
+            ListIssues(company_id=world.company_id, origin_kind="plugin:paperclip.missions:feature")
         )
         assert [issue.title for issue in mine] == ["mine"]
         assert len(mine[0].description or "") == 1200
-        manual = await world.services.issues.list(company_id=world.company_id, origin_kind="manual")
+        manual = await world.services.issues.list(
+            ListIssues(company_id=world.company_id, origin_kind="manual")
+        )
         assert [issue.title for issue in manual] == ["manual"]
         with pytest.raises(InvalidInput, match="originKind values under plugin:paperclip.missions"):
             await world.services.issues.list(
-                company_id=world.company_id, origin_kind="plugin:other.plugin"
+                ListIssues(company_id=world.company_id, origin_kind="plugin:other.plugin")
             )

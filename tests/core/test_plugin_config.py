@@ -1,5 +1,6 @@
-"""Plugin configuration is checked against ``instanceConfigSchema`` with upstream's answer:
-its message, and ``fieldErrors`` worded and ordered as Ajv reports them."""
+"""Plugin configuration (core/plugin_config.py): stored whole, and checked against
+``instanceConfigSchema`` with upstream's answer: its message, and ``fieldErrors`` worded and
+ordered as Ajv reports them."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ from typing import Any
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 
 from core.errors import InvalidInput
 from core.plugin_config import (
     CONFIG_MISMATCH,
     CONFIG_NOT_AN_OBJECT,
     InvalidPluginConfig,
+    get_config,
+    save_config,
     validate_config,
 )
+from core.plugin_registry import register_plugin
+from db import Database, tables
+from tests.fixtures.plugin_database import manifest
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -182,3 +189,18 @@ def test_pattern_properties_are_not_additional() -> None:
 def test_an_invalid_schema_is_the_plugins_fault_not_the_configs() -> None:
     with pytest.raises(jsonschema.SchemaError):
         validate_config({"type": "strin"}, {})
+
+
+async def test_config_defaults_to_an_empty_object_and_is_replaced_whole(db: Database) -> None:
+    plugin = await register_plugin(
+        db, manifest("paperclip.config-test"), package_name="@test/config", package_path="/p/c"
+    )
+    assert await get_config(db, plugin.id) == {}
+
+    await save_config(db, plugin.id, {"apiUrl": "https://example.test", "retries": 3})
+    await save_config(db, plugin.id, {"retries": 0})
+
+    assert await get_config(db, plugin.id) == {"retries": 0}
+    async with db.read() as session:
+        count = await session.scalar(sa.select(sa.func.count()).select_from(tables.plugin_config))
+    assert count == 1

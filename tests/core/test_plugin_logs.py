@@ -12,6 +12,8 @@ from core.plugin_logs import (
     MAX_MESSAGE_CHARS,
     LogBuffer,
     LogLine,
+    LogMessage,
+    Metric,
     list_logs,
     log_line,
     metric_line,
@@ -28,11 +30,11 @@ async def _plugin(db: Database) -> str:
 
 
 def test_log_messages_become_lines_with_upstreams_limits() -> None:
-    line = log_line("p", {"level": "warn", "message": "x" * 20_000, "meta": {"a": 1}})
+    line = log_line("p", LogMessage(level="warn", message="x" * 20_000, meta={"a": 1}))
     row = line.to_row()
     assert (row["level"], len(row["message"]), row["meta"]) == ("warn", MAX_MESSAGE_CHARS, {"a": 1})
 
-    odd = log_line("p", {"level": "metric", "message": {"not": "text"}, "meta": "nope"})
+    odd = log_line("p", LogMessage(level="metric", message={"not": "text"}, meta="nope"))
     assert (odd.level, odd.message, odd.meta) == ("info", '{"not": "text"}', None)
 
     huge = LogLine("p", "info", "m", {"blob": "y" * 60_000}).to_row()
@@ -40,7 +42,7 @@ def test_log_messages_become_lines_with_upstreams_limits() -> None:
 
 
 def test_metrics_are_metric_lines() -> None:
-    line = metric_line("p", {"name": "n" * 600, "value": 2.5, "tags": {"env": "dev"}})
+    line = metric_line("p", Metric(name="n" * 600, value=2.5, tags={"env": "dev"}))
     assert (line.level, len(line.message), line.meta) == (
         "metric",
         500,
@@ -53,7 +55,7 @@ def test_metrics_are_metric_lines() -> None:
         ({"name": "n", "value": 1, "tags": []}, "Metric tags must be an object"),
     ]:
         with pytest.raises(InvalidInput, match=f"^{message}$"):
-            metric_line("p", params)
+            metric_line("p", Metric.model_validate(params))
 
 
 async def test_lines_are_listed_newest_first_with_filters(db: Database) -> None:
@@ -100,7 +102,7 @@ async def test_a_full_batch_is_written_without_waiting_for_the_timer(db: Databas
 
 async def test_a_partial_batch_is_written_by_the_timer(db: Database) -> None:
     plugin = await _plugin(db)
-    buffer = LogBuffer(db, batch_size=100, flush_interval=0.05)
+    buffer = LogBuffer(db, batch_size=100, flush_interval=0.5)
     buffer.add(LogLine(plugin, "info", "timed"))
     assert await list_logs(db, plugin) == []
 

@@ -1,4 +1,4 @@
-"""Installed plugins and their config (core/plugin_registry.py, core/plugin_lifecycle.py)."""
+"""Installed plugins (core/plugin_registry.py, core/plugin_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.plugin_config import save_config
 from core.plugin_lifecycle import (
     TRANSITIONS,
     check_can_disable,
@@ -17,11 +18,9 @@ from core.plugin_logs import LogLine, write_lines
 from core.plugin_registry import (
     delete_plugin,
     find_plugin,
-    get_config,
     list_plugins,
     register_plugin,
     require_plugin,
-    save_config,
     set_status,
 )
 from core.plugin_state import StateKey, set_state
@@ -139,19 +138,6 @@ def test_lifecycle_operation_guards_use_upstreams_messages() -> None:
         r"removeData=true to permanently delete it\.$",
     ):
         check_can_uninstall("k", "uninstalled", remove_data=False)
-
-
-async def test_config_defaults_to_an_empty_object_and_is_replaced_whole(db: Database) -> None:
-    plugin = await _install(db)
-    assert await get_config(db, plugin.id) == {}
-
-    await save_config(db, plugin.id, {"apiUrl": "https://example.test", "retries": 3})
-    await save_config(db, plugin.id, {"retries": 0})
-
-    assert await get_config(db, plugin.id) == {"retries": 0}
-    async with db.read() as session:
-        count = await session.scalar(sa.select(sa.func.count()).select_from(tables.plugin_config))
-    assert count == 1
 
 
 async def test_deleting_a_plugin_removes_its_config_state_and_logs(db: Database) -> None:

@@ -7,6 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from core.errors import HostError
+from core.host_services.params import (
+    CheckoutOwner,
+    CreateIssue,
+    GetOrchestration,
+    RequestWakeup,
+    UpdateIssue,
+)
 from db import tables
 from tests.fixtures.orchestration import PLUGIN_ID, PLUGIN_KEY, World
 
@@ -18,15 +25,17 @@ async def test_creates_plugin_origin_issues_with_full_orchestration_fields_and_a
     origin_run_id = await world.run(context_snapshot={"issueId": blocker_id})
 
     issue = await world.services.issues.create(
-        company_id=world.company_id,
-        title="Plugin child issue",
-        status="todo",
-        assignee_agent_id=world.agent_id,
-        billing_code="mission:alpha",
-        origin_id="mission-alpha",
-        blocked_by_issue_ids=[blocker_id],
-        actor_agent_id=world.agent_id,
-        actor_run_id=origin_run_id,
+        CreateIssue(
+            company_id=world.company_id,
+            title="Plugin child issue",
+            status="todo",
+            assignee_agent_id=world.agent_id,
+            billing_code="mission:alpha",
+            origin_id="mission-alpha",
+            blocked_by_issue_ids=[blocker_id],
+            actor_agent_id=world.agent_id,
+            actor_run_id=origin_run_id,
+        )
     )
 
     [stored] = await world.rows(tables.issues, tables.issues.c.id == issue.id)
@@ -69,25 +78,31 @@ async def test_creates_plugin_origin_issues_with_full_orchestration_fields_and_a
 
 async def test_enforces_plugin_origin_namespaces(world: World) -> None:
     feature = await world.services.issues.create(
-        company_id=world.company_id,
-        title="Feature issue",
-        origin_kind="plugin:paperclip.missions:feature",
-        origin_id="mission-alpha:feature-1",
+        CreateIssue(
+            company_id=world.company_id,
+            title="Feature issue",
+            origin_kind="plugin:paperclip.missions:feature",
+            origin_id="mission-alpha:feature-1",
+        )
     )
     assert feature.origin_kind == "plugin:paperclip.missions:feature"
 
     message = "Plugin may only use originKind values under plugin:paperclip.missions"
     with pytest.raises(HostError, match=message):
         await world.services.issues.create(
-            company_id=world.company_id,
-            title="Spoofed issue",
-            origin_kind="plugin:other.plugin:feature",
+            CreateIssue(
+                company_id=world.company_id,
+                title="Spoofed issue",
+                origin_kind="plugin:other.plugin:feature",
+            )
         )
     with pytest.raises(HostError, match=message):
         await world.services.issues.update(
-            issue_id=feature.id,
-            company_id=world.company_id,
-            patch={"originKind": "plugin:other.plugin:feature"},
+            UpdateIssue(
+                issue_id=feature.id,
+                company_id=world.company_id,
+                patch={"originKind": "plugin:other.plugin:feature"},
+            )
         )
 
 
@@ -104,10 +119,12 @@ async def test_asserts_checkout_ownership_for_run_scoped_plugin_actions(world: W
         )
 
     ownership = await world.services.issues.assert_checkout_owner(
-        issue_id=issue_id,
-        company_id=world.company_id,
-        actor_agent_id=world.agent_id,
-        actor_run_id=run_id,
+        CheckoutOwner(
+            issue_id=issue_id,
+            company_id=world.company_id,
+            actor_agent_id=world.agent_id,
+            actor_run_id=run_id,
+        )
     )
     assert ownership.issue_id == issue_id
     assert ownership.status == "in_progress"
@@ -128,7 +145,9 @@ async def test_refuses_plugin_wakeups_for_issues_with_unresolved_blockers(world:
 
     with pytest.raises(HostError, match="Issue is blocked by unresolved blockers"):
         await world.services.issues.request_wakeup(
-            issue_id=blocked_id, company_id=world.company_id, reason="mission_advance"
+            RequestWakeup(
+                issue_id=blocked_id, company_id=world.company_id, reason="mission_advance"
+            )
         )
 
 
@@ -162,7 +181,7 @@ async def test_narrows_orchestration_cost_summaries_by_subtree_and_billing_code(
         )
 
     summary = await world.services.issues.summaries.get_orchestration(
-        issue_id=root_id, company_id=world.company_id, include_subtree=True
+        GetOrchestration(issue_id=root_id, company_id=world.company_id, include_subtree=True)
     )
     assert set(summary.subtree_issue_ids) == {root_id, child_id}
     assert summary.costs.model_dump() == {

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import NotFound
+from core.host_services.params import GetOrchestration, GetSubtree, SetBlockedBy, UpsertDocument
 from db import Database, tables
 from tests.fixtures.orchestration import World, make_world
 
@@ -62,12 +63,14 @@ async def test_subtree_orders_root_then_levels(world: World) -> None:
     b = await world.issue(title="b", parent_id=root, created_at=later)
     a = await world.issue(title="a", parent_id=root)
     a1 = await world.issue(title="a1", parent_id=a)
-    subtree = await world.services.issues.get_subtree(issue_id=root, company_id=world.company_id)
+    subtree = await world.services.issues.get_subtree(
+        GetSubtree(issue_id=root, company_id=world.company_id)
+    )
     assert subtree.issue_ids == [root, a, b, a1]
     assert [issue.title for issue in subtree.issues] == ["root", "a", "b", "a1"]
     assert "relations" not in subtree.to_wire()
     without_root = await world.services.issues.get_subtree(
-        issue_id=root, company_id=world.company_id, include_root=False
+        GetSubtree(issue_id=root, company_id=world.company_id, include_root=False)
     )
     assert without_root.issue_ids == [a, b, a1]
 
@@ -76,20 +79,24 @@ async def test_subtree_optional_parts(world: World) -> None:
     root = await world.issue(title="root", assignee_agent_id=world.agent_id)
     child = await world.issue(title="child", parent_id=root)
     await world.services.issues.relations.set_blocked_by(
-        issue_id=child, company_id=world.company_id, blocked_by_issue_ids=[root]
+        SetBlockedBy(issue_id=child, company_id=world.company_id, blocked_by_issue_ids=[root])
     )
     await world.services.issues.documents.upsert(
-        issue_id=child, company_id=world.company_id, key="plan", body="# Plan", title="Plan"
+        UpsertDocument(
+            issue_id=child, company_id=world.company_id, key="plan", body="# Plan", title="Plan"
+        )
     )
     run = await world.run(status="running", context_snapshot={"issueId": root})
     await world.run(status="succeeded", context_snapshot={"issueId": root})
     subtree = await world.services.issues.get_subtree(
-        issue_id=root,
-        company_id=world.company_id,
-        include_relations=True,
-        include_documents=True,
-        include_active_runs=True,
-        include_assignees=True,
+        GetSubtree(
+            issue_id=root,
+            company_id=world.company_id,
+            include_relations=True,
+            include_documents=True,
+            include_active_runs=True,
+            include_assignees=True,
+        )
     )
     wire = subtree.to_wire()
     assert [b["id"] for b in wire["relations"][child]["blockedBy"]] == [root]
@@ -113,12 +120,14 @@ async def test_subtree_optional_parts(world: World) -> None:
 async def test_summary_without_subtree_and_with_explicit_billing_code(world: World) -> None:
     ids = await _tree(world, 6)
     root_only = await world.services.issues.summaries.get_orchestration(
-        issue_id=ids[0], company_id=world.company_id
+        GetOrchestration(issue_id=ids[0], company_id=world.company_id)
     )
     assert root_only.subtree_issue_ids == [ids[0]]
     assert root_only.costs.cost_cents == 10
     other_code = await world.services.issues.summaries.get_orchestration(
-        issue_id=ids[0], company_id=world.company_id, include_subtree=True, billing_code="other"
+        GetOrchestration(
+            issue_id=ids[0], company_id=world.company_id, include_subtree=True, billing_code="other"
+        )
     )
     assert other_code.costs.cost_cents == 0 and other_code.costs.billing_code == "other"
     uncoded_root = await world.issue(title="no code", billing_code=None)
@@ -134,7 +143,7 @@ async def test_summary_without_subtree_and_with_explicit_billing_code(world: Wor
         occurred_at=datetime.now(UTC),
     )
     uncoded = await world.services.issues.summaries.get_orchestration(
-        issue_id=uncoded_root, company_id=world.company_id
+        GetOrchestration(issue_id=uncoded_root, company_id=world.company_id)
     )
     assert (uncoded.costs.cost_cents, uncoded.costs.billing_code) == (7, None)
 
@@ -173,8 +182,8 @@ async def test_summary_parts(world: World) -> None:
         amount_limit=10_000,
         amount_observed=8_000,
     )
-    summary = await world.services.issues.get_orchestration_summary(
-        issue_id=ids[0], company_id=world.company_id, include_subtree=True
+    summary = await world.services.issues.summaries.get_orchestration(
+        GetOrchestration(issue_id=ids[0], company_id=world.company_id, include_subtree=True)
     )
     assert summary.subtree_issue_ids[0] == ids[0] and set(summary.subtree_issue_ids) == set(ids)
     assert set(summary.relations) == set(ids)
@@ -192,15 +201,17 @@ async def _read_everything(world: World, root: str) -> tuple[int, int]:
     """Summary and full subtree of ``root``: (subtree size, SELECT statements issued)."""
     with world.db.statement_counter() as statements:
         summary = await world.services.issues.summaries.get_orchestration(
-            issue_id=root, company_id=world.company_id, include_subtree=True
+            GetOrchestration(issue_id=root, company_id=world.company_id, include_subtree=True)
         )
         subtree = await world.services.issues.get_subtree(
-            issue_id=root,
-            company_id=world.company_id,
-            include_relations=True,
-            include_documents=True,
-            include_active_runs=True,
-            include_assignees=True,
+            GetSubtree(
+                issue_id=root,
+                company_id=world.company_id,
+                include_relations=True,
+                include_documents=True,
+                include_active_runs=True,
+                include_assignees=True,
+            )
         )
     assert len(summary.subtree_issue_ids) == len(subtree.issue_ids)
     queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
@@ -219,12 +230,12 @@ async def test_summary_statement_count_does_not_grow_with_the_subtree(db: Databa
 async def test_foreign_or_missing_roots(world: World) -> None:
     other = await make_world(world.db, name="Other")
     foreign = await other.issue(title="Theirs")
-    for call in (
-        world.services.issues.get_subtree,
-        world.services.issues.summaries.get_orchestration,
+    for call, params in (
+        (world.services.issues.get_subtree, GetSubtree),
+        (world.services.issues.summaries.get_orchestration, GetOrchestration),
     ):
         with pytest.raises(NotFound, match="^Issue not found$"):
-            await call(issue_id=foreign, company_id=world.company_id)
+            await call(params(issue_id=foreign, company_id=world.company_id))
 
 
 async def test_children_in_another_company_are_cut_from_the_tree(world: World) -> None:
@@ -232,5 +243,7 @@ async def test_children_in_another_company_are_cut_from_the_tree(world: World) -
     root = await world.issue(title="root")
     foreign_child = await other.issue(title="foreign", parent_id=root)
     await other.issue(title="below foreign", parent_id=foreign_child)
-    subtree = await world.services.issues.get_subtree(issue_id=root, company_id=world.company_id)
+    subtree = await world.services.issues.get_subtree(
+        GetSubtree(issue_id=root, company_id=world.company_id)
+    )
     assert subtree.issue_ids == [root]

@@ -9,6 +9,7 @@ import pytest
 from core.agents import create_agent
 from core.errors import Conflict, NotFound
 from core.event_bus import LiveEvent, PluginEvent
+from core.host_services.params import EditBlockers, RequestWakeup, RequestWakeups, SetBlockedBy
 from db import tables
 from tests.fixtures.orchestration import PLUGIN_ID, PLUGIN_KEY, World
 
@@ -31,10 +32,12 @@ class TestOutcomes:
         world.bus.listen(live_events.append)
 
         result = await world.services.issues.request_wakeup(
-            issue_id=issue_id,
-            company_id=world.company_id,
-            reason="mission_advance",
-            actor_agent_id=world.agent_id,
+            RequestWakeup(
+                issue_id=issue_id,
+                company_id=world.company_id,
+                reason="mission_advance",
+                actor_agent_id=world.agent_id,
+            )
         )
 
         assert result.queued and result.run_id
@@ -86,9 +89,11 @@ class TestOutcomes:
     async def test_second_wakeup_coalesces_into_the_live_run(self, world: World) -> None:
         issue_id = await _wakeable(world)
         issues = world.services.issues
-        first = await issues.request_wakeup(issue_id=issue_id, company_id=world.company_id)
+        first = await issues.request_wakeup(
+            RequestWakeup(issue_id=issue_id, company_id=world.company_id)
+        )
         second = await issues.request_wakeup(
-            issue_id=issue_id, company_id=world.company_id, reason="again"
+            RequestWakeup(issue_id=issue_id, company_id=world.company_id, reason="again")
         )
         assert second.queued and second.run_id == first.run_id
         statuses = sorted(r["status"] for r in await _requests(world))
@@ -115,7 +120,7 @@ class TestOutcomes:
             )
         for _ in range(2):
             result = await world.services.issues.request_wakeup(
-                issue_id=issue_id, company_id=world.company_id
+                RequestWakeup(issue_id=issue_id, company_id=world.company_id)
             )
             assert (result.queued, result.run_id) == (False, None)
         [deferred] = await _requests(world)
@@ -136,7 +141,7 @@ class TestOutcomes:
         )
         issue_id = await world.issue(assignee_agent_id=lazy.id)
         result = await world.services.issues.request_wakeup(
-            issue_id=issue_id, company_id=world.company_id
+            RequestWakeup(issue_id=issue_id, company_id=world.company_id)
         )
         assert not result.queued
         [request] = await _requests(world)
@@ -163,7 +168,7 @@ class TestGates:
         issue_id = await _wakeable(world, **setup)
         with pytest.raises(Conflict, match=message):
             await world.services.issues.request_wakeup(
-                issue_id=issue_id, company_id=world.company_id
+                RequestWakeup(issue_id=issue_id, company_id=world.company_id)
             )
         assert await _requests(world) == [] and await world.rows(tables.activity_log) == []
 
@@ -173,18 +178,22 @@ class TestGates:
         blocker = await world.issue(title="Blocker", status=blocker_status)
         done = await world.issue(title="Done blocker", status="done")
         await world.services.issues.relations.set_blocked_by(
-            issue_id=issue_id, company_id=world.company_id, blocked_by_issue_ids=[blocker, done]
+            SetBlockedBy(
+                issue_id=issue_id, company_id=world.company_id, blocked_by_issue_ids=[blocker, done]
+            )
         )
         with pytest.raises(Conflict, match="^Issue is blocked by unresolved blockers$") as raised:
             await world.services.issues.request_wakeup(
-                issue_id=issue_id, company_id=world.company_id
+                RequestWakeup(issue_id=issue_id, company_id=world.company_id)
             )
         assert raised.value.details == {"unresolvedBlockerIssueIds": [blocker]}
         await world.services.issues.relations.remove_blockers(
-            issue_id=issue_id, company_id=world.company_id, blocker_issue_ids=[blocker]
+            EditBlockers(
+                issue_id=issue_id, company_id=world.company_id, blocker_issue_ids=[blocker]
+            )
         )
         result = await world.services.issues.request_wakeup(
-            issue_id=issue_id, company_id=world.company_id
+            RequestWakeup(issue_id=issue_id, company_id=world.company_id)
         )
         assert result.queued
 
@@ -199,7 +208,7 @@ class TestGates:
             )
         with pytest.raises(Conflict, match="^Agent is not invokable in its current state$"):
             await world.services.issues.request_wakeup(
-                issue_id=issue_id, company_id=world.company_id
+                RequestWakeup(issue_id=issue_id, company_id=world.company_id)
             )
         assert await _requests(world) == []
 
@@ -209,10 +218,14 @@ class TestIdempotency:
         issue_id = await _wakeable(world)
         issues = world.services.issues
         first = await issues.request_wakeup(
-            issue_id=issue_id, company_id=world.company_id, idempotency_key="mission:1"
+            RequestWakeup(
+                issue_id=issue_id, company_id=world.company_id, idempotency_key="mission:1"
+            )
         )
         again = await issues.request_wakeup(
-            issue_id=issue_id, company_id=world.company_id, idempotency_key="mission:1"
+            RequestWakeup(
+                issue_id=issue_id, company_id=world.company_id, idempotency_key="mission:1"
+            )
         )
         assert again == first
         assert len(await _requests(world)) == 1
@@ -225,7 +238,9 @@ class TestIdempotency:
         results = await asyncio.gather(
             *(
                 world.services.issues.request_wakeup(
-                    issue_id=issue_id, company_id=world.company_id, idempotency_key="once"
+                    RequestWakeup(
+                        issue_id=issue_id, company_id=world.company_id, idempotency_key="once"
+                    )
                 )
                 for _ in range(20)
             )
@@ -240,10 +255,12 @@ class TestBatch:
         a = await _wakeable(world)
         b = await _wakeable(world)
         results = await world.services.issues.request_wakeups(
-            issue_ids=[a, b, a],
-            company_id=world.company_id,
-            reason="mission_advance",
-            idempotency_key_prefix="mission:alpha",
+            RequestWakeups(
+                issue_ids=[a, b, a],
+                company_id=world.company_id,
+                reason="mission_advance",
+                idempotency_key_prefix="mission:alpha",
+            )
         )
         assert [(r.issue_id, r.queued) for r in results] == [(a, True), (b, True)]
         keys = sorted(r["idempotency_key"] for r in await _requests(world))
@@ -258,7 +275,7 @@ class TestBatch:
         unassigned = await world.issue(title="No agent")
         with pytest.raises(Conflict, match="^Issue has no assigned agent to wake$"):
             await world.services.issues.request_wakeups(
-                issue_ids=[good, unassigned], company_id=world.company_id
+                RequestWakeups(issue_ids=[good, unassigned], company_id=world.company_id)
             )
         assert await _requests(world) == []
         assert await world.rows(tables.heartbeat_runs) == []
@@ -266,10 +283,14 @@ class TestBatch:
 
     async def test_missing_issue_and_empty_list(self, world: World) -> None:
         assert (
-            await world.services.issues.request_wakeups(issue_ids=[], company_id=world.company_id)
+            await world.services.issues.request_wakeups(
+                RequestWakeups(issue_ids=[], company_id=world.company_id)
+            )
             == []
         )
         with pytest.raises(NotFound, match="^Issue not found$"):
             await world.services.issues.request_wakeups(
-                issue_ids=["00000000-0000-4000-8000-000000000000"], company_id=world.company_id
+                RequestWakeups(
+                    issue_ids=["00000000-0000-4000-8000-000000000000"], company_id=world.company_id
+                )
             )

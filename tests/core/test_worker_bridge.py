@@ -1,4 +1,4 @@
-"""Worker-to-host calls through the bridge (core/worker_bridge.py), on real databases."""
+"""Worker-to-host calls through the bridge (core/worker_bridge/), on real databases."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from core.capability_usage import UsageCounter
 from core.errors import CapabilityDenied, InvalidInput, InvocationScopeDenied, NotFound
 from core.event_bus import PluginEvent
 from core.invocation_scope import CallContext, InvocationScope
+from core.plugin_config import save_config
 from core.plugin_database import PluginDatabase
 from core.plugin_logs import LogBuffer, list_logs
-from core.plugin_registry import register_plugin, save_config
+from core.plugin_registry import register_plugin
 from core.worker_bridge import HostMethodNotFound, PluginRef, WorkerBridge, handled_methods
 from db import tables
 from tests.fixtures.orchestration import World, make_world
@@ -39,6 +40,7 @@ class Bridge:
             bus=world.bus,
             plugin=PluginRef(plugin_id, KEY, capabilities),
             plugin_db=PluginDatabase(world.db),
+            database=None,
             logs=self.logs,
             usage=self.usage,
             subscribe=lambda pattern, event_filter: self.subscriptions.append(
@@ -251,3 +253,62 @@ async def test_foreign_records_look_missing(world: World) -> None:
     assert await bridge.call("issues.get", issueId=foreign, companyId=world.company_id) is None
     with pytest.raises(NotFound, match="^Issue not found$"):
         await bridge.call("issues.relations.get", issueId=foreign, companyId=world.company_id)
+
+
+async def test_malformed_params_are_refused_with_one_line_messages(world: World) -> None:
+    """Each method's params model answers a bad value with upstream's message where upstream
+    has one, and a one-line message naming the wire field otherwise; nothing is written."""
+    bridge = await _bridge(world)
+    company = world.company_id
+    issue = await world.issue(title="Target")
+    cases: list[tuple[str, Any, str]] = [
+        (
+            "issues.create",
+            {"companyId": company, "title": "t", "originKind": 42},
+            "Plugin issue originKind must be a string",
+        ),
+        ("issues.create", {"companyId": company, "title": 42}, "title must be a string"),
+        ("issues.create", {"companyId": company}, "title is required"),
+        ("issues.create", {"title": 42}, "companyId is required for this operation"),
+        (
+            "issues.update",
+            {"companyId": company, "issueId": issue, "patch": {"originKind": 7}},
+            "Plugin issue originKind must be a string",
+        ),
+        (
+            "issues.update",
+            {"companyId": company, "issueId": issue, "patch": {"requestDepth": "x"}},
+            "requestDepth must be an integer",
+        ),
+        (
+            "issues.relations.setBlockedBy",
+            {"companyId": company, "issueId": issue, "blockedByIssueIds": "x"},
+            "blocker issue ids must be a list of issue ids",
+        ),
+        (
+            "issues.requestWakeups",
+            {"companyId": company, "issueIds": [1]},
+            "issueIds.0 must be a string",
+        ),
+        (
+            "issues.getSubtree",
+            {"companyId": company, "issueId": issue, "includeRoot": "maybe"},
+            "includeRoot must be a boolean",
+        ),
+        ("issues.get", [], "params must be an object"),
+        ("metrics.write", {"name": "n", "value": "1"}, "Metric value must be a number"),
+        ("db.query", {"sql": 1}, "ctx.db SQL must be a string"),
+        (
+            "agents.list",
+            {"companyId": company, "limit": -1},
+            "limit must be a non-negative integer",
+        ),
+        ("telemetry.track", {"eventName": 5}, "Plugin telemetry event names must be lowercase"),
+    ]
+    for method, params, message in cases:
+        with pytest.raises(InvalidInput) as refused:
+            await bridge.bridge.handle(method, params, NO_INVOCATION)
+        assert refused.value.message.startswith(message), (method, refused.value.message)
+        assert "\n" not in refused.value.message
+    assert [row["title"] for row in await world.rows(tables.issues)] == ["Target"]
+    assert await world.rows(tables.activity_log) == []

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from db.embedded_postgres import drop_database, ensure_database
 from db.errors import DatabaseError
-from tests.fixtures.databases import POSTGRES_URL_ENV
+from db.templates import POSTGRES_URL_ENV
 
 
 @pytest.mark.postgres_only

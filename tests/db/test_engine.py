@@ -64,12 +64,12 @@ async def test_connection_settings(db: Database, backend: str) -> None:
             assert isolation == "read committed"
             # Readers plan for their parameters; writers keep PostgreSQL's cached plans.
             assert await session.scalar(sa.text("SHOW plan_cache_mode")) == "force_custom_plan"
-    if db.dialect == Dialect.POSTGRESQL:
+    if db.dialect == Dialect.POSTGRES:
         async with db.transaction() as session:
             assert await session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
             isolation = await session.scalar(sa.text("SHOW transaction_isolation"))
             assert isolation == "read committed"
-    assert db.dialect == {"sqlite": Dialect.SQLITE, "postgres": Dialect.POSTGRESQL}[backend]
+    assert db.dialect == {"sqlite": Dialect.SQLITE, "postgres": Dialect.POSTGRES}[backend]
 
 
 async def test_statement_counter_records_what_runs(db: Database) -> None:

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from db import Database, migrate
+from db import Database, Dialect, migrate
 from db.models import metadata
 from tests.fixtures.rows import add_company
 
@@ -84,7 +84,7 @@ async def test_expression_index_serves_run_lookups_by_issue(db: Database) -> Non
             c="00000000-0000-0000-0000-000000000000", expr="(context_snapshot ->> 'issueId')"
         )
     async with db.read() as session:
-        if db.dialect == "postgresql":
+        if db.dialect == Dialect.POSTGRES:
             # An empty table makes a sequential scan just as cheap; ask whether the index applies.
             await session.execute(sa.text("SET LOCAL enable_seqscan = off"))
         plan = " ".join(str(row) for row in (await session.execute(sa.text(sql))).all())

@@ -106,7 +106,7 @@ async def test_the_smoke_action(plugin_sandbox):
     [row] = await plugin.namespace_rows("smoke_runs")
     assert row["root_issue_id"] == root.id
     assert len(await plugin_sandbox.wakeups(company)) == 1
-    assert "{backend}" == plugin_sandbox.db.dialect.value.replace("postgresql", "postgres")
+    assert "{backend}" == plugin_sandbox.db.dialect.value
 """
 
 

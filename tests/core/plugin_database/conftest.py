@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from db import Database, create_db
+from db.templates import clone_sqlite
 from tests.fixtures.databases import POSTGRES_RESET_SQL
 
 
@@ -18,7 +18,7 @@ async def both_databases(
 ) -> AsyncIterator[tuple[Database, Database]]:
     """A migrated, empty SQLite database and PostgreSQL database (mark tests postgres_only)."""
     path = tmp_path / "parity.db"
-    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    clone_sqlite(request.getfixturevalue("sqlite_template"), path)
     sqlite = create_db(path)
     postgres = create_db(request.getfixturevalue("postgres_worker_url"))
     async with postgres.engine.connect() as connection:

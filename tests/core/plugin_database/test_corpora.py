@@ -8,7 +8,6 @@ no change to any table.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from core.errors import HostError
 from core.plugin_database import (
     Mode,
+    PluginAccess,
     PluginDatabase,
     check_migration,
     check_runtime,
@@ -56,7 +56,7 @@ def test_policy_refuses_hostile_statement(case: hostile.Hostile) -> None:
     assert str(raised.value) == case.message
 
 
-async def _corpus_plugin(db: Database, root: Path) -> tuple[PluginDatabase, uuid.UUID]:
+async def _corpus_plugin(db: Database, root: Path) -> tuple[PluginDatabase, PluginAccess]:
     """The corpus plugin, migrated, with two core issues to join (Alpha and Beta)."""
     company = await add_company(db, prefix="CRP")
     await add_issue(db, company, title="Alpha issue", id=corpus.ISSUE_A)
@@ -67,19 +67,19 @@ async def _corpus_plugin(db: Database, root: Path) -> tuple[PluginDatabase, uuid
     await plugin_db.apply_migrations(
         plugin_id, plugin_manifest, write_package(root, corpus.MIGRATIONS)
     )
-    return plugin_db, plugin_id
+    return plugin_db, await plugin_db.access(plugin_id)
 
 
-async def _run(plugin_db: PluginDatabase, plugin_id: uuid.UUID, statement: Any) -> Any:
+async def _run(plugin_db: PluginDatabase, access: PluginAccess, statement: Any) -> Any:
     if statement.mode == "query":
-        return await plugin_db.query(plugin_id, statement.sql, statement.params)
-    return await plugin_db.execute(plugin_id, statement.sql, statement.params)
+        return await plugin_db.query(access, statement.sql, statement.params)
+    return await plugin_db.execute(access, statement.sql, statement.params)
 
 
 async def test_allowed_corpus_runs(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _corpus_plugin(db, tmp_path)
+    plugin_db, access = await _corpus_plugin(db, tmp_path)
     for statement in corpus.STATEMENTS:
-        result = await _run(plugin_db, plugin_id, statement)
+        result = await _run(plugin_db, access, statement)
         if statement.expected is not None:
             assert result == statement.expected, statement.name
         if statement.mode == "query":
@@ -122,28 +122,28 @@ async def _snapshot(db: Database) -> list[tuple[Any, ...]]:
 
 
 async def test_backend_refuses_hostile_runtime_statements(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _corpus_plugin(db, tmp_path)
-    await plugin_db.execute(plugin_id, corpus.SEED[0].sql, corpus.SEED[0].params)
+    plugin_db, access = await _corpus_plugin(db, tmp_path)
+    await plugin_db.execute(access, corpus.SEED[0].sql, corpus.SEED[0].params)
     before = await _snapshot(db)
     mismatches = [
-        await _refusal_mismatch(case, _run(plugin_db, plugin_id, case))
+        await _refusal_mismatch(case, _run(plugin_db, access, case))
         for case in [*hostile.QUERIES, *hostile.EXECUTES]
     ]
     assert [mismatch for mismatch in mismatches if mismatch] == []
     assert await _snapshot(db) == before
-    rows = await plugin_db.query(plugin_id, f"SELECT label FROM {corpus.NS}.tasks")
+    rows = await plugin_db.query(access, f"SELECT label FROM {corpus.NS}.tasks")
     assert rows == [{"label": "Write spec"}]
 
 
 async def test_backend_refuses_hostile_migrations(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _corpus_plugin(db, tmp_path)
+    plugin_db, access = await _corpus_plugin(db, tmp_path)
     plugin_manifest = manifest(corpus.PLUGIN_KEY, slug="corpus")
     before = await _snapshot(db), await _tables(db, corpus.NS)
     mismatches = []
     for case in hostile.MIGRATIONS:
         # The same pending file, rewritten: a failed file is retried on the next activation.
         package = write_package(tmp_path, {"003_hostile.sql": case.sql})
-        applying = plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
+        applying = plugin_db.apply_migrations(access.plugin_id, plugin_manifest, package)
         mismatches.append(await _refusal_mismatch(case, applying))
     assert [mismatch for mismatch in mismatches if mismatch] == []
     assert (await _snapshot(db), await _tables(db, corpus.NS)) == before

@@ -12,9 +12,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from core.capability_usage import UsageCounter
 from core.errors import CapabilityDenied, Conflict, Forbidden, InvalidInput, NotFound
-from core.plugin_database import PluginDatabase, PluginSqlInvalid, PluginSqlRejected
+from core.event_bus import EventBus
+from core.invocation_scope import CallContext
+from core.plugin_database import PluginAccess, PluginDatabase, PluginSqlInvalid, PluginSqlRejected
 from core.plugin_database.namespace import migration_lock_key
+from core.plugin_logs import LogBuffer
+from core.worker_bridge import PluginRef, WorkerBridge
 from db import Database
 from db.models import PluginDatabaseNamespace, PluginMigration
 from tests.fixtures.plugin_database import (
@@ -101,7 +106,8 @@ async def test_a_purge_drops_the_namespace_and_a_reinstall_starts_clean(
     plugin_db, plugin_id, plugin_manifest = await _setup(db)
     package = write_package(tmp_path, {"001_a.sql": TABLE_A, "002_b.sql": TABLE_B})
     await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
-    await plugin_db.execute(plugin_id, f"INSERT INTO {NS}.a (id) VALUES ($1)", [str(uuid.uuid4())])
+    access = await plugin_db.access(plugin_id)
+    await plugin_db.execute(access, f"INSERT INTO {NS}.a (id) VALUES ($1)", [str(uuid.uuid4())])
 
     assert await plugin_db.drop_namespace(plugin_id) == NS
     assert await namespace_tables(plugin_db, NS) == {}
@@ -110,7 +116,7 @@ async def test_a_purge_drops_the_namespace_and_a_reinstall_starts_clean(
 
     await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
     assert await namespace_tables(plugin_db, NS) == {"a": ["id"], "b": ["id", "a_id"]}
-    assert await plugin_db.query(plugin_id, f"SELECT id FROM {NS}.a") == []
+    assert await plugin_db.query(access, f"SELECT id FROM {NS}.a") == []
 
 
 async def test_creating_an_existing_table_reads_the_same_on_both_backends(
@@ -141,7 +147,7 @@ async def test_a_failing_file_rolls_back_the_run_and_is_recorded(
     assert await _status(db, plugin_id) == "migration_failed"
     assert await namespace_tables(plugin_db, NS) == {}
     with pytest.raises(Conflict, match="Plugin database namespace is not active"):
-        await plugin_db.query(plugin_id, f"SELECT 1 FROM {NS}.a")
+        await plugin_db.access(plugin_id)
 
     write_package(tmp_path, {"002_b.sql": TABLE_B})
     await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
@@ -305,28 +311,52 @@ async def test_concurrent_activations_apply_each_file_once(db: Database, tmp_pat
     }
 
 
+def _bridge(
+    db: Database,
+    plugin_db: PluginDatabase,
+    plugin_id: uuid.UUID,
+    plugin_manifest: dict[str, Any],
+    access: PluginAccess | None,
+) -> WorkerBridge:
+    """The worker bridge of an installed plugin, as the host builds it at activation."""
+    capabilities = frozenset(plugin_manifest["capabilities"])
+    return WorkerBridge(
+        db=db,
+        bus=EventBus(),
+        plugin=PluginRef(str(plugin_id), plugin_manifest["id"], capabilities),
+        plugin_db=plugin_db,
+        database=access,
+        logs=LogBuffer(db, flush_interval=3600),
+        usage=UsageCounter(db, flush_interval=3600),
+        subscribe=lambda pattern, event_filter: None,
+    )
+
+
 async def test_runtime_needs_the_read_and_write_capabilities(db: Database, tmp_path: Path) -> None:
+    """The bridge checks the ``db.*`` capabilities before the plugin database runs anything."""
     reader = manifest(capabilities=DATABASE_CAPABILITIES[:2])
     plugin_id = await install_plugin(db, reader)
     plugin_db = PluginDatabase(db)
     await plugin_db.apply_migrations(plugin_id, reader, write_package(tmp_path, {"1.sql": TABLE_A}))
+    bridge = _bridge(db, plugin_db, plugin_id, reader, await plugin_db.access(plugin_id))
+    call = CallContext()
 
-    assert await plugin_db.runtime_namespace(plugin_id) == NS
-    assert await plugin_db.query(plugin_id, f"SELECT count(*) AS n FROM {NS}.a") == [{"n": 0}]
+    assert await bridge.handle("db.namespace", {}, call) == NS
+    count = {"sql": f"SELECT count(*) AS n FROM {NS}.a"}
+    assert await bridge.handle("db.query", count, call) == [{"n": 0}]
     with pytest.raises(CapabilityDenied) as raised:
-        await plugin_db.execute(plugin_id, f"DELETE FROM {NS}.a")
+        await bridge.handle("db.execute", {"sql": f"DELETE FROM {NS}.a"}, call)
     assert raised.value.message == (
         f'Plugin "{plugin_id}" is missing required capability "database.namespace.write" '
         'for method "db.execute"'
     )
 
-    blind = await install_plugin(db, manifest("paperclip.blind", capabilities=[]))
-    for call in (
-        plugin_db.runtime_namespace(blind),
-        plugin_db.query(blind, f"SELECT 1 FROM {NS}.a"),
-    ):
+    blind_manifest = manifest("paperclip.blind", capabilities=[])
+    blind = await install_plugin(db, blind_manifest)
+    blind_bridge = _bridge(db, plugin_db, blind, blind_manifest, None)
+    for method, params in (("db.namespace", {}), ("db.query", {"sql": f"SELECT 1 FROM {NS}.a"})):
         with pytest.raises(CapabilityDenied, match=r'"database\.namespace\.read"'):
-            await call
+            await blind_bridge.handle(method, params, call)
 
 
 async def test_unknown_plugins_are_not_found(db: Database) -> None:
@@ -334,7 +364,7 @@ async def test_unknown_plugins_are_not_found(db: Database) -> None:
     missing = uuid.uuid4()
     for plugin_id in (missing, str(missing), "not-a-uuid"):
         with pytest.raises(NotFound, match=f"Plugin not found: {plugin_id}"):
-            await plugin_db.query(plugin_id, "SELECT 1")
+            await plugin_db.access(plugin_id)
 
 
 def test_lock_key_matches_upstreams_derivation() -> None:

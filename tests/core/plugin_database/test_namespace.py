@@ -63,4 +63,4 @@ async def test_ensure_records_the_namespace_and_follows_slug_changes(db: Databas
         "active",
     )
     assert second.updated_at >= first.updated_at
-    assert await plugin_db.runtime_namespace(plugin_id) == "plugin_renamed_f9c12a21cb"
+    assert (await plugin_db.access(plugin_id)).namespace == "plugin_renamed_f9c12a21cb"

@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import HostError
 from core.plugin_database import (
+    PluginAccess,
     PluginDatabase,
     PluginSqlConflict,
     PluginSqlInvalid,
@@ -41,14 +42,14 @@ FOREVER = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELEC
 
 async def _plugin(
     db: Database, tmp_path: Path, settings: PluginSqlSettings | None = None
-) -> tuple[PluginDatabase, uuid.UUID]:
+) -> tuple[PluginDatabase, PluginAccess]:
     plugin_manifest = manifest()
     plugin_id = await install_plugin(db, plugin_manifest)
     plugin_db = PluginDatabase(db, settings=settings or PluginSqlSettings())
     await plugin_db.apply_migrations(
         plugin_id, plugin_manifest, write_package(tmp_path, {"001_items.sql": SCHEMA})
     )
-    return plugin_db, plugin_id
+    return plugin_db, await plugin_db.access(plugin_id)
 
 
 async def _error(call: object) -> HostError:
@@ -58,15 +59,15 @@ async def _error(call: object) -> HostError:
 
 
 async def test_values_come_back_in_one_form(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    plugin_db, access = await _plugin(db, tmp_path)
     item = uuid.uuid4()
     await plugin_db.execute(
-        plugin_id,
+        access,
         f"INSERT INTO {NS}.items (id, name, seen, doc) VALUES ($1, $2, $3, $4)",
         [str(item).upper(), "a", "2026-04-20 11:30:00.25+02", {"z": [1, 2.5], "a": None}],
     )
     rows = await plugin_db.query(
-        plugin_id,
+        access,
         f"SELECT id, seen, doc, size, size > 0 AS positive, size / 2.0 AS half FROM {NS}.items",
     )
     assert rows == [
@@ -82,12 +83,12 @@ async def test_values_come_back_in_one_form(db: Database, tmp_path: Path) -> Non
 
 
 async def test_too_many_rows_is_an_error(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path, PluginSqlSettings(max_rows=3))
+    plugin_db, access = await _plugin(db, tmp_path, PluginSqlSettings(max_rows=3))
     numbers = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < $1) "
     numbers += "SELECT n FROM r"
 
-    assert len(await plugin_db.query(plugin_id, numbers, [3])) == 3
-    error = await _error(plugin_db.query(plugin_id, numbers, [4]))
+    assert len(await plugin_db.query(access, numbers, [3])) == 3
+    error = await _error(plugin_db.query(access, numbers, [4]))
     assert type(error) is PluginSqlLimitExceeded
     assert error.message == (
         "ctx.db.query returned more than 3 rows; page through the result with LIMIT and OFFSET"
@@ -95,13 +96,13 @@ async def test_too_many_rows_is_an_error(db: Database, tmp_path: Path) -> None:
 
 
 async def test_statements_stop_at_the_timeout(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path, PluginSqlSettings(statement_timeout_ms=200))
+    plugin_db, access = await _plugin(db, tmp_path, PluginSqlSettings(statement_timeout_ms=200))
 
-    error = await _error(plugin_db.query(plugin_id, FOREVER))
+    error = await _error(plugin_db.query(access, FOREVER))
 
     assert type(error) is PluginSqlLimitExceeded
     assert error.message == "Plugin SQL exceeded the statement timeout of 200 ms"
-    assert await plugin_db.query(plugin_id, "SELECT 1 AS one") == [{"one": 1}]
+    assert await plugin_db.query(access, "SELECT 1 AS one") == [{"one": 1}]
 
 
 @pytest.mark.parametrize(
@@ -161,14 +162,14 @@ async def test_statements_stop_at_the_timeout(db: Database, tmp_path: Path) -> N
 async def test_failures_read_the_same_on_both_backends(
     db: Database, tmp_path: Path, sql: str, params: list[object], kind: type, message: str
 ) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
-    await plugin_db.execute(plugin_id, INSERT, ["10000000-0000-4000-8000-000000000001", "taken", 1])
+    plugin_db, access = await _plugin(db, tmp_path)
+    await plugin_db.execute(access, INSERT, ["10000000-0000-4000-8000-000000000001", "taken", 1])
 
-    error = await _error(plugin_db.execute(plugin_id, sql, params))
+    error = await _error(plugin_db.execute(access, sql, params))
 
     assert (type(error), error.message) == (kind, message)
     # The failed statement left nothing behind, and the next one runs normally.
-    assert await plugin_db.query(plugin_id, f"SELECT name, size FROM {NS}.items") == [
+    assert await plugin_db.query(access, f"SELECT name, size FROM {NS}.items") == [
         {"name": "taken", "size": 1}
     ]
 
@@ -190,19 +191,19 @@ async def test_unknown_names_read_the_same_on_both_backends(
     db: Database, tmp_path: Path, sql: str, message: str
 ) -> None:
     """SQLite would read an unknown double-quoted name as a string; PostgreSQL refuses it."""
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
-    await plugin_db.execute(plugin_id, INSERT, [str(uuid.uuid4()), "row", 1])
-    error = await _error(plugin_db.query(plugin_id, sql))
+    plugin_db, access = await _plugin(db, tmp_path)
+    await plugin_db.execute(access, INSERT, [str(uuid.uuid4()), "row", 1])
+    error = await _error(plugin_db.query(access, sql))
     assert (type(error), error.message) == (PluginSqlInvalid, message)
 
 
 async def test_writing_an_unknown_column_reads_the_same_on_both_backends(
     db: Database, tmp_path: Path
 ) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    plugin_db, access = await _plugin(db, tmp_path)
     error = await _error(
         plugin_db.execute(
-            plugin_id, f"INSERT INTO {NS}.items (id, nope) VALUES ($1, $2)", [str(uuid.uuid4()), 1]
+            access, f"INSERT INTO {NS}.items (id, nope) VALUES ($1, $2)", [str(uuid.uuid4()), 1]
         )
     )
     assert (type(error), error.message) == (
@@ -230,10 +231,10 @@ async def test_writing_an_unknown_column_reads_the_same_on_both_backends(
 async def test_updating_an_unknown_column_reads_the_same_on_both_backends(
     db: Database, tmp_path: Path, sql: str, message: str
 ) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
-    await plugin_db.execute(plugin_id, INSERT, [str(uuid.uuid4()), "row", 1])
+    plugin_db, access = await _plugin(db, tmp_path)
+    await plugin_db.execute(access, INSERT, [str(uuid.uuid4()), "row", 1])
     params = [str(uuid.uuid4())] if "$1" in sql else []
-    error = await _error(plugin_db.execute(plugin_id, sql, params))
+    error = await _error(plugin_db.execute(access, sql, params))
     assert (type(error), error.message) == (PluginSqlInvalid, message)
 
 
@@ -251,57 +252,57 @@ async def test_updating_an_unknown_column_reads_the_same_on_both_backends(
 async def test_malformed_requests_are_invalid_input(
     db: Database, tmp_path: Path, sql: object, params: object, message: str
 ) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
-    error = await _error(plugin_db.query(plugin_id, sql, params))  # type: ignore[arg-type]
+    plugin_db, access = await _plugin(db, tmp_path)
+    error = await _error(plugin_db.query(access, sql, params))  # type: ignore[arg-type]
     assert (type(error), error.message) == (PluginSqlInvalid, message)
 
 
 async def test_statements_are_checked_once_per_text(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    plugin_db, access = await _plugin(db, tmp_path)
     sql = f"SELECT count(*) AS n FROM {NS}.items WHERE size > $1"
     for size in range(3):
-        assert await plugin_db.query(plugin_id, sql, [size]) == [{"n": 0}]
+        assert await plugin_db.query(access, sql, [size]) == [{"n": 0}]
     assert len(plugin_db.statements) == 1
     with pytest.raises(PluginSqlRejected):
-        await plugin_db.query(plugin_id, "SELECT * FROM agents")
+        await plugin_db.query(access, "SELECT * FROM agents")
     assert len(plugin_db.statements) == 1
 
     uncached = PluginDatabase(db, settings=PluginSqlSettings(cache_size=0))
-    assert await uncached.query(plugin_id, sql, [0]) == [{"n": 0}]
+    assert await uncached.query(access, sql, [0]) == [{"n": 0}]
     assert len(uncached.statements) == 0
 
 
 async def test_new_columns_are_seen_after_a_later_migration(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
-    await plugin_db.execute(plugin_id, INSERT, [str(uuid.uuid4()), "a", 2])
-    assert await plugin_db.query(plugin_id, f"SELECT * FROM {NS}.items") != []
+    plugin_db, access = await _plugin(db, tmp_path)
+    await plugin_db.execute(access, INSERT, [str(uuid.uuid4()), "a", 2])
+    assert await plugin_db.query(access, f"SELECT * FROM {NS}.items") != []
 
     write_package(
         tmp_path,
         {"002_flag.sql": f"ALTER TABLE {NS}.items ADD COLUMN flagged boolean DEFAULT true;"},
     )
-    await plugin_db.apply_migrations(plugin_id, manifest(), tmp_path)
+    await plugin_db.apply_migrations(access.plugin_id, manifest(), tmp_path)
 
-    rows = await plugin_db.query(plugin_id, f"SELECT name, flagged FROM {NS}.items")
+    rows = await plugin_db.query(access, f"SELECT name, flagged FROM {NS}.items")
     assert rows == [{"name": "a", "flagged": True}]
 
 
 async def test_execute_reports_affected_rows(db: Database, tmp_path: Path) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    plugin_db, access = await _plugin(db, tmp_path)
     company = await add_company(db)
     issue = await add_issue(db, company)
     for name in ("a", "b", "c"):
         await plugin_db.execute(
-            plugin_id,
+            access,
             f"INSERT INTO {NS}.items (id, name, issue_id) VALUES (gen_random_uuid(), $1, $2)",
             [name, str(issue.id)],
         )
     update = f"UPDATE {NS}.items SET size = size + 1 WHERE name <> $1 RETURNING id, size"
-    assert await plugin_db.execute(plugin_id, update, ["a"]) == {"rowCount": 2}
-    assert await plugin_db.execute(plugin_id, f"DELETE FROM {NS}.items WHERE size > 5") == {
+    assert await plugin_db.execute(access, update, ["a"]) == {"rowCount": 2}
+    assert await plugin_db.execute(access, f"DELETE FROM {NS}.items WHERE size > 5") == {
         "rowCount": 0
     }
-    ids = await plugin_db.query(plugin_id, f"SELECT id FROM {NS}.items")
+    ids = await plugin_db.query(access, f"SELECT id FROM {NS}.items")
     assert all(len(row["id"]) == 36 and row["id"] == row["id"].lower() for row in ids)
 
 
@@ -321,12 +322,12 @@ UNSUPPORTED = [
 async def test_sqlite_names_what_it_cannot_run(
     db: Database, tmp_path: Path, backend: str, sql: str, construct: str
 ) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
-    await plugin_db.execute(plugin_id, INSERT, [str(uuid.uuid4()), "a", 1])
+    plugin_db, access = await _plugin(db, tmp_path)
+    await plugin_db.execute(access, INSERT, [str(uuid.uuid4()), "a", 1])
     if backend == "postgres":
-        assert await plugin_db.query(plugin_id, sql)
+        assert await plugin_db.query(access, sql)
         return
-    error = await _error(plugin_db.query(plugin_id, sql))
+    error = await _error(plugin_db.query(access, sql))
     assert type(error) is PluginSqlUnsupported
     assert error.message == f"Plugin SQL construct not supported on SQLite: {construct}"
 
@@ -346,11 +347,11 @@ UNSUPPORTED_MIGRATIONS = [
 async def test_sqlite_names_the_migrations_it_cannot_run(
     db: Database, tmp_path: Path, backend: str, sql: str, construct: str
 ) -> None:
-    plugin_db, plugin_id = await _plugin(db, tmp_path)
+    plugin_db, access = await _plugin(db, tmp_path)
     write_package(tmp_path, {"002_more.sql": sql})
     if backend == "postgres":
-        await plugin_db.apply_migrations(plugin_id, manifest(), tmp_path)
+        await plugin_db.apply_migrations(access.plugin_id, manifest(), tmp_path)
         return
-    error = await _error(plugin_db.apply_migrations(plugin_id, manifest(), tmp_path))
+    error = await _error(plugin_db.apply_migrations(access.plugin_id, manifest(), tmp_path))
     assert type(error) is PluginSqlUnsupported
     assert error.message.startswith(f"Plugin SQL construct not supported on SQLite: {construct}")

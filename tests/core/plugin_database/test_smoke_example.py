@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.plugin_database import PluginDatabase
+from core.plugin_database import PluginAccess, PluginDatabase
 from db import Database
 from db.models import Issue
 from tests.fixtures.plugin_database import (
@@ -57,7 +57,7 @@ WHERE s.root_issue_id = $1
 BILLING = f"plugin-smoke:{ROOT}"
 
 
-async def _smoke(db: Database) -> tuple[PluginDatabase, uuid.UUID]:
+async def _smoke(db: Database) -> tuple[PluginDatabase, PluginAccess]:
     company = await add_company(db)
     for issue_id, title in ((ROOT, "Root"), (CHILD, "Orchestration smoke child"),
                             (BLOCKER, "Orchestration smoke blocker")):  # fmt: skip
@@ -67,7 +67,7 @@ async def _smoke(db: Database) -> tuple[PluginDatabase, uuid.UUID]:
     plugin_db = PluginDatabase(db)
     namespace = await plugin_db.apply_migrations(plugin_id, plugin_manifest, SMOKE_PACKAGE)
     assert namespace is not None and namespace.namespace_name == SMOKE_NAMESPACE
-    return plugin_db, plugin_id
+    return plugin_db, await plugin_db.access(plugin_id)
 
 
 def _snapshot(wakeup_queued: bool) -> str:
@@ -102,13 +102,13 @@ async def test_migration_creates_the_smoke_table(db: Database) -> None:
 
 
 async def test_worker_statements_give_the_same_results(db: Database) -> None:
-    plugin_db, plugin_id = await _smoke(db)
+    plugin_db, access = await _smoke(db)
 
-    assert await plugin_db.execute(plugin_id, UPSERT, _params(_snapshot(False))) == {"rowCount": 1}
+    assert await plugin_db.execute(access, UPSERT, _params(_snapshot(False))) == {"rowCount": 1}
     # The same id again takes the DO UPDATE path with EXCLUDED values.
-    assert await plugin_db.execute(plugin_id, UPSERT, _params(_snapshot(True))) == {"rowCount": 1}
+    assert await plugin_db.execute(access, UPSERT, _params(_snapshot(True))) == {"rowCount": 1}
 
-    summary = await plugin_db.query(plugin_id, SUMMARY, [str(ROOT)])
+    summary = await plugin_db.query(access, SUMMARY, [str(ROOT)])
     assert summary == [
         {
             "root_issue_id": str(ROOT),
@@ -131,19 +131,19 @@ async def test_worker_statements_give_the_same_results(db: Database) -> None:
         "blockerIssueId",
         "subtreeIssueIds",
     ]
-    assert await plugin_db.query(plugin_id, JOINED_ROWS, [str(ROOT)]) == [
+    assert await plugin_db.query(access, JOINED_ROWS, [str(ROOT)]) == [
         {"id": str(RUN), "billing_code": BILLING, "root_title": "Root"}
     ]
-    assert await plugin_db.query(plugin_id, JOINED_ROWS, [str(uuid.uuid4())]) == []
+    assert await plugin_db.query(access, JOINED_ROWS, [str(uuid.uuid4())]) == []
 
 
 async def test_timestamps_default_to_now_and_update_sets_them(db: Database) -> None:
-    plugin_db, plugin_id = await _smoke(db)
-    await plugin_db.execute(plugin_id, UPSERT, _params(_snapshot(False)))
+    plugin_db, access = await _smoke(db)
+    await plugin_db.execute(access, UPSERT, _params(_snapshot(False)))
     read = f"SELECT created_at, updated_at FROM {SMOKE_NAMESPACE}.smoke_runs"
-    [first] = await plugin_db.query(plugin_id, read)
-    await plugin_db.execute(plugin_id, UPSERT, _params(_snapshot(True)))
-    [second] = await plugin_db.query(plugin_id, read)
+    [first] = await plugin_db.query(access, read)
+    await plugin_db.execute(access, UPSERT, _params(_snapshot(True)))
+    [second] = await plugin_db.query(access, read)
     for value in (*first.values(), *second.values()):
         assert len(value) == 32 and value.endswith("+00:00")
     assert second["created_at"] == first["created_at"]
@@ -151,16 +151,16 @@ async def test_timestamps_default_to_now_and_update_sets_them(db: Database) -> N
 
 
 async def test_deleting_issues_cascades_as_declared(db: Database) -> None:
-    plugin_db, plugin_id = await _smoke(db)
-    await plugin_db.execute(plugin_id, UPSERT, _params(_snapshot(True)))
+    plugin_db, access = await _smoke(db)
+    await plugin_db.execute(access, UPSERT, _params(_snapshot(True)))
     links = f"SELECT child_issue_id, blocker_issue_id FROM {SMOKE_NAMESPACE}.smoke_runs"
 
     async with db.transaction() as session:
         await session.execute(sa.delete(Issue).where(Issue.id == CHILD))
-    assert await plugin_db.query(plugin_id, links) == [
+    assert await plugin_db.query(access, links) == [
         {"child_issue_id": None, "blocker_issue_id": str(BLOCKER)}
     ]
 
     async with db.transaction() as session:
         await session.execute(sa.delete(Issue).where(Issue.id == ROOT))
-    assert await plugin_db.query(plugin_id, links) == []
+    assert await plugin_db.query(access, links) == []

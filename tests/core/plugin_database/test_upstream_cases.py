@@ -94,13 +94,14 @@ class TestNamespaces:
 
         await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
         await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
+        access = await plugin_db.access(plugin_id)
         await plugin_db.execute(
-            plugin_id,
+            access,
             f"INSERT INTO {namespace}.mission_rows (id, issue_id, label) VALUES ($1, $2, $3)",
             [str(uuid.uuid4()), str(issue.id), "alpha"],
         )
         rows = await plugin_db.query(
-            plugin_id,
+            access,
             f"SELECT m.label, i.title FROM {namespace}.mission_rows m "
             "JOIN public.issues i ON i.id = m.issue_id",
         )
@@ -130,7 +131,9 @@ class TestNamespaces:
         await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
 
         with pytest.raises(PluginSqlRejected, match=re.compile("plugin namespace", re.I)):
-            await plugin_db.execute(plugin_id, "UPDATE public.issues SET title = $1", ["bad"])
+            await plugin_db.execute(
+                await plugin_db.access(plugin_id), "UPDATE public.issues SET title = $1", ["bad"]
+            )
 
     async def test_records_a_failed_migration_when_sql_escapes_the_plugin_namespace(
         self, db: Database, tmp_path: Path

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from core.activity import record_activity
+from core.host_services.params import CreateIssue, UpdateIssue
 from core.read_models.activity import (
     ActivityFilter,
     activity_context,
@@ -65,10 +66,12 @@ async def test_a_page_that_ends_the_rows_has_no_next_cursor(world: World) -> Non
 async def test_plugin_rows_carry_upstream_attribution(world: World) -> None:
     run_id = await world.run()
     issue = await world.services.issues.create(
-        company_id=world.company_id,
-        title="Work",
-        actor_agent_id=world.agent_id,
-        actor_run_id=run_id,
+        CreateIssue(
+            company_id=world.company_id,
+            title="Work",
+            actor_agent_id=world.agent_id,
+            actor_run_id=run_id,
+        )
     )
 
     (row,) = (await list_activity(world.db, ActivityFilter(plugin_id=PLUGIN_ID))).items
@@ -159,13 +162,15 @@ async def test_context_brings_the_issue_run_agent_and_the_entity_s_other_rows(
 ) -> None:
     run_id = await world.run()
     issue = await world.services.issues.create(
-        company_id=world.company_id,
-        title="Context",
-        actor_agent_id=world.agent_id,
-        actor_run_id=run_id,
+        CreateIssue(
+            company_id=world.company_id,
+            title="Context",
+            actor_agent_id=world.agent_id,
+            actor_run_id=run_id,
+        )
     )
     await world.services.issues.update(
-        issue_id=issue.id, company_id=world.company_id, patch={"priority": "high"}
+        UpdateIssue(issue_id=issue.id, company_id=world.company_id, patch={"priority": "high"})
     )
     rows = (await list_activity(world.db, ActivityFilter(entity_id=issue.id))).items
     updated, created = rows

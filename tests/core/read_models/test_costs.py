@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.costs import record_cost_event
+from core.host_services.params import CreateIssue
 from core.read_models.costs import BUCKETS, cost_rollup, open_incidents
 from core.unit_of_work import write
 from db import tables
@@ -37,10 +38,16 @@ async def missions(world: World) -> dict[str, str]:
     manual issue, and their cost events at various ages."""
     issues = world.services.issues
     company = world.company_id
-    alpha = await issues.create(company_id=company, title="Alpha", billing_code="mission:alpha")
-    child = await issues.create(company_id=company, title="Child", parent_id=alpha.id)
-    grandchild = await issues.create(company_id=company, title="Grand", parent_id=child.id)
-    beta = await issues.create(company_id=company, title="Beta", billing_code="mission:beta")
+    alpha = await issues.create(
+        CreateIssue(company_id=company, title="Alpha", billing_code="mission:alpha")
+    )
+    child = await issues.create(CreateIssue(company_id=company, title="Child", parent_id=alpha.id))
+    grandchild = await issues.create(
+        CreateIssue(company_id=company, title="Grand", parent_id=child.id)
+    )
+    beta = await issues.create(
+        CreateIssue(company_id=company, title="Beta", billing_code="mission:beta")
+    )
     manual = await world.issue(title="Manual")
     second = await world.insert(
         tables.agents, company_id=company, name="Reviewer", role="qa", adapter_config={}

@@ -12,6 +12,7 @@ from core.capability_usage import UsageCounter
 from core.errors import CapabilityDenied, InvocationScopeDenied
 from core.event_bus import EventBus
 from core.host_services import build_host_services
+from core.host_services.params import CreateIssue
 from core.invocation_scope import CallContext, InvocationScope
 from core.plugin_database import PluginDatabase
 from core.plugin_logs import LogBuffer, LogLine, write_lines
@@ -49,6 +50,7 @@ async def _plugin(world: World, **manifest_fields: Any) -> tuple[str, WorkerBrid
         bus=EventBus(),
         plugin=PluginRef(record.id, KEY, frozenset(raw["capabilities"])),
         plugin_db=PluginDatabase(world.db),
+        database=None,
         logs=LogBuffer(world.db, flush_interval=3600),
         usage=usage,
         subscribe=lambda pattern, event_filter: None,
@@ -131,7 +133,7 @@ async def test_overview_counts_activity_logs_and_refusals(world: World) -> None:
     plugin_id, bridge, usage = await _plugin(world)
     services = build_host_services(world.db, plugin_id, KEY)
     for _ in range(3):
-        await services.issues.create(company_id=world.company_id, title="Busy")
+        await services.issues.create(CreateIssue(company_id=world.company_id, title="Busy"))
     with pytest.raises(CapabilityDenied):
         await bridge.handle("issues.update", {"companyId": world.company_id}, CallContext())
     await usage.flush()

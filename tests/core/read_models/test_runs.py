@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from core.host_services.params import CreateIssue, RequestWakeup
 from core.read_models.runs import (
     QueueFilter,
     list_runs,
@@ -20,13 +21,15 @@ async def _queued(world: World, count: int) -> list[str]:
     issue_ids = []
     for index in range(count):
         issue = await world.services.issues.create(
-            company_id=world.company_id,
-            title=f"Work {index}",
-            status="todo",
-            assignee_agent_id=world.agent_id,
+            CreateIssue(
+                company_id=world.company_id,
+                title=f"Work {index}",
+                status="todo",
+                assignee_agent_id=world.agent_id,
+            )
         )
         result = await world.services.issues.request_wakeup(
-            issue_id=issue.id, company_id=world.company_id, reason="go"
+            RequestWakeup(issue_id=issue.id, company_id=world.company_id, reason="go")
         )
         assert result.queued
         issue_ids.append(issue.id)

@@ -1,5 +1,5 @@
 """The Python SDK and the real host's method table stay in step: every worker-to-host request a
-``ctx`` client can send is one the host serves (core/worker_bridge.py). A fake host that
+``ctx`` client can send is one the host serves (core/worker_bridge/methods.py). A fake host that
 answers more than the real one would hide a gap, so the real table is the reference."""
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """PostgreSQL function calls printed for SQLite: aggregates, window functions and scalars.
 
 Each allowed function maps to SQLite's own function when the results agree, and to a ``pg_*``
-function of ``db.sqlite_functions`` when they would not (``lower`` on non-ASCII text,
+function of ``db.plugin_sql.functions`` when they would not (``lower`` on non-ASCII text,
 ``round`` on decimals, ``date_trunc``, jsonb builders). Aggregates that build arrays or JSON
 return NULL over no rows, as PostgreSQL's do.
+
+``CALLS`` lists every function the printer knows, except the window functions. Most are one of
+a few shapes (``Scalar``, ``Aggregate``, ``Typed``, ``Constant``); the rest are printed by a
+method of ``CallPrinter`` of their own.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from core.plugin_database.kinds import (
     Kind,
     array_of,
 )
-from core.plugin_database.sqlite_expressions import (
+from core.plugin_database.sqlite_printer.expressions import (
     NOW_SQL,
     UUID_SQL,
     Expr,
@@ -58,8 +62,9 @@ _TEXT_LIKE = frozenset({TEXT, UUID, TIMESTAMPTZ, TIMESTAMP, DATE})
 
 @dataclass(frozen=True)
 class CallSite:
-    """One function call being printed: the node, its arguments, scope and context."""
+    """One function call being printed: its name, node, arguments, scope and context."""
 
+    name: str
     node: ast.FuncCall
     args: list[ast.Node]
     scope: Scope
@@ -68,7 +73,43 @@ class CallSite:
     suffix: str
 
 
-Handler = Callable[[CallSite], Expr]
+@dataclass(frozen=True)
+class Scalar:
+    """``function(arguments...)``: every argument read as ``arguments``, a ``result`` value."""
+
+    function: str
+    arguments: Kind
+    result: Kind
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``function([DISTINCT] value)`` and the call's FILTER/OVER; ``argument`` None: as is."""
+
+    function: str
+    argument: Kind | None
+    result: Kind
+
+
+@dataclass(frozen=True)
+class Typed:
+    """``function(code1, value1, ...)``: a ``pg_*`` jsonb function given each value's code."""
+
+    function: str
+
+
+@dataclass(frozen=True)
+class Constant:
+    """SQL that reads no argument (``now()``, ``random()``)."""
+
+    sql: str
+    kind: Kind
+
+
+#: A function printed by a ``CallPrinter`` method of its own.
+Custom = Callable[["CallPrinter", CallSite], Expr]
+#: How ``CALLS`` prints one function.
+CallSpec = Scalar | Aggregate | Typed | Constant | Custom
 
 
 class CallPrinter(ExpressionPrinter):
@@ -87,13 +128,28 @@ class CallPrinter(ExpressionPrinter):
             suffix += f" FILTER (WHERE {self.expr(node.agg_filter, scope, BOOL).sql})"
         if node.over is not None:
             suffix += " " + self.over(node.over, scope)
-        handler: Handler | None = getattr(self, f"_call_{name}", None)
-        if handler is None:
+        spec = CALLS.get(name)
+        if spec is None:
             if name in _SIMPLE_WINDOW or name in _VALUE_WINDOW:
                 return self.window_function(name, node, scope, suffix)
             raise unsupported(f"function {name}")
-        result = handler(CallSite(node, list(node.args or ()), scope, expected, suffix))
+        site = CallSite(name, node, list(node.args or ()), scope, expected, suffix)
+        result = self._print_call(spec, site)
         return Expr(result.sql, result.kind, name)
+
+    def _print_call(self, spec: CallSpec, site: CallSite) -> Expr:
+        match spec:
+            case Scalar(function, arguments, result):
+                return Expr(call(function, *self._args(site.args, site.scope, arguments)), result)
+            case Aggregate(function, argument, result):
+                value = self.expr(site.args[0], site.scope, argument)
+                return Expr(self._aggregate(function, site, value.sql), result)
+            case Typed(function):
+                return Expr(call(function, *self._typed(site.args, site.scope)), JSONB)
+            case Constant(sql, kind):
+                return Expr(sql, kind)
+            case _:
+                return spec(self, site)
 
     def _args(self, arguments: list[ast.Node], scope: Scope, kind: Kind | None = None) -> list[str]:
         return [item.sql for item in self.exprs(arguments, scope, kind)]
@@ -111,45 +167,22 @@ class CallPrinter(ExpressionPrinter):
         distinct = "DISTINCT " if site.node.agg_distinct else ""
         return f"{function}({distinct}{argument}){site.suffix}"
 
-    def _call_count(self, site: CallSite) -> Expr:
+    def _count(self, site: CallSite) -> Expr:
         argument = "*" if site.node.agg_star else self._args(site.args, site.scope)[0]
         return Expr(self._aggregate("count", site, argument), INT)
 
-    def _call_sum(self, site: CallSite) -> Expr:
+    def _sum(self, site: CallSite) -> Expr:
         value = self.expr(site.args[0], site.scope)
         kind = INT if value.kind == INT else NUMBER
         return Expr(self._aggregate("sum", site, value.sql), kind)
 
-    def _call_avg(self, site: CallSite) -> Expr:
-        value = self.expr(site.args[0], site.scope)
-        return Expr(self._aggregate("avg", site, value.sql), NUMBER)
-
-    def _min_max(self, function: str, site: CallSite) -> Expr:
+    def _min_max(self, site: CallSite) -> Expr:
         value = self.expr(site.args[0], site.scope)
         if value.kind == JSONB:
-            raise unsupported(f"{function}() of jsonb values")
-        return Expr(self._aggregate(function, site, value.sql), value.kind)
+            raise unsupported(f"{site.name}() of jsonb values")
+        return Expr(self._aggregate(site.name, site, value.sql), value.kind)
 
-    def _call_min(self, site: CallSite) -> Expr:
-        return self._min_max("min", site)
-
-    def _call_max(self, site: CallSite) -> Expr:
-        return self._min_max("max", site)
-
-    def _boolean(self, function: str, site: CallSite) -> Expr:
-        value = self.expr(site.args[0], site.scope, BOOL)
-        return Expr(self._aggregate(function, site, value.sql), BOOL)
-
-    def _call_bool_and(self, site: CallSite) -> Expr:
-        return self._boolean("min", site)
-
-    def _call_every(self, site: CallSite) -> Expr:
-        return self._boolean("min", site)
-
-    def _call_bool_or(self, site: CallSite) -> Expr:
-        return self._boolean("max", site)
-
-    def _call_string_agg(self, site: CallSite) -> Expr:
+    def _string_agg(self, site: CallSite) -> Expr:
         if site.node.agg_distinct:
             raise unsupported("string_agg(DISTINCT ...)")
         value, separator = self._args(site.args, site.scope, TEXT)
@@ -167,65 +200,32 @@ class CallPrinter(ExpressionPrinter):
         kind = TEXT if value.kind in _TEXT_LIKE else value.kind
         return call("json", call("pg_to_jsonb", code(kind), value.sql))
 
-    def _call_array_agg(self, site: CallSite) -> Expr:
+    def _array_agg(self, site: CallSite) -> Expr:
         value = self.expr(site.args[0], site.scope)
         if value.kind == JSONB:
             raise unsupported("array_agg() of jsonb values")
         sql = self._collect("json_group_array", site, self._element(value))
         return Expr(sql, array_of(value.kind))
 
-    def _call_jsonb_agg(self, site: CallSite) -> Expr:
+    def _jsonb_agg(self, site: CallSite) -> Expr:
         value = self.expr(site.args[0], site.scope)
         element = call("json", call("pg_to_jsonb", code(value.kind), value.sql))
         return Expr(self._collect("json_group_array", site, element), JSONB)
 
-    _call_json_agg = _call_jsonb_agg
-
-    def _call_jsonb_object_agg(self, site: CallSite) -> Expr:
+    def _jsonb_object_agg(self, site: CallSite) -> Expr:
         key = self.expr(site.args[0], site.scope, TEXT)
         value = self.expr(site.args[1], site.scope)
         members = f"{key.sql}, " + call("json", call("pg_to_jsonb", code(value.kind), value.sql))
         return Expr(self._collect("json_group_object", site, members), JSONB)
 
-    _call_json_object_agg = _call_jsonb_object_agg
-
     # -- text --------------------------------------------------------------------------------
 
-    def _text_function(self, function: str, site: CallSite) -> Expr:
-        return Expr(call(function, *self._args(site.args, site.scope, TEXT)), TEXT)
-
-    def _call_lower(self, site: CallSite) -> Expr:
-        return self._text_function("pg_lower", site)
-
-    def _call_upper(self, site: CallSite) -> Expr:
-        return self._text_function("pg_upper", site)
-
-    def _call_btrim(self, site: CallSite) -> Expr:
-        return self._text_function("trim", site)
-
-    def _call_ltrim(self, site: CallSite) -> Expr:
-        return self._text_function("ltrim", site)
-
-    def _call_rtrim(self, site: CallSite) -> Expr:
-        return self._text_function("rtrim", site)
-
-    def _call_replace(self, site: CallSite) -> Expr:
-        return self._text_function("replace", site)
-
-    def _call_length(self, site: CallSite) -> Expr:
-        return Expr(call("length", *self._args(site.args, site.scope, TEXT)), INT)
-
-    _call_char_length = _call_length
-    _call_character_length = _call_length
-
-    def _call_substring(self, site: CallSite) -> Expr:
+    def _substring(self, site: CallSite) -> Expr:
         text = self.expr(site.args[0], site.scope, TEXT)
         rest = self.exprs(site.args[1:], site.scope, INT)
         if any(item.kind == TEXT for item in rest):
             raise unsupported("substring() with a pattern")
         return Expr(call("pg_substr", text.sql, *(item.sql for item in rest)), TEXT)
-
-    _call_substr = _call_substring
 
     def _text_values(self, arguments: list[ast.Node], scope: Scope) -> list[str]:
         """Arguments of concat(): each value's output text (a boolean is ``t``/``f`` there)."""
@@ -239,19 +239,19 @@ class CallPrinter(ExpressionPrinter):
                 texts.append(self.convert(value, TEXT))
         return texts
 
-    def _call_concat(self, site: CallSite) -> Expr:
+    def _concat(self, site: CallSite) -> Expr:
         parts = [
             call("coalesce", value, "''") for value in self._text_values(site.args, site.scope)
         ]
         return Expr("(" + " || ".join(parts) + ")", TEXT)
 
-    def _call_concat_ws(self, site: CallSite) -> Expr:
+    def _concat_ws(self, site: CallSite) -> Expr:
         separator = self.expr(site.args[0], site.scope, TEXT).sql
         return Expr(
             call("pg_concat_ws", separator, *self._text_values(site.args[1:], site.scope)), TEXT
         )
 
-    def _call_left(self, site: CallSite) -> Expr:
+    def _left(self, site: CallSite) -> Expr:
         text = self.expr(site.args[0], site.scope, TEXT).sql
         count = self.expr(site.args[1], site.scope, INT).sql
         sql = (
@@ -260,7 +260,7 @@ class CallPrinter(ExpressionPrinter):
         )
         return Expr(sql, TEXT)
 
-    def _call_right(self, site: CallSite) -> Expr:
+    def _right(self, site: CallSite) -> Expr:
         text = self.expr(site.args[0], site.scope, TEXT).sql
         count = self.expr(site.args[1], site.scope, INT).sql
         sql = (
@@ -269,68 +269,31 @@ class CallPrinter(ExpressionPrinter):
         )
         return Expr(sql, TEXT)
 
-    def _call_strpos(self, site: CallSite) -> Expr:
-        return Expr(call("instr", *self._args(site.args, site.scope, TEXT)), INT)
-
-    _call_position = _call_strpos
-
-    def _call_starts_with(self, site: CallSite) -> Expr:
+    def _starts_with(self, site: CallSite) -> Expr:
         text, prefix = self._args(site.args, site.scope, TEXT)
         return Expr(f"(substr({text}, 1, length({prefix})) = {prefix})", BOOL)
 
     # -- numbers -----------------------------------------------------------------------------
 
-    def _numeric(self, function: str, site: CallSite, kind: Kind | None = None) -> Expr:
+    def _abs(self, site: CallSite) -> Expr:
+        """``abs``: an integer stays an integer."""
         values = self.exprs(site.args, site.scope, NUMBER)
-        result = kind or (INT if values and values[0].kind == INT else NUMBER)
-        return Expr(call(function, *(value.sql for value in values)), result)
+        kind = INT if values and values[0].kind == INT else NUMBER
+        return Expr(call("abs", *(value.sql for value in values)), kind)
 
-    def _call_abs(self, site: CallSite) -> Expr:
-        return self._numeric("abs", site)
-
-    def _call_round(self, site: CallSite) -> Expr:
-        return self._numeric("pg_round", site, NUMBER)
-
-    def _call_ceil(self, site: CallSite) -> Expr:
-        return self._numeric("ceil", site, NUMBER)
-
-    _call_ceiling = _call_ceil
-
-    def _call_floor(self, site: CallSite) -> Expr:
-        return self._numeric("floor", site, NUMBER)
-
-    def _call_trunc(self, site: CallSite) -> Expr:
+    def _trunc(self, site: CallSite) -> Expr:
         if len(site.args) != 1:
             raise unsupported("trunc() with a scale")
-        return self._numeric("trunc", site, NUMBER)
+        return self._print_call(Scalar("trunc", NUMBER, NUMBER), site)
 
-    def _call_mod(self, site: CallSite) -> Expr:
+    def _mod(self, site: CallSite) -> Expr:
         left, right = self.exprs(site.args, site.scope, NUMBER)
         kind = INT if left.kind == right.kind == INT else NUMBER
         return Expr(f"({left.sql} % {call('pg_nonzero', right.sql)})", kind)
 
-    def _call_power(self, site: CallSite) -> Expr:
-        return self._numeric("pow", site, NUMBER)
-
-    def _call_sqrt(self, site: CallSite) -> Expr:
-        return self._numeric("sqrt", site, NUMBER)
-
-    def _call_sign(self, site: CallSite) -> Expr:
-        return self._numeric("sign", site, NUMBER)
-
-    def _call_random(self, site: CallSite) -> Expr:
-        span = "9007199254740992"  # 2**53: a uniform double in [0, 1) like PostgreSQL's
-        return Expr(f"(abs(random() % {span}) / {span}.0)", NUMBER)
-
     # -- time --------------------------------------------------------------------------------
 
-    def _call_now(self, site: CallSite) -> Expr:
-        return Expr(f"({NOW_SQL})", TIMESTAMPTZ)
-
-    _call_transaction_timestamp = _call_now
-    _call_statement_timestamp = _call_now
-
-    def _call_date_trunc(self, site: CallSite) -> Expr:
+    def _date_trunc(self, site: CallSite) -> Expr:
         if len(site.args) != 2:
             raise unsupported("date_trunc() with a time zone")
         unit = self.expr(site.args[0], site.scope, TEXT)
@@ -338,14 +301,12 @@ class CallPrinter(ExpressionPrinter):
         kind = TIMESTAMP if value.kind == TIMESTAMP else TIMESTAMPTZ
         return Expr(call("pg_date_trunc", unit.sql, code(value.kind), value.sql), kind)
 
-    def _call_date_part(self, site: CallSite) -> Expr:
+    def _date_part(self, site: CallSite) -> Expr:
         field = self.expr(site.args[0], site.scope, TEXT)
         value = self.expr(site.args[1], site.scope, TIMESTAMPTZ)
         return Expr(call("pg_extract", field.sql, code(value.kind), value.sql), NUMBER)
 
-    _call_extract = _call_date_part
-
-    # -- JSON and uuid -----------------------------------------------------------------------
+    # -- JSON --------------------------------------------------------------------------------
 
     def _typed(self, arguments: list[ast.Node], scope: Scope) -> list[str]:
         """Values as ``code, value`` argument pairs for the jsonb builders."""
@@ -354,38 +315,19 @@ class CallPrinter(ExpressionPrinter):
             pairs += [code(value.kind), value.sql]
         return pairs
 
-    def _call_jsonb_build_object(self, site: CallSite) -> Expr:
+    def _jsonb_build_object(self, site: CallSite) -> Expr:
         if len(site.args) % 2:
-            raise unsupported("jsonb_build_object() with an odd number of site.args")
+            raise unsupported("jsonb_build_object() with an odd number of arguments")
         parts: list[str] = []
         for index in range(0, len(site.args), 2):
             key = self.expr(site.args[index], site.scope, TEXT)
             parts += [key.sql, *self._typed(site.args[index + 1 : index + 2], site.scope)]
         return Expr(call("pg_jsonb_build_object", *parts), JSONB)
 
-    _call_json_build_object = _call_jsonb_build_object
-
-    def _call_jsonb_build_array(self, site: CallSite) -> Expr:
-        return Expr(call("pg_jsonb_build_array", *self._typed(site.args, site.scope)), JSONB)
-
-    _call_json_build_array = _call_jsonb_build_array
-
-    def _call_to_jsonb(self, site: CallSite) -> Expr:
-        return Expr(call("pg_to_jsonb", *self._typed(site.args, site.scope)), JSONB)
-
-    _call_to_json = _call_to_jsonb
-
-    def _call_jsonb_typeof(self, site: CallSite) -> Expr:
-        return Expr(call("pg_jsonb_typeof", *self._args(site.args, site.scope, JSONB)), TEXT)
-
-    _call_json_typeof = _call_jsonb_typeof
-
-    def _call_jsonb_array_length(self, site: CallSite) -> Expr:
-        return Expr(call("pg_jsonb_array_length", *self._args(site.args, site.scope, JSONB)), INT)
-
-    _call_json_array_length = _call_jsonb_array_length
-
-    def _path(self, function: str, kind: Kind, site: CallSite) -> Expr:
+    def _jsonb_extract_path(self, site: CallSite) -> Expr:
+        """``jsonb_extract_path[_text](document, 'key', ...)``: the ``#>`` (``#>>``) path."""
+        as_text = site.name == "jsonb_extract_path_text"
+        function, kind = ("pg_json_path_text", TEXT) if as_text else ("pg_json_path", JSONB)
         document = self.expr(site.args[0], site.scope, JSONB)
         keys = []
         for key in site.args[1:]:
@@ -395,14 +337,81 @@ class CallPrinter(ExpressionPrinter):
             keys.append(f'"{escaped}"')
         return Expr(call(function, document.sql, literal("{" + ",".join(keys) + "}")), kind)
 
-    def _call_jsonb_extract_path(self, site: CallSite) -> Expr:
-        return self._path("pg_json_path", JSONB, site)
 
-    def _call_jsonb_extract_path_text(self, site: CallSite) -> Expr:
-        return self._path("pg_json_path_text", TEXT, site)
+_NOW = Constant(f"({NOW_SQL})", TIMESTAMPTZ)
+#: 2**53: ``random()`` as a uniform double in [0, 1), like PostgreSQL's.
+_RANDOM_SPAN = "9007199254740992"
 
-    def _call_gen_random_uuid(self, site: CallSite) -> Expr:
-        return Expr(f"({UUID_SQL})", UUID)
+#: Every function the printer knows outside window functions, by PostgreSQL name.
+CALLS: dict[str, CallSpec] = {
+    # aggregates
+    "count": CallPrinter._count,
+    "sum": CallPrinter._sum,
+    "avg": Aggregate("avg", None, NUMBER),
+    "min": CallPrinter._min_max,
+    "max": CallPrinter._min_max,
+    "bool_and": Aggregate("min", BOOL, BOOL),
+    "every": Aggregate("min", BOOL, BOOL),
+    "bool_or": Aggregate("max", BOOL, BOOL),
+    "string_agg": CallPrinter._string_agg,
+    "array_agg": CallPrinter._array_agg,
+    "jsonb_agg": CallPrinter._jsonb_agg,
+    "json_agg": CallPrinter._jsonb_agg,
+    "jsonb_object_agg": CallPrinter._jsonb_object_agg,
+    "json_object_agg": CallPrinter._jsonb_object_agg,
+    # text
+    "lower": Scalar("pg_lower", TEXT, TEXT),
+    "upper": Scalar("pg_upper", TEXT, TEXT),
+    "btrim": Scalar("trim", TEXT, TEXT),
+    "ltrim": Scalar("ltrim", TEXT, TEXT),
+    "rtrim": Scalar("rtrim", TEXT, TEXT),
+    "replace": Scalar("replace", TEXT, TEXT),
+    "length": Scalar("length", TEXT, INT),
+    "char_length": Scalar("length", TEXT, INT),
+    "character_length": Scalar("length", TEXT, INT),
+    "strpos": Scalar("instr", TEXT, INT),
+    "position": Scalar("instr", TEXT, INT),
+    "substring": CallPrinter._substring,
+    "substr": CallPrinter._substring,
+    "concat": CallPrinter._concat,
+    "concat_ws": CallPrinter._concat_ws,
+    "left": CallPrinter._left,
+    "right": CallPrinter._right,
+    "starts_with": CallPrinter._starts_with,
+    # numbers
+    "abs": CallPrinter._abs,
+    "round": Scalar("pg_round", NUMBER, NUMBER),
+    "ceil": Scalar("ceil", NUMBER, NUMBER),
+    "ceiling": Scalar("ceil", NUMBER, NUMBER),
+    "floor": Scalar("floor", NUMBER, NUMBER),
+    "trunc": CallPrinter._trunc,
+    "mod": CallPrinter._mod,
+    "power": Scalar("pow", NUMBER, NUMBER),
+    "sqrt": Scalar("sqrt", NUMBER, NUMBER),
+    "sign": Scalar("sign", NUMBER, NUMBER),
+    "random": Constant(f"(abs(random() % {_RANDOM_SPAN}) / {_RANDOM_SPAN}.0)", NUMBER),
+    # time
+    "now": _NOW,
+    "transaction_timestamp": _NOW,
+    "statement_timestamp": _NOW,
+    "date_trunc": CallPrinter._date_trunc,
+    "date_part": CallPrinter._date_part,
+    "extract": CallPrinter._date_part,
+    # JSON and uuid
+    "jsonb_build_object": CallPrinter._jsonb_build_object,
+    "json_build_object": CallPrinter._jsonb_build_object,
+    "jsonb_build_array": Typed("pg_jsonb_build_array"),
+    "json_build_array": Typed("pg_jsonb_build_array"),
+    "to_jsonb": Typed("pg_to_jsonb"),
+    "to_json": Typed("pg_to_jsonb"),
+    "jsonb_typeof": Scalar("pg_jsonb_typeof", JSONB, TEXT),
+    "json_typeof": Scalar("pg_jsonb_typeof", JSONB, TEXT),
+    "jsonb_array_length": Scalar("pg_jsonb_array_length", JSONB, INT),
+    "json_array_length": Scalar("pg_jsonb_array_length", JSONB, INT),
+    "jsonb_extract_path": CallPrinter._jsonb_extract_path,
+    "jsonb_extract_path_text": CallPrinter._jsonb_extract_path,
+    "gen_random_uuid": Constant(f"({UUID_SQL})", UUID),
+}
 
 
 __all__ = ["CallPrinter"]

@@ -35,7 +35,8 @@ from core.plugin_database.kinds import (
     base_kind,
     element_of,
 )
-from db.pg_values import (
+from db.plugin_sql import (
+    VALUE_CODES,
     PgValueError,
     format_timestamp,
     format_timestamptz,
@@ -52,7 +53,6 @@ from db.pg_values import (
     parse_uuid,
     render_json,
 )
-from db.sqlite_functions import VALUE_CODES
 from db.types import GenerateUUID, SqlNow
 
 #: SQLite SQL of PostgreSQL's now() and gen_random_uuid(), as the core schema defaults use them.
@@ -186,7 +186,8 @@ class Scope:
         return False, None
 
 
-def _names(nodes: Sequence[ast.Node] | None) -> list[str]:
+def name_parts(nodes: Sequence[ast.Node] | None) -> list[str]:
+    """The parts of a dotted name (a column reference, a type, a function or operator name)."""
     return [getattr(node, "sval", "") for node in nodes or ()]
 
 
@@ -255,7 +256,7 @@ class ExpressionPrinter:
         fields = node.fields
         if isinstance(fields[-1], ast.A_Star):
             raise unsupported("* outside a select list")
-        names = _names(fields)
+        names = name_parts(fields)
         column, qualifier = names[-1], names[:-1]
         if not qualifier and column in scope.outputs:
             return Expr(quote(column), UNKNOWN, column)
@@ -344,7 +345,7 @@ class ExpressionPrinter:
         return Expr(call(reader, sql) if reader else sql, expected)
 
     def _TypeCast(self, node: ast.TypeCast, scope: Scope, expected: Kind | None) -> Expr:
-        names = _names(node.typeName.names)
+        names = name_parts(node.typeName.names)
         type_name = names[-1]
         target = self.type_kind(node.typeName)
         inner = self.expr(node.arg, scope, target)
@@ -355,9 +356,9 @@ class ExpressionPrinter:
 
     def type_kind(self, node: ast.TypeName) -> Kind:
         """The kind of a cast's or column's type (typmods are handled by the DDL printer)."""
-        kind = TYPE_KINDS.get(_names(node.names)[-1])
+        kind = TYPE_KINDS.get(name_parts(node.names)[-1])
         if kind is None:
-            raise unsupported(f"type {'.'.join(_names(node.names))}")
+            raise unsupported(f"type {'.'.join(name_parts(node.names))}")
         return array_of(kind) if node.arrayBounds else kind
 
     def convert(self, value: Expr, target: Kind, int_label: str | None = None) -> str:
@@ -387,7 +388,7 @@ class ExpressionPrinter:
 
     def _A_Expr(self, node: ast.A_Expr, scope: Scope, expected: Kind | None) -> Expr:
         kind = node.kind
-        operator = _names(node.name)[-1] if node.name else ""
+        operator = name_parts(node.name)[-1] if node.name else ""
         kinds = enums.A_Expr_Kind
         if kind == kinds.AEXPR_OP:
             if node.lexpr is None:
@@ -502,7 +503,7 @@ class ExpressionPrinter:
         escape = literal("\\")
         if (
             isinstance(right_node, ast.FuncCall)
-            and _names(right_node.funcname)[-1] == "like_escape"
+            and name_parts(right_node.funcname)[-1] == "like_escape"
         ):
             right_node, escape_node = right_node.args
             escape = self.expr(escape_node, scope, TEXT).sql
@@ -597,7 +598,7 @@ class ExpressionPrinter:
         if node.subLinkType == links.EXPR_SUBLINK:
             first = columns[0] if columns else Column(_UNNAMED, UNKNOWN)
             return Expr(f"({sql})", first.kind, first.name)
-        operator = _names(node.operName)[-1] if node.operName else "="
+        operator = name_parts(node.operName)[-1] if node.operName else "="
         is_any = node.subLinkType == links.ANY_SUBLINK
         if node.subLinkType in (links.ANY_SUBLINK, links.ALL_SUBLINK) and (
             (is_any and operator == "=") or (not is_any and operator in ("<>", "!="))
@@ -716,5 +717,6 @@ __all__ = [
     "call",
     "code",
     "literal",
+    "name_parts",
     "quote",
 ]

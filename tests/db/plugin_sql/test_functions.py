@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from db.pg_values import PgValueError
-from db.sqlite_functions import FUNCTIONS
+from db.plugin_sql import PgValueError
+from db.plugin_sql.functions import FUNCTIONS
 
 DOC = '{"a": {"b": [10, "x", null]}, "n": 1.50, "t": true, "s": "str"}'
 

@@ -11,8 +11,6 @@ other methods than btree are skipped, because they only change PostgreSQL's spee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pglast import ast, enums
 
 from core.plugin_database.errors import unsupported
@@ -24,8 +22,8 @@ from core.plugin_database.kinds import (
     Column,
     Kind,
 )
-from core.plugin_database.sqlite_expressions import Scope, Source, quote
-from core.plugin_database.sqlite_queries import QueryPrinter
+from core.plugin_database.sqlite_printer.expressions import Scope, Source, name_parts, quote
+from core.plugin_database.sqlite_printer.queries import QueryPrinter
 from db.plugin_sql import sqlite_table_name
 
 _C = enums.ConstrType
@@ -48,10 +46,6 @@ _ALTER_LABELS = {
     _AT.AT_ValidateConstraint: "VALIDATE CONSTRAINT",
     _AT.AT_AlterColumnType: "ALTER COLUMN ... TYPE",
 }
-
-
-def _names(nodes: Sequence[ast.Node] | None) -> list[str]:
-    return [getattr(node, "sval", "") for node in nodes or ()]
 
 
 def _is_constant(node: ast.Node | None) -> bool:
@@ -106,10 +100,10 @@ class SqlitePrinter(QueryPrinter):
         return f"CREATE TABLE {exists}{self._own(node.relation)} ({', '.join(parts)})"
 
     def column_kind(self, node: ast.ColumnDef) -> Kind:
-        return TYPE_KINDS.get(_names(node.typeName.names)[-1], UNKNOWN)
+        return TYPE_KINDS.get(name_parts(node.typeName.names)[-1], UNKNOWN)
 
     def column_definition(self, node: ast.ColumnDef, scope: Scope) -> str:
-        type_name = _names(node.typeName.names)[-1]
+        type_name = name_parts(node.typeName.names)[-1]
         if node.typeName.arrayBounds:
             raise unsupported("array columns")
         declared = DECLARED_TYPES.get(type_name)
@@ -187,7 +181,7 @@ class SqlitePrinter(QueryPrinter):
         table = node.pktable
         sql = f"REFERENCES {quote(self.physical(table.schemaname, table.relname))}"
         if node.pk_attrs:
-            sql += " (" + ", ".join(quote(name) for name in _names(node.pk_attrs)) + ")"
+            sql += " (" + ", ".join(quote(name) for name in name_parts(node.pk_attrs)) + ")"
         for event, action in (("DELETE", node.fk_del_action), ("UPDATE", node.fk_upd_action)):
             if action in _ACTIONS:
                 sql += f" ON {event} {_ACTIONS[action]}"
@@ -197,7 +191,7 @@ class SqlitePrinter(QueryPrinter):
 
     def table_constraint(self, node: ast.Constraint, scope: Scope) -> str:
         name = f"CONSTRAINT {quote(node.conname)} " if node.conname else ""
-        keys = "(" + ", ".join(quote(key) for key in _names(node.keys)) + ")"
+        keys = "(" + ", ".join(quote(key) for key in name_parts(node.keys)) + ")"
         match node.contype:
             case _C.CONSTR_PRIMARY:
                 return name + "PRIMARY KEY " + keys
@@ -207,7 +201,7 @@ class SqlitePrinter(QueryPrinter):
             case _C.CONSTR_CHECK:
                 return name + f"CHECK ({self.expr(node.raw_expr, scope, BOOL).sql})"
             case _C.CONSTR_FOREIGN:
-                columns = ", ".join(quote(key) for key in _names(node.fk_attrs))
+                columns = ", ".join(quote(key) for key in name_parts(node.fk_attrs))
                 return name + f"FOREIGN KEY ({columns}) " + self.references(node)
         raise unsupported(f"{node.contype.name.removeprefix('CONSTR_')} table constraints")
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from db.pg_values import (
+from db.plugin_sql.values import (
     PgValueError,
     add_interval,
     date_trunc,

@@ -3,8 +3,8 @@
 Plugin SQL is written for PostgreSQL. Where SQLite has no equivalent, or one with other rules
 (``->>`` returns numbers, ``lower`` folds ASCII only, ``1/0`` is NULL), the rewriter calls one of
 these ``pg_*`` functions instead. They are registered on every SQLite connection of a
-``Database``, and they follow ``db.pg_values``, which is also what the PostgreSQL path uses to
-read parameters, so a value is accepted, refused and rendered the same way on both backends.
+``Database``, and they follow ``values``, which is also what the PostgreSQL path uses to read
+parameters, so a value is accepted, refused and rendered the same way on both backends.
 
 Several functions take a one-letter *value code* saying what the SQLite value stands for, because
 SQLite stores booleans as 0/1 and timestamps, uuids and JSON as text (see ``VALUE_CODES``).
@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from db.pg_values import (
+from db.plugin_sql.values import (
     PgValueError,
     add_interval,
     date_trunc,

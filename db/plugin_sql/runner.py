@@ -1,22 +1,16 @@
-"""Running plugin SQL: the backend-specific half of plugin database namespaces.
+"""Running plugin SQL: one runner per backend, inside a transaction the caller opened.
 
-``core.plugin_database`` decides what a plugin may run and produces the SQL for each backend; this
-module runs it, inside a transaction the caller opened, with a second line of defence below the
-SQL policy:
+``plugin_sql_backend(dialect)`` picks the runner. Both run one statement with a second line of
+defence below the SQL policy, and turn failures into ``PluginStatementError`` with the same
+``failure`` and message:
 
 - PostgreSQL: the statement goes through the extended protocol (prepared, parameters bound), so a
   second statement can never ride along. The transaction's ``search_path`` is narrowed to
   ``pg_catalog`` and the plugin's schema, ``statement_timeout`` and ``lock_timeout`` are set, and
   reads run in a read-only transaction. Plugin parameters are read with PostgreSQL's input rules
-  (``db.pg_values``) into the values asyncpg binds.
-- SQLite: a namespace table ``<ns>.<table>`` is stored in the main file as the table named
-  ``"<ns>.<table>"`` (namespace names never contain a dot, so no two namespaces can produce the
-  same name, and foreign keys to core tables work). Every connection carries a guard: while a
-  plugin statement runs, an authorizer denies every table outside the namespace and the
-  plugin's whitelisted core tables (which are read-only), and a progress handler enforces the
-  statement timeout.
-
-Failures become ``PluginStatementError`` with the same ``failure`` and message on both backends.
+  (``values``) into the values asyncpg binds.
+- SQLite: the rewritten statement runs under the connection's guard (``guard``), on namespace
+  tables named as ``table_names`` says.
 """
 
 from __future__ import annotations
@@ -24,20 +18,19 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.util import await_only
 
 from db.dialect import Dialect
 from db.errors import PluginStatementError, PluginStatementFailure
-from db.pg_values import (
+from db.plugin_sql.guard import Guard, Policy, guard_of
+from db.plugin_sql.table_names import logical_table_name, sqlite_table_name
+from db.plugin_sql.values import (
     PgValueError,
     parse_bool,
     parse_date,
@@ -52,19 +45,12 @@ from db.pg_values import (
     render_json,
     scalar_text,
 )
-from db.sqlite_functions import register_functions
 
 if TYPE_CHECKING:
     import asyncpg
 
 #: What a plugin statement may do: read, write its namespace, or migrate it.
 AccessMode = Literal["read", "write", "migrate"]
-
-#: How many SQLite virtual-machine steps run between two timeout checks.
-_PROGRESS_STEPS = 5_000
-
-#: Key of the guard in a SQLite connection record's ``info``.
-_GUARD = "sandbox_plugin_sql_guard"
 
 
 @dataclass(frozen=True)
@@ -98,20 +84,10 @@ class StatementResult:
     row_count: int
 
 
-def sqlite_table_name(namespace: str, table: str) -> str:
-    """The SQLite name of namespace table ``<namespace>.<table>``."""
-    return f"{namespace}.{table}"
-
-
-def logical_table_name(physical: str) -> str:
-    """The table name a plugin wrote, from a SQLite table name (core tables pass through)."""
-    return physical.split(".", 1)[1] if "." in physical else physical
-
-
 def plugin_sql_backend(dialect: Dialect) -> PluginSqlBackend:
     """The runner for a database's dialect."""
     match dialect:
-        case Dialect.POSTGRESQL:
+        case Dialect.POSTGRES:
             return PostgresPluginSql()
         case Dialect.SQLITE:
             return SqlitePluginSql()
@@ -169,7 +145,7 @@ def _quote(identifier: str) -> str:
 class PostgresPluginSql(PluginSqlBackend):
     """PostgreSQL: the plugin's own text, prepared, in a narrowed transaction."""
 
-    dialect = Dialect.POSTGRESQL
+    dialect = Dialect.POSTGRES
 
     async def create_namespace(self, session: AsyncSession, namespace: str) -> None:
         await session.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}"))
@@ -333,6 +309,9 @@ def _translate_postgres(error: asyncpg.PostgresError, limits: StatementLimits) -
     return PluginStatementError(getattr(error, "message", None) or str(error), failure=failure)
 
 
+# -- failures, worded the same on both backends --------------------------------------------------
+
+
 def _unique_violation(table: str) -> PluginStatementError:
     return PluginStatementError(
         f'duplicate key value violates a unique constraint on "{table}"',
@@ -367,140 +346,6 @@ def _timeout(limits: StatementLimits) -> PluginStatementError:
 
 
 # -- SQLite --------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Policy:
-    """What the authorizer lets one plugin statement touch (SQLite table names)."""
-
-    prefix: str
-    readable: frozenset[str]
-    writable: bool
-    ddl: bool
-
-
-#: SQLite functions no plugin statement may reach, whatever the rewriter emitted.
-_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile"})
-_ALWAYS_ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE})
-_DDL_ACTIONS = frozenset(
-    {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_ALTER_TABLE}
-)
-_WRITE_ACTIONS = frozenset({sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
-#: SQLite's own tables that DDL and AUTOINCREMENT maintain.
-_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_sequence"})
-_TEMP_SCHEMA_TABLES = frozenset({"sqlite_temp_master", "sqlite_temp_schema"})
-#: Table-valued functions the rewriter uses (arrays and jsonb_array_elements).
-_TABLE_FUNCTIONS = frozenset({"json_each"})
-
-
-@dataclass
-class _Guard:
-    """Per-connection state behind the authorizer, progress handler and function errors.
-
-    Host statements run with no policy (everything allowed, no deadline).
-    """
-
-    policy: _Policy | None = None
-    deadline: float | None = None
-    timed_out: bool = False
-    denied: str | None = None
-    function_error: PgValueError | None = None
-    _steps: int = field(default=0, repr=False)
-
-    def authorize(
-        self, action: int, first: str | None, second: str | None, database: str | None, _: Any
-    ) -> int:
-        policy = self.policy
-        if policy is None:
-            return sqlite3.SQLITE_OK
-        if self._allowed(policy, action, first, second, database):
-            return sqlite3.SQLITE_OK
-        self.denied = self.denied or _describe(action, first, second)
-        return sqlite3.SQLITE_DENY
-
-    @staticmethod
-    def _allowed(
-        policy: _Policy, action: int, first: str | None, second: str | None, database: str | None
-    ) -> bool:
-        if database not in (None, "main"):
-            # ALTER TABLE ... RENAME also rewrites temp triggers and views that mention the table.
-            return policy.ddl and database == "temp" and first in _TEMP_SCHEMA_TABLES
-        if action in _ALWAYS_ALLOWED:
-            return True
-        if action == sqlite3.SQLITE_FUNCTION:
-            name = (second or "").lower()
-            return name not in _DENIED_FUNCTIONS and (policy.ddl or not name.startswith("sqlite_"))
-        if action == sqlite3.SQLITE_READ:
-            table = first or ""
-            return (
-                table.startswith(policy.prefix)
-                or table in policy.readable
-                or table in _TABLE_FUNCTIONS
-                or (policy.ddl and table in _SCHEMA_TABLES)
-                or (policy.writable and table == "sqlite_sequence")  # AUTOINCREMENT keys
-            )
-        if action in _WRITE_ACTIONS:
-            table = first or ""
-            if table in _SCHEMA_TABLES:
-                return policy.ddl or (policy.writable and table == "sqlite_sequence")
-            return policy.writable and table.startswith(policy.prefix)
-        if action == sqlite3.SQLITE_CREATE_INDEX:
-            # (index, table); PRIMARY KEY and UNIQUE create "sqlite_autoindex_<table>_<n>".
-            index, table = first or "", second or ""
-            own = index.startswith((policy.prefix, "sqlite_autoindex_" + policy.prefix))
-            return policy.ddl and own and table.startswith(policy.prefix)
-        if action == sqlite3.SQLITE_REINDEX:  # CREATE INDEX fills the new index this way
-            return policy.ddl and (first or "").startswith(policy.prefix)
-        if action in _DDL_ACTIONS:
-            # CREATE TABLE names the new table first; ALTER TABLE names the table second. The
-            # first AUTOINCREMENT column of the file creates SQLite's own sqlite_sequence.
-            name = (second if action == sqlite3.SQLITE_ALTER_TABLE else first) or ""
-            return policy.ddl and (name.startswith(policy.prefix) or name == "sqlite_sequence")
-        return False
-
-    def progress(self) -> int:
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            self.timed_out = True
-            return 1
-        return 0
-
-    def record_function_error(self, error: PgValueError) -> None:
-        self.function_error = error
-
-    @contextmanager
-    def active(self, policy: _Policy, timeout_ms: int) -> Iterator[None]:
-        self.policy, self.denied, self.function_error, self.timed_out = policy, None, None, False
-        self.deadline = time.monotonic() + timeout_ms / 1000
-        try:
-            yield
-        finally:
-            self.policy, self.deadline = None, None
-
-
-def _describe(action: int, first: str | None, second: str | None) -> str:
-    if action == sqlite3.SQLITE_FUNCTION:
-        return f"function {second}"
-    if action == sqlite3.SQLITE_ALTER_TABLE:
-        return f'table "{logical_table_name(second or "")}"'
-    return f'table "{logical_table_name(first or "")}"' if first else f"operation {action}"
-
-
-def install_sqlite_support(dbapi_connection: Any, connection_record: Any) -> None:
-    """Give a new SQLite connection the plugin SQL functions and guard (from the connect hook).
-
-    Runs inside SQLAlchemy's greenlet, so the aiosqlite coroutines can be awaited synchronously.
-    """
-    guard = _Guard()
-    connection_record.info[_GUARD] = guard
-    register_functions(dbapi_connection.create_function, guard.record_function_error)
-    # The first use of json_each declares its virtual table, which writes the connection's
-    # schema; do it now, so plugin statements never need that permission.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SELECT 1 FROM json_each('[]')")
-    cursor.close()
-    driver = dbapi_connection.driver_connection
-    await_only(driver.set_authorizer(guard.authorize))
-    await_only(driver.set_progress_handler(guard.progress, _PROGRESS_STEPS))
 
 
 class SqlitePluginSql(PluginSqlBackend):
@@ -553,10 +398,10 @@ class SqlitePluginSql(PluginSqlBackend):
     ) -> StatementResult:
         connection = await session.connection()  # begins the transaction
         raw = await connection.get_raw_connection()
-        guard: _Guard = raw.info[_GUARD]
+        guard = guard_of(raw)
         driver = raw.driver_connection
         await driver.ensure_transaction()  # the statement below bypasses the cursor wrapper
-        policy = _Policy(
+        policy = Policy(
             prefix=sqlite_table_name(access.namespace, ""),
             readable=access.core_read_tables | access.cte_names,
             writable=access.mode != "read",
@@ -594,7 +439,7 @@ def _sqlite_parameter(value: Any) -> Any:
 
 
 def _translate_sqlite(
-    error: sqlite3.Error, guard: _Guard, access: PluginSqlAccess, limits: StatementLimits
+    error: sqlite3.Error, guard: Guard, access: PluginSqlAccess, limits: StatementLimits
 ) -> PluginStatementError:
     name = getattr(error, "sqlite_errorname", "")
     message = str(error)
@@ -660,8 +505,5 @@ __all__ = [
     "SqlitePluginSql",
     "StatementLimits",
     "StatementResult",
-    "install_sqlite_support",
-    "logical_table_name",
     "plugin_sql_backend",
-    "sqlite_table_name",
 ]

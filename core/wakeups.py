@@ -1,4 +1,4 @@
-"""The heartbeat queue: turning a wakeup request into a queued run, or not.
+"""Agent wakeups: turning a wakeup request into a queued heartbeat run, or not.
 
 An issue wakeup for an agent ends in one of four ways, each leaving the
 ``agent_wakeup_requests`` row upstream writes:

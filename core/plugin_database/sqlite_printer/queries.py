@@ -25,12 +25,13 @@ from core.plugin_database.kinds import (
     Kind,
     element_of,
 )
-from core.plugin_database.sqlite_calls import CallPrinter
-from core.plugin_database.sqlite_expressions import (
+from core.plugin_database.sqlite_printer.calls import CallPrinter
+from core.plugin_database.sqlite_printer.expressions import (
     READERS,
     Scope,
     Source,
     call,
+    name_parts,
     quote,
 )
 from db.plugin_sql import sqlite_table_name
@@ -51,10 +52,6 @@ class Query:
 
     sql: str
     columns: tuple[Column, ...] | None
-
-
-def _names(nodes: Sequence[ast.Node] | None) -> list[str]:
-    return [getattr(node, "sval", "") for node in nodes or ()]
 
 
 def _rename(columns: tuple[Column, ...] | None, names: list[str]) -> tuple[Column, ...] | None:
@@ -168,7 +165,7 @@ class QueryPrinter(CallPrinter):
         for index, target in enumerate(items):
             value = target.val
             if isinstance(value, ast.ColumnRef) and isinstance(value.fields[-1], ast.A_Star):
-                complete &= self.star(_names(value.fields[:-1]), level, columns, parts)
+                complete &= self.star(name_parts(value.fields[:-1]), level, columns, parts)
                 continue
             hint = expected[index] if index < len(expected) else None
             printed = self.expr(value, level, hint)
@@ -262,7 +259,7 @@ class QueryPrinter(CallPrinter):
             query = cte.ctequery
             if not isinstance(query, ast.SelectStmt):
                 raise unsupported("data-modifying WITH queries")
-            names = _names(cte.aliascolnames)
+            names = name_parts(cte.aliascolnames)
             self.cte_names.add(cte.ctename)
             if clause.recursive and query.op != _SET.SETOP_NONE:
                 # The recursive branch reads the CTE itself: learn its columns from the seed.
@@ -288,7 +285,9 @@ class QueryPrinter(CallPrinter):
                     raise unsupported("LATERAL subqueries")
                 query = self.select(node.subquery, level.from_subquery())
                 alias = node.alias.aliasname if node.alias else None
-                query = self.renamed_query(query, _names(node.alias.colnames if node.alias else ()))
+                query = self.renamed_query(
+                    query, name_parts(node.alias.colnames if node.alias else ())
+                )
                 level.sources.append(Source(alias, query.columns))
                 return f"({query.sql})" + (f" AS {quote(alias)}" if alias else "")
             case ast.RangeFunction():
@@ -318,7 +317,7 @@ class QueryPrinter(CallPrinter):
         else:
             columns = self.catalog.columns(schema, table)
             sql, key = quote(self.physical(schema, table)), (None if alias else (schema, table))
-        renames = _names(node.alias.colnames) if node.alias else []
+        renames = name_parts(node.alias.colnames) if node.alias else []
         if renames:
             query = self.renamed_query(Query(f"SELECT * FROM {sql}", columns), renames)
             sql, columns, key = f"({query.sql})", query.columns, None
@@ -344,7 +343,7 @@ class QueryPrinter(CallPrinter):
         if node.isNatural or node.usingClause:
             level.merged_join = True
         if node.usingClause:
-            condition = " USING (" + ", ".join(quote(n) for n in _names(node.usingClause)) + ")"
+            condition = " USING (" + ", ".join(quote(n) for n in name_parts(node.usingClause)) + ")"
         elif node.quals is not None:
             condition = " ON " + self.expr(node.quals, level, BOOL).sql
         else:
@@ -358,9 +357,9 @@ class QueryPrinter(CallPrinter):
         if node.ordinality or node.is_rowsfrom or len(node.functions) != 1 or node.coldeflist:
             raise unsupported("WITH ORDINALITY, ROWS FROM and column definition lists")
         function = node.functions[0][0]
-        name = _names(function.funcname)[-1]
+        name = name_parts(function.funcname)[-1]
         alias = node.alias.aliasname if node.alias else name
-        renames = _names(node.alias.colnames) if node.alias else []
+        renames = name_parts(node.alias.colnames) if node.alias else []
         arguments = list(function.args or ())
         row = quote(alias)
         kind_column, value_column = f'{row}."type"', f'{row}."value"'

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from db.types import SQLITE_TIMESTAMP_FORMAT, to_sqlite_timestamp
+from db.types import to_sqlite_timestamp
 
 #: Text form of ``timestamp without time zone`` values (the timestamptz format minus the offset).
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -552,7 +552,6 @@ def scalar_text(value: object) -> str:
 
 
 __all__ = [
-    "SQLITE_TIMESTAMP_FORMAT",
     "TIMESTAMP_FORMAT",
     "PgValueError",
     "add_interval",

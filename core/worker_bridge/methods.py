@@ -1,0 +1,212 @@
+"""The worker-to-host methods this host serves: each one's params model and what it runs.
+
+``METHODS`` is the one table: a method absent from it is answered -32601. Host service methods
+call the plugin's ``HostServices`` with their validated params; the rest are served here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from core import plugin_state
+from core.agents import get_agent, list_agents
+from core.companies import get_company, list_companies
+from core.errors import InvalidInput
+from core.host_services import HostServices
+from core.host_services import params as service_params
+from core.invocation_scope import CallContext
+from core.params import NoParams
+from core.plugin_config import get_config
+from core.plugin_logs import LogMessage, Metric, log_line, metric_line
+from core.plugin_state import StateKey
+from core.worker_bridge import params
+
+if TYPE_CHECKING:
+    from core.worker_bridge.bridge import WorkerBridge
+
+#: Actor fields the published SDK folds into ``issues.update``'s patch.
+_ACTOR_FIELDS = ("actorAgentId", "actorUserId", "actorRunId")
+
+Run = Callable[["WorkerBridge", Any, CallContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One worker-to-host method: how its params are parsed, and what it runs."""
+
+    parse: Callable[[dict[str, Any]], BaseModel]
+    run: Run
+
+
+def _served_by(pick: Callable[[HostServices], Callable[[Any], Awaitable[Any]]]) -> Run:
+    """A method that is one host service call with the validated params."""
+
+    async def run(bridge: WorkerBridge, call: Any, context: CallContext) -> Any:
+        return await pick(bridge.services)(call)
+
+    return run
+
+
+def _service(model: type[BaseModel], pick: Callable[[HostServices], Any]) -> Method:
+    return Method(model.model_validate, _served_by(pick))
+
+
+def _update_params(raw: dict[str, Any]) -> BaseModel:
+    """The SDK folds the actor fields into ``patch``; the host takes them back out."""
+    patch = raw.get("patch")
+    if isinstance(patch, dict):
+        actor = {field: patch[field] for field in _ACTOR_FIELDS if field in patch}
+        patch = {key: value for key, value in patch.items() if key not in _ACTOR_FIELDS}
+        raw = {**raw, **actor, "patch": patch}
+    return service_params.UpdateIssue.model_validate(raw)
+
+
+# -- config, state, database, logs --------------------------------------------------------------
+
+
+async def _config_get(bridge: WorkerBridge, call: NoParams, context: CallContext) -> Any:
+    return await get_config(bridge.db, bridge.plugin.plugin_id)
+
+
+async def _state_get(bridge: WorkerBridge, key: StateKey, context: CallContext) -> Any:
+    return await plugin_state.get_state(bridge.db, bridge.plugin.plugin_id, key)
+
+
+async def _state_set(bridge: WorkerBridge, call: params.StateValue, context: CallContext) -> None:
+    await plugin_state.set_state(bridge.db, bridge.plugin.plugin_id, call, call.value)
+
+
+async def _state_delete(bridge: WorkerBridge, key: StateKey, context: CallContext) -> None:
+    await plugin_state.delete_state(bridge.db, bridge.plugin.plugin_id, key)
+
+
+async def _db_namespace(bridge: WorkerBridge, call: NoParams, context: CallContext) -> Any:
+    return bridge.database.namespace
+
+
+async def _db_query(bridge: WorkerBridge, call: params.SqlStatement, context: CallContext) -> Any:
+    return await bridge.plugin_db.query(bridge.database, call.sql, call.params)
+
+
+async def _db_execute(bridge: WorkerBridge, call: params.SqlStatement, context: CallContext) -> Any:
+    return await bridge.plugin_db.execute(bridge.database, call.sql, call.params)
+
+
+async def _log(bridge: WorkerBridge, call: LogMessage, context: CallContext) -> None:
+    bridge.logs.add(log_line(bridge.plugin.plugin_id, call))
+
+
+async def _metrics_write(bridge: WorkerBridge, call: Metric, context: CallContext) -> None:
+    bridge.logs.add(metric_line(bridge.plugin.plugin_id, call))
+
+
+async def _telemetry(
+    bridge: WorkerBridge, call: params.TrackTelemetry, context: CallContext
+) -> None:
+    """Checked by its params model, then dropped: the sandbox sends no telemetry anywhere."""
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+
+async def _events_emit(bridge: WorkerBridge, call: params.EmitEvent, context: CallContext) -> None:
+    bridge.bus.for_plugin(bridge.plugin.plugin_key).emit(
+        call.name, company_id=call.company_id, payload=call.payload
+    )
+
+
+async def _events_subscribe(
+    bridge: WorkerBridge, call: params.SubscribeEvents, context: CallContext
+) -> None:
+    bridge.subscribe(call.event_pattern, call.filter)
+
+
+# -- companies and agents -------------------------------------------------------------------------
+
+
+async def _companies_list(bridge: WorkerBridge, call: params.Paging, context: CallContext) -> Any:
+    companies = await list_companies(bridge.db)
+    if context.invocation_scope is not None:  # upstream filters "all" to the scoped company
+        companies = [c for c in companies if c.id == context.invocation_scope.company_id]
+    return call.page(companies)
+
+
+async def _companies_get(
+    bridge: WorkerBridge, call: params.CompanyRef, context: CallContext
+) -> Any:
+    if not call.company_id:
+        raise InvalidInput("companyId is required for this operation")
+    return await get_company(bridge.db, call.company_id)
+
+
+async def _agents_list(bridge: WorkerBridge, call: params.ListAgents, context: CallContext) -> Any:
+    agents = await list_agents(bridge.db, company_id=call.company_id, status=call.status)
+    return call.page(agents)
+
+
+async def _agents_get(bridge: WorkerBridge, call: params.AgentRef, context: CallContext) -> Any:
+    return await get_agent(bridge.db, agent_id=call.agent_id, company_id=call.company_id)
+
+
+METHODS: dict[str, Method] = {
+    "config.get": Method(NoParams.model_validate, _config_get),
+    "state.get": Method(StateKey.from_params, _state_get),
+    "state.set": Method(params.StateValue.from_params, _state_set),
+    "state.delete": Method(StateKey.from_params, _state_delete),
+    "db.namespace": Method(NoParams.model_validate, _db_namespace),
+    "db.query": Method(params.SqlStatement.model_validate, _db_query),
+    "db.execute": Method(params.SqlStatement.model_validate, _db_execute),
+    "log": Method(LogMessage.model_validate, _log),
+    "metrics.write": Method(Metric.model_validate, _metrics_write),
+    "telemetry.track": Method(params.TrackTelemetry.model_validate, _telemetry),
+    "events.emit": Method(params.EmitEvent.model_validate, _events_emit),
+    "events.subscribe": Method(params.SubscribeEvents.model_validate, _events_subscribe),
+    "companies.list": Method(params.Paging.model_validate, _companies_list),
+    "companies.get": Method(params.CompanyRef.model_validate, _companies_get),
+    "agents.list": Method(params.ListAgents.model_validate, _agents_list),
+    "agents.get": Method(params.AgentRef.model_validate, _agents_get),
+    "activity.log": _service(service_params.LogActivity, lambda s: s.activity.log),
+    "issues.list": _service(service_params.ListIssues, lambda s: s.issues.list),
+    "issues.get": _service(service_params.IssueRef, lambda s: s.issues.get),
+    "issues.create": _service(service_params.CreateIssue, lambda s: s.issues.create),
+    "issues.update": Method(_update_params, _served_by(lambda s: s.issues.update)),
+    "issues.relations.get": _service(service_params.IssueRef, lambda s: s.issues.relations.get),
+    "issues.relations.setBlockedBy": _service(
+        service_params.SetBlockedBy, lambda s: s.issues.relations.set_blocked_by
+    ),
+    "issues.relations.addBlockers": _service(
+        service_params.EditBlockers, lambda s: s.issues.relations.add_blockers
+    ),
+    "issues.relations.removeBlockers": _service(
+        service_params.EditBlockers, lambda s: s.issues.relations.remove_blockers
+    ),
+    "issues.assertCheckoutOwner": _service(
+        service_params.CheckoutOwner, lambda s: s.issues.assert_checkout_owner
+    ),
+    "issues.getSubtree": _service(service_params.GetSubtree, lambda s: s.issues.get_subtree),
+    "issues.requestWakeup": _service(
+        service_params.RequestWakeup, lambda s: s.issues.request_wakeup
+    ),
+    "issues.requestWakeups": _service(
+        service_params.RequestWakeups, lambda s: s.issues.request_wakeups
+    ),
+    "issues.summaries.getOrchestration": _service(
+        service_params.GetOrchestration, lambda s: s.issues.summaries.get_orchestration
+    ),
+    "issues.listComments": _service(service_params.IssueRef, lambda s: s.issues.list_comments),
+    "issues.createComment": _service(
+        service_params.CreateComment, lambda s: s.issues.create_comment
+    ),
+    "issues.documents.list": _service(service_params.IssueRef, lambda s: s.issues.documents.list),
+    "issues.documents.get": _service(service_params.DocumentRef, lambda s: s.issues.documents.get),
+    "issues.documents.upsert": _service(
+        service_params.UpsertDocument, lambda s: s.issues.documents.upsert
+    ),
+    "issues.documents.delete": _service(
+        service_params.DocumentRef, lambda s: s.issues.documents.delete
+    ),
+}
