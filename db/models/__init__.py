@@ -4,13 +4,15 @@ Plugins join ``public.issues`` and friends in their own SQL, so these names are 
 """
 
 from db.models.activity import ActivityLog
-from db.models.agents import Agent
+from db.models.agents import Agent, AgentApiKey
 from db.models.approvals import Approval, IssueApproval
 from db.models.base import Base
 from db.models.companies import Company, CompanyMembership
 from db.models.costs import BudgetIncident, BudgetPolicy, CostEvent
 from db.models.documents import Document, DocumentRevision, IssueDocument
+from db.models.hosts import SandboxHost, SandboxRunLease
 from db.models.issues import Issue, IssueComment, IssueLabel, IssueRelation, Label
+from db.models.jobs import PluginJob, PluginJobRun
 from db.models.plugins import (
     Plugin,
     PluginCapabilityUsage,
@@ -29,6 +31,7 @@ metadata = Base.metadata
 __all__ = [
     "ActivityLog",
     "Agent",
+    "AgentApiKey",
     "AgentWakeupRequest",
     "Approval",
     "Base",
@@ -53,10 +56,14 @@ __all__ = [
     "PluginCapabilityUsage",
     "PluginConfig",
     "PluginDatabaseNamespace",
+    "PluginJob",
+    "PluginJobRun",
     "PluginLog",
     "PluginMigration",
     "PluginState",
     "Project",
     "ProjectWorkspace",
+    "SandboxHost",
+    "SandboxRunLease",
     "metadata",
 ]

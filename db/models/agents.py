@@ -49,3 +49,22 @@ class Agent(Base, table=True):
     metadata_: dict[str, Any] | None = json_field(name="metadata")
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
+
+
+class AgentApiKey(Base, table=True):
+    """A bearer key an agent presents to the HTTP API; only its SHA-256 hash is stored."""
+
+    __tablename__ = "agent_api_keys"
+    __table_args__ = (
+        Index("agent_api_keys_key_hash_idx", "key_hash"),
+        Index("agent_api_keys_company_agent_idx", "company_id", "agent_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    agent_id: uuid.UUID = fk_field("agents.id", nullable=False)
+    company_id: uuid.UUID = fk_field("companies.id", nullable=False)
+    name: str = text_field()
+    key_hash: str = text_field()
+    last_used_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()
+    created_at: datetime = timestamp_field(now=True)

@@ -158,7 +158,7 @@ def test_databases_the_tui_cannot_show(tmp_path: Path, empty_database_url: str) 
     status, output = run_in_terminal(sandbox_command("tui", "--db", empty_database_url))
     assert status == 1
     assert (
-        "Error: the database is at revision 0002 and the sandbox needs 0003: run `sandbox db "
+        "Error: the database is at revision 0002 and the sandbox needs 0004: run `sandbox db "
         "upgrade --db" in output
     )
 
