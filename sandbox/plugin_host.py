@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +43,14 @@ from core.manifest import (
 )
 from core.plugin_config import get_config, save_config, validate_config
 from core.plugin_database import PluginDatabase
+from core.plugin_jobs import (
+    JobRunRecord,
+    RunTrigger,
+    finish_run,
+    start_run,
+    sync_jobs,
+    trigger_job,
+)
 from core.plugin_lifecycle import (
     check_can_disable,
     check_can_enable,
@@ -325,18 +332,31 @@ class PluginHost:
         message["renderEnvironment"] = None
         return await active.worker.call("getData", message)
 
-    async def run_job(self, ref: str, job_key: str, *, trigger: str = "manual") -> None:
-        """Run a declared job now (``runJob``), as a manual trigger does."""
+    async def run_job(
+        self, ref: str, job_key: str, *, trigger: RunTrigger = "manual"
+    ) -> JobRunRecord:
+        """Run a declared job now (``runJob``), as a manual trigger does, and wait for it.
+
+        The run is a ``plugin_job_runs`` row (``core.plugin_jobs.trigger_job``, with upstream's
+        refusals as ``Conflict``), ended ``succeeded``, or ``failed`` with the error, which is
+        then raised.
+        """
         active = await self.activate(ref)
         if job_key not in {job.job_key for job in active.manifest.jobs or ()}:
             raise NotFound(f'Job "{job_key}" is not declared by plugin {active.record.plugin_key}')
-        job = {
-            "jobKey": job_key,
-            "runId": str(uuid.uuid4()),
-            "trigger": trigger,
-            "scheduledAt": _now_iso(),
-        }
-        await active.worker.call("runJob", {"job": job}, timeout=self.timings.max_call)
+        queued = await trigger_job(
+            self.db, active.record.id, job_key, now=datetime.now(UTC), trigger=trigger
+        )
+        run = await start_run(self.db, queued.id, now=datetime.now(UTC))
+        job = {"jobKey": job_key, "runId": run.id, "trigger": trigger, "scheduledAt": _now_iso()}
+        try:
+            await active.worker.call("runJob", {"job": job}, timeout=self.timings.max_call)
+        except BaseException as error:
+            await finish_run(
+                self.db, run.id, now=datetime.now(UTC), status="failed", error=_describe(error)
+            )
+            raise
+        return await finish_run(self.db, run.id, now=datetime.now(UTC), status="succeeded")
 
     async def api_request(
         self, ref: str, request: ApiRequest, caller: ApiCaller | None = None
@@ -420,6 +440,7 @@ class PluginHost:
         namespace = await self.plugin_db.apply_migrations(record.id, record.manifest_json, root)
         database = await self.plugin_db.access(record.id) if namespace else None
         config = await get_config(self.db, record.id)
+        await sync_jobs(self.db, record.id, manifest.jobs or (), now=datetime.now(UTC))
         plugin_id = record.id
         bridge = WorkerBridge(
             db=self.db,
