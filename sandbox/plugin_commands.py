@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -26,6 +26,7 @@ from core.companies import create_company, find_company, get_company
 from core.errors import HostError
 from core.issues import IssueCreate, create_issue
 from core.plugin_config import get_config
+from core.plugin_jobs import JobRecord, JobRunRecord, list_jobs, list_runs
 from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
 from core.plugin_registry import find_plugin, list_plugins
 from core.unit_of_work import write
@@ -329,6 +330,78 @@ def logs(
         when = line.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         meta = f"  {json.dumps(line.meta, ensure_ascii=False)}" if line.meta else ""
         click.echo(f"{when}  {line.level:<6}  {line.message}{meta}")
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON on one line.")
+def jobs(database: str | None, plugin_ref: str, as_json: bool) -> None:
+    """Show a plugin's scheduled jobs: schedule, status, next run and last run."""
+
+    async def run() -> list[tuple[JobRecord, JobRunRecord | None]]:
+        async with _database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            found = []
+            for job in await list_jobs(db, record.id):
+                last = await list_runs(db, record.id, job_key=job.job_key, limit=1)
+                found.append((job, last[0] if last else None))
+            return found
+
+    found = _call(run())
+    if as_json:
+        _echo_json([_job_wire(job, last) for job, last in found], one_line=True)
+        return
+    if not found:
+        click.echo("No jobs.")
+        return
+    rows = [
+        (
+            job.job_key,
+            job.schedule or "-",
+            job.status,
+            _when(job.next_run_at),
+            "-"
+            if last is None
+            else f"{last.status} at {_when(last.finished_at or last.created_at)}",
+            (last.error or "") if last is not None else "",
+        )
+        for job, last in found
+    ]
+    click.echo(_table(("JOB", "SCHEDULE", "STATUS", "NEXT RUN", "LAST RUN", "ERROR"), rows))
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _job_wire(job: JobRecord, last: JobRunRecord | None) -> dict[str, Any]:
+    """A job with its last run, in upstream's camelCase field names."""
+    run = None
+    if last is not None:
+        run = {
+            "id": last.id,
+            "trigger": last.trigger,
+            "status": last.status,
+            "durationMs": last.duration_ms,
+            "error": last.error,
+            "startedAt": _iso(last.started_at),
+            "finishedAt": _iso(last.finished_at),
+            "createdAt": _iso(last.created_at),
+        }
+    return {
+        "id": job.id,
+        "jobKey": job.job_key,
+        "schedule": job.schedule,
+        "status": job.status,
+        "lastRunAt": _iso(job.last_run_at),
+        "nextRunAt": _iso(job.next_run_at),
+        "lastRun": run,
+    }
 
 
 # -- calls into a plugin ------------------------------------------------------------------------

@@ -7,6 +7,9 @@ the job timeout is real (a fraction of a second).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -255,3 +258,60 @@ async def test_a_manual_run_is_recorded_and_refused_while_one_is_in_progress(
         await first
     (abandoned,) = await list_runs(db, dawdler_id)
     assert abandoned.status == "failed"
+
+
+async def test_the_jobs_command_lists_jobs_with_their_last_run(
+    host: PluginHost, db: Database, tmp_path: Path
+) -> None:
+    plugin_id, due = await _installed(host, tmp_path, "explode")
+    (run,) = await JobScheduler(host, clock=Clock(due)).tick()
+    url = db.url.render_as_string(hide_password=False)
+
+    listed = await _sandbox(url, "plugin", "jobs", "sandbox-tests.explode", "--json")
+    table = await _sandbox(url, "plugin", "jobs", plugin_id)
+
+    next_due = (due + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    assert json.loads(listed) == [
+        {
+            "id": (await list_jobs(db, plugin_id))[0].id,
+            "jobKey": "explode",
+            "schedule": "*/5 * * * *",
+            "status": "active",
+            "lastRunAt": due.isoformat().replace("+00:00", "Z"),
+            "nextRunAt": next_due,
+            "lastRun": {
+                "id": run.id,
+                "trigger": "schedule",
+                "status": "failed",
+                "durationMs": 0,
+                "error": "the sweep exploded",
+                "startedAt": due.isoformat().replace("+00:00", "Z"),
+                "finishedAt": due.isoformat().replace("+00:00", "Z"),
+                "createdAt": due.isoformat().replace("+00:00", "Z"),
+            },
+        }
+    ]
+    header, row = table.splitlines()
+    assert header.split() == ["JOB", "SCHEDULE", "STATUS", "NEXT", "RUN", "LAST", "RUN", "ERROR"]
+    when = due.strftime("%Y-%m-%d %H:%M:%S")
+    assert row.startswith("explode  */5 * * * *  active")
+    assert row.endswith(f"failed at {when}  the sweep exploded")
+
+
+async def _sandbox(url: str, *args: str) -> str:
+    """``sandbox ARGS --db URL`` in a subprocess; its output (it must succeed)."""
+    env = {k: v for k, v in os.environ.items() if k != "SANDBOX_DATABASE_URL"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sandbox",
+        *args,
+        "--db",
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode()
