@@ -15,6 +15,8 @@ Decisions beyond upstream, for a sandbox people develop in:
   the same handlers), so the host knows when a plugin has handled an event and ``drain()`` can
   wait for it. Each (re)start of a worker drops its previous subscriptions: the worker makes
   them again in ``setup``, and upstream's duplicates after a crash do not happen.
+- ``reload`` (``sandbox serve --watch``) upgrades a plugin in place from its package folder
+  and restarts its worker; its event subscriptions carry over (see ``reload``).
 - A worker that exhausts its restarts marks the plugin ``error`` (upstream leaves it ``ready``).
 - Activation happens on demand (``activate``), so a one-shot CLI command starts only the plugin
   it talks to.
@@ -33,7 +35,7 @@ from typing import Any, Literal
 
 from core.capability_usage import UsageCounter
 from core.companies import get_company
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.event_bus import EventBus, PluginEvent
 from core.manifest import (
     HOST_VERSION,
@@ -66,6 +68,7 @@ from core.plugin_registry import (
     require_plugin,
     set_status,
 )
+from core.plugin_upgrade import check_same_plugin, manifest_changes, upgrade_plugin
 from core.records import PluginRecord
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse, dispatch_api_request
 from core.worker_bridge import PluginRef, WorkerBridge
@@ -135,6 +138,30 @@ class ActivePlugin:
     bridge: WorkerBridge
 
 
+#: An event subscription as a worker asks for it: type pattern and filter.
+_SubscriptionSpec = tuple[str, dict[str, Any] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """What ``PluginHost.reload`` did.
+
+    ``reloaded``: the new manifest is stored and the new worker runs; ``refused``: the package
+    or manifest is unusable and the old worker (if any) still serves; ``failed``: the new
+    worker did not start, the plugin is now ``error``.
+    """
+
+    plugin_id: str
+    plugin_key: str
+    status: Literal["reloaded", "refused", "failed"]
+    reason: str | None = None
+    changes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "reloaded"
+
+
 class PluginHost:
     """Installs plugins, runs their workers, and calls them.
 
@@ -166,6 +193,11 @@ class PluginHost:
         self._active: dict[str, ActivePlugin] = {}
         self._lifecycle = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        # Event subscriptions per plugin (mirrors the bus), those a reload carried over that
+        # the new worker has not asked for again yet, and the reloads in progress.
+        self._subscribed: dict[str, list[_SubscriptionSpec]] = {}
+        self._carried: dict[str, list[_SubscriptionSpec]] = {}
+        self._reloading: dict[str, asyncio.Event] = {}
 
     async def __aenter__(self) -> PluginHost:
         return self
@@ -286,6 +318,86 @@ class PluginHost:
             if ref in (active.record.id, active.record.plugin_key):
                 return active
         return None
+
+    def carried_subscriptions(self, plugin_id: str) -> int:
+        """How many subscriptions a reload carried over that the new worker has not made
+        again yet (its ``setup`` subscribes in the background)."""
+        if not self.bus.subscription_count(plugin_id):  # a restart dropped them all
+            return 0
+        return len(self._carried.get(plugin_id, ()))
+
+    async def reload(self, ref: str) -> ReloadOutcome:
+        """Upgrade a ``ready`` (or ``error``) plugin from its package folder, then restart it.
+
+        The package at the record's ``package_path`` is read again and validated as at install
+        (the plugin itself is not counted among the installed ones). A refusal leaves the
+        plugin and its worker as they were. Otherwise the stored manifest (version,
+        capabilities, ...) is replaced, config kept, and the plugin re-activated: the old
+        worker is shut down, then the new one migrates and initialises (never two workers of
+        one plugin at once). Unlike upstream's upgrade, new capabilities need no approval: the
+        author is editing their own plugin.
+
+        Event subscriptions survive: the old worker's are kept on the bus while the new one
+        starts, and the new worker's own ``events.subscribe`` of the same pattern and filter
+        takes one over instead of adding a second (a carried subscription the new code no
+        longer makes lasts until the worker's next restart; the worker ignores its events).
+        Events published during the reload wait for it and go to the new worker, once.
+
+        Every outcome is written to the plugin's logs: ``Reload refused: <reason>`` and
+        ``Reload failed: <reason>`` (level error), ``Plugin reloaded: <changes>`` (info).
+        """
+        async with self._lifecycle:
+            record = await require_plugin(self.db, ref)
+            try:
+                if record.status not in ("ready", "error"):
+                    raise InvalidInput(
+                        f"Cannot reload plugin in status '{record.status}'. Plugin must be in "
+                        "'ready' or 'error' status to be reloaded."
+                    )
+                if record.package_path is None:
+                    raise NotFound(f"Plugin {record.plugin_key} has no package path")
+                package = await load_package(record.package_path)
+                check_same_plugin(record, package.manifest)
+                installed = {
+                    plugin.plugin_key: parse_manifest(plugin.manifest_json)
+                    for plugin in await list_plugins(self.db)
+                    if plugin.id != record.id
+                }
+                manifest = validate_manifest(
+                    package.manifest, host_version=HOST_VERSION, installed=installed
+                )
+                worker_entrypoint(package.root, manifest.id, manifest.entrypoints.worker)
+            except Exception as error:
+                return await self._reload_ended(record, "refused", _describe(error))
+            changes = tuple(manifest_changes(record.manifest_json, package.manifest))
+            reloading = self._reloading[record.id] = asyncio.Event()
+            # While the old worker stops, its subscriptions are held under a second owner.
+            holder = f"{record.id}:reloading"
+            try:
+                carried = self._subscriptions_of(record.id)
+                for spec in carried:
+                    self._add_subscription(record.id, spec, owner=holder)
+                await self._deactivate(record.id)
+                record = await upgrade_plugin(
+                    self.db, record, package.manifest, package_name=package.package_name
+                )
+                if record.status != "ready":
+                    record = await set_status(self.db, record, "ready")
+                # no await from here to the hand-over: no event sees both owners, or neither
+                self._subscribed[record.id] = []
+                self._carried[record.id] = list(carried)
+                for spec in carried:
+                    self._add_subscription(record.id, spec)
+                self.bus.unsubscribe_owner(holder)
+                try:
+                    await self._activate_or_fail(record)
+                except PluginActivationError as error:
+                    return await self._reload_ended(record, "failed", error.message, changes)
+            finally:
+                self.bus.unsubscribe_owner(holder)
+                del self._reloading[record.id]
+                reloading.set()
+            return await self._reload_ended(record, "reloaded", None, changes)
 
     # -- calls into plugins -------------------------------------------------------------------
 
@@ -494,10 +606,52 @@ class PluginHost:
             )
         return SubprocessLauncher(worker_command(declared, package_root=root, plugin_id=plugin_id))
 
+    async def _reload_ended(
+        self,
+        record: PluginRecord,
+        status: Literal["reloaded", "refused", "failed"],
+        reason: str | None,
+        changes: tuple[str, ...] = (),
+    ) -> ReloadOutcome:
+        meta: dict[str, Any] = {"packagePath": record.package_path}
+        if status == "reloaded":
+            described = "; ".join(changes) or "manifest unchanged"
+            message = f"Plugin reloaded: {described}; worker restarted"
+            meta.update(version=record.version, changes=list(changes))
+            self.logs.add(LogLine(record.id, "info", message, meta))
+        else:
+            message = f"Reload {status}: {reason}"
+            self.logs.add(LogLine(record.id, "error", message, meta))
+        await self.logs.flush()
+        return ReloadOutcome(record.id, record.plugin_key, status, reason, changes)
+
+    def _subscriptions_of(self, plugin_id: str) -> list[_SubscriptionSpec]:
+        """The plugin's subscriptions now on the bus (none if a restart dropped them)."""
+        specs = self._subscribed.get(plugin_id, [])
+        return list(specs) if len(specs) == self.bus.subscription_count(plugin_id) else []
+
     def _subscribe(
         self, plugin_id: str, pattern: str, event_filter: Mapping[str, Any] | None
     ) -> None:
+        if self.bus.subscription_count(plugin_id) == 0:  # a (re)start dropped the old ones
+            self._subscribed.pop(plugin_id, None)
+            self._carried.pop(plugin_id, None)
+        spec: _SubscriptionSpec = (pattern, dict(event_filter) if event_filter else None)
+        carried = self._carried.get(plugin_id)
+        if carried and spec in carried:
+            carried.remove(spec)  # the reloaded worker takes over its predecessor's subscription
+            return
+        self._add_subscription(plugin_id, spec)
+
+    def _add_subscription(
+        self, plugin_id: str, spec: _SubscriptionSpec, *, owner: str | None = None
+    ) -> None:
+        pattern, event_filter = spec
+
         async def deliver(event: PluginEvent) -> None:
+            reloading = self._reloading.get(plugin_id)
+            if reloading is not None:  # deliver to the new worker once it runs
+                await reloading.wait()
             active = self._active.get(plugin_id)
             if active is None:
                 return
@@ -513,7 +667,9 @@ class PluginHost:
                     )
                 )
 
-        self.bus.subscribe(pattern, deliver, event_filter=event_filter, owner=plugin_id)
+        if owner is None:
+            self._subscribed.setdefault(plugin_id, []).append(spec)
+        self.bus.subscribe(pattern, deliver, event_filter=event_filter, owner=owner or plugin_id)
 
     def _worker_output(self, plugin_id: str, stream: str, line: str) -> None:
         level = "warn" if stream == "stderr" else "info"
