@@ -132,18 +132,20 @@ async def find_agent_by_key(db: Database, token: str) -> KeyHolder | None:
     return KeyHolder(key=key, agent=records.Agent.model_validate(agent))
 
 
-async def revoke_agent_key(db: Database, company_id: Any, key_id: Any) -> AgentApiKey:
-    """Revoke a key of the company; revoking it again keeps the first ``revoked_at``.
+async def revoke_agent_key(db: Database, key_id: Any, *, company_id: Any = None) -> AgentApiKey:
+    """Revoke a key (of ``company_id`` when given); revoking it again keeps the first
+    ``revoked_at``.
 
     Raises:
         NotFound: "Key not found" (missing, or of another company).
     """
-    company = require_company(company_id)
     key = as_uuid(key_id)
     if key is None:
         raise NotFound("Key not found")
     keys = tables.agent_api_keys
-    mine = sa.and_(keys.c.id == key, keys.c.company_id == company)
+    mine = keys.c.id == key
+    if company_id is not None:
+        mine = sa.and_(mine, keys.c.company_id == require_company(company_id))
     async with db.transaction() as session:
         await session.execute(
             sa.update(keys)

@@ -74,10 +74,10 @@ async def test_unknown_and_revoked_tokens_find_nobody(world: World) -> None:
     assert await find_agent_by_key(world.db, token + "x") is None
     assert await find_agent_by_key(world.db, "") is None
 
-    revoked = await revoke_agent_key(world.db, world.company_id, record.id)
+    revoked = await revoke_agent_key(world.db, record.id)
     assert revoked.revoked_at is not None
     assert await find_agent_by_key(world.db, token) is None
-    again = await revoke_agent_key(world.db, world.company_id, record.id)
+    again = await revoke_agent_key(world.db, record.id)
     assert again.revoked_at == revoked.revoked_at
 
 
@@ -95,11 +95,14 @@ async def test_keys_of_another_company_cannot_be_revoked(world: World, db: Datab
     record, token = await create_agent_key(db, world.company_id, world.agent_id, "ci")
 
     with pytest.raises(NotFound, match="^Key not found$"):
-        await revoke_agent_key(db, other.company_id, record.id)
+        await revoke_agent_key(db, record.id, company_id=other.company_id)
     with pytest.raises(NotFound, match="^Key not found$"):
-        await revoke_agent_key(db, world.company_id, "not-a-uuid")
+        await revoke_agent_key(db, "not-a-uuid")
     assert await find_agent_by_key(db, token) is not None
     assert [key.id for key in await list_agent_keys(db, world.company_id, world.agent_id)] == [
         record.id
     ]
     assert await list_agent_keys(db, other.company_id, world.agent_id) == []
+    revoked = await revoke_agent_key(db, record.id, company_id=world.company_id)
+    assert revoked.revoked_at is not None
+    assert await find_agent_by_key(db, token) is None

@@ -1,0 +1,91 @@
+"""Health: of the host (``GET /api/health``) and of one plugin (``GET /api/plugins/{id}/health``).
+
+The plugin answer is upstream's ``PluginHealthCheckResult``: ``{pluginId, status, healthy,
+checks: [{name, passed, message?}], lastError?}`` with its checks ``registry``, ``manifest``,
+``status`` and (only when failing) ``error_state``, for board callers (403 "Board access
+required" otherwise, 404 "Plugin not found"). Beyond upstream, a ``ready`` plugin also gets a
+``worker`` check: the worker's own ``health`` answer, which counts towards ``healthy``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from core.errors import HostError
+from core.manifest import HOST_VERSION
+from core.plugin_registry import find_plugin
+from sandbox.plugin_host import PluginActivationError, PluginHost
+from sandbox.protocol import ProtocolError
+from sandbox.server.actors import AccessRefused, require_board, resolve_actor
+from sandbox.server.responses import json_error
+
+
+async def host_health(request: Request) -> Response:
+    """``GET /api/health``: the server is up and its database answers."""
+    host: PluginHost = request.app.state.host
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": HOST_VERSION,
+            "deploymentMode": "local_trusted"
+            if request.app.state.local_trusted
+            else "authenticated",
+            "database": str(host.db.dialect),
+        }
+    )
+
+
+async def plugin_health(request: Request) -> Response:
+    """``GET /api/plugins/{pluginId}/health``: upstream's diagnostics, plus the worker's."""
+    host: PluginHost = request.app.state.host
+    actor = await resolve_actor(
+        host.db, request.headers, local_trusted=request.app.state.local_trusted
+    )
+    try:
+        require_board(actor)
+    except AccessRefused as refused:
+        return json_error(refused.status, refused.message)
+    plugin = await find_plugin(host.db, request.path_params["plugin_id"])
+    if plugin is None:
+        return json_error(404, "Plugin not found")
+    has_manifest = bool(plugin.manifest_json.get("id"))
+    ready = plugin.status == "ready"
+    checks: list[dict[str, Any]] = [
+        {"name": "registry", "passed": True, "message": "Plugin found in registry"},
+        {
+            "name": "manifest",
+            "passed": has_manifest,
+            "message": "Manifest is valid" if has_manifest else "Manifest is invalid or missing",
+        },
+        {"name": "status", "passed": ready, "message": f"Current status: {plugin.status}"},
+    ]
+    if plugin.last_error:
+        checks.append({"name": "error_state", "passed": False, "message": plugin.last_error})
+    if ready:
+        checks.append(await _worker_check(host, plugin.id))
+    result: dict[str, Any] = {
+        "pluginId": plugin.id,
+        "status": plugin.status,
+        "healthy": all(check["passed"] for check in checks),
+        "checks": checks,
+    }
+    if plugin.last_error:
+        result["lastError"] = plugin.last_error
+    return JSONResponse(result)
+
+
+async def _worker_check(host: PluginHost, plugin_id: str) -> dict[str, Any]:
+    try:
+        answer = await host.health(plugin_id)
+    except (ProtocolError, PluginActivationError, HostError) as error:
+        return {"name": "worker", "passed": False, "message": getattr(error, "message", str(error))}
+    status = answer.get("status") if isinstance(answer, dict) else None
+    message = answer.get("message") if isinstance(answer, dict) else None
+    return {
+        "name": "worker",
+        "passed": status == "ok",
+        "message": message if isinstance(message, str) else f"Worker health: {status}",
+    }
