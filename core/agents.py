@@ -98,3 +98,13 @@ async def get_agent(db: Database, *, agent_id: Any, company_id: Any) -> records.
     async with db.read() as session:
         row = (await session.execute(query)).mappings().first()
     return None if row is None else records.Agent.model_validate(row)
+
+
+async def find_agents(db: Database, ref: str) -> list[records.Agent]:
+    """The agents this reference names: the one with this id, else those with this name."""
+    agents = tables.agents
+    agent_id = as_uuid(ref)
+    condition = agents.c.id == agent_id if agent_id is not None else agents.c.name == ref
+    async with db.read() as session:
+        rows = (await session.execute(sa.select(agents).where(condition))).mappings().all()
+    return [records.Agent.model_validate(row) for row in rows]

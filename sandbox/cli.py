@@ -13,9 +13,11 @@ from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
 from sandbox.benchmarks.plugins import plugins_command
+from sandbox.benchmarks.runs import runs_command
 from sandbox.benchmarks.tui import tui_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
-from sandbox.plugin_commands import action, data, demo, health, plugin, seed
+from sandbox.plugin_commands import action, api, data, demo, health, plugin, seed
+from sandbox.serve_command import serve
 from sandbox.tui_command import tui
 
 
@@ -98,12 +100,15 @@ bench.add_command(cold_start_command)
 bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
 bench.add_command(plugins_command)
+bench.add_command(runs_command)
 bench.add_command(tui_command)
 
 main.add_command(plugin)
 main.add_command(action)
 main.add_command(data)
 main.add_command(health)
+main.add_command(api)
+main.add_command(serve)
 main.add_command(seed)
 main.add_command(demo)
 main.add_command(tui)

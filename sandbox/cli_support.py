@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import click
 
-from db import DatabaseError
-from db.connect import DATABASE_URL_ENV
+from db import Database, DatabaseError, migrate
+from db.connect import DATABASE_URL_ENV, describe_choice, open_database
 
 T = TypeVar("T")
 
@@ -32,6 +33,17 @@ def run_command(coroutine: Coroutine[Any, Any, T]) -> T:
     except (DatabaseError, ValueError, OSError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise click.ClickException(message) from error
+
+
+@asynccontextmanager
+async def open_migrated_database(choice: str | None) -> AsyncIterator[Database]:
+    """The chosen database, migrated to the newest revision first (a new user's first command
+    just works)."""
+    async with open_database(choice, progress=progress) as db:
+        if await migrate.current(db) != migrate.head_revision():
+            progress(f"Migrating {describe_choice(choice)} ...")
+            await migrate.upgrade(db)
+        yield db
 
 
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 import click
 
 from core import records
-from core.agents import create_agent
+from core.agent_keys import create_agent_key, revoke_agent_key
+from core.agents import create_agent, find_agents
 from core.companies import create_company, find_company, get_company
 from core.errors import HostError
 from core.issues import IssueCreate, create_issue
@@ -29,12 +30,13 @@ from core.plugin_config import get_config
 from core.plugin_jobs import JobRecord, JobRunRecord, list_jobs, list_runs
 from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
 from core.plugin_registry import find_plugin, list_plugins
+from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
 from core.unit_of_work import write
-from db import Database, migrate
-from db.connect import describe_choice, open_database
+from db import Database
 from db.constants import PLUGIN_LOG_LEVELS
-from sandbox.cli_support import database_option, progress, run_command
+from sandbox.cli_support import database_option, open_migrated_database, progress, run_command
 from sandbox.demo import DEMO_PLUGINS, DemoRun, DemoUnavailable, demo_plugin, demo_report, run_demo
+from sandbox.host_client import HostCallFailed, running_host
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError, WorkerUnavailable
 
@@ -54,6 +56,8 @@ def _call(coroutine: Coroutine[Any, Any, T]) -> T:
         return run_command(coroutine)
     except (HostError, ProtocolError, PluginActivationError) as error:
         raise click.ClickException(_describe(error)) from error
+    except HostCallFailed as error:
+        raise click.ClickException(_describe_remote(error)) from error
 
 
 def _describe(error: HostError | ProtocolError | PluginActivationError) -> str:
@@ -67,6 +71,14 @@ def _describe(error: HostError | ProtocolError | PluginActivationError) -> str:
     return " ".join(text.split())
 
 
+def _describe_remote(error: HostCallFailed) -> str:
+    """The same line as ``_describe`` for a refusal that a running host sent back."""
+    text = " ".join(error.message.split())
+    if error.code in ErrorCode.__members__ and error.code != "WORKER_UNAVAILABLE":
+        return f"{text} ({error.code} {ErrorCode[error.code].value})"
+    return text
+
+
 def _code_name(code: int) -> str:
     try:
         return f"{ErrorCode(code).name} {code}"
@@ -75,19 +87,9 @@ def _code_name(code: int) -> str:
 
 
 @asynccontextmanager
-async def _database(choice: str | None) -> AsyncIterator[Database]:
-    """The chosen database, migrated to the newest revision first."""
-    async with open_database(choice, progress=progress) as db:
-        if await migrate.current(db) != migrate.head_revision():
-            progress(f"Migrating {describe_choice(choice)} ...")
-            await migrate.upgrade(db)
-        yield db
-
-
-@asynccontextmanager
 async def _host(choice: str | None) -> AsyncIterator[PluginHost]:
     """A plugin host on the chosen database; workers it starts stop when the block ends."""
-    async with _database(choice) as db, PluginHost(db) as host:
+    async with open_migrated_database(choice) as db, PluginHost(db) as host:
         yield host
 
 
@@ -184,7 +186,7 @@ def list_command(database: str | None, include_uninstalled: bool, as_json: bool)
     """List installed plugins in install order."""
 
     async def run() -> list[records.PluginRecord]:
-        async with _database(database) as db:
+        async with open_migrated_database(database) as db:
             return await list_plugins(db, include_uninstalled=include_uninstalled)
 
     plugins = _call(run())
@@ -315,7 +317,7 @@ def logs(
     """
 
     async def run() -> list[records.PluginLogRecord]:
-        async with _database(database) as db:
+        async with open_migrated_database(database) as db:
             record = await _require_plugin(db, plugin_ref)
             newest_first = await list_logs(db, record.id, limit=limit, level=level)
             return newest_first[::-1]
@@ -340,7 +342,7 @@ def jobs(database: str | None, plugin_ref: str, as_json: bool) -> None:
     """Show a plugin's scheduled jobs: schedule, status, next run and last run."""
 
     async def run() -> list[tuple[JobRecord, JobRunRecord | None]]:
-        async with _database(database) as db:
+        async with open_migrated_database(database) as db:
             record = await _require_plugin(db, plugin_ref)
             found = []
             for job in await list_jobs(db, record.id):
@@ -432,10 +434,14 @@ def action(
     params = _parse_params(params_text)
 
     async def run() -> Any:
-        async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
-            company_id = (await _require_company(host.db, company)).id
-            return await host.perform_action(record.id, key, params, company_id=company_id)
+        async with open_migrated_database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            company_id = (await _require_company(db, company)).id
+            client = await running_host(db)
+            if client is not None:
+                return await client.action(record.id, key, params, company_id)
+            async with PluginHost(db) as host:
+                return await host.perform_action(record.id, key, params, company_id=company_id)
 
     _echo_json(_call(run()), one_line=as_json)
 
@@ -463,10 +469,14 @@ def data(
     params = _parse_params(params_text)
 
     async def run() -> Any:
-        async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
-            company_id = None if company is None else (await _require_company(host.db, company)).id
-            return await host.get_data(record.id, key, params, company_id=company_id)
+        async with open_migrated_database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            company_id = None if company is None else (await _require_company(db, company)).id
+            client = await running_host(db)
+            if client is not None:
+                return await client.data(record.id, key, params, company_id)
+            async with PluginHost(db) as host:
+                return await host.get_data(record.id, key, params, company_id=company_id)
 
     _echo_json(_call(run()), one_line=as_json)
 
@@ -478,14 +488,18 @@ def data(
 def health(database: str | None, plugin_ref: str, as_json: bool) -> None:
     """Ask a plugin's worker how it is.
 
-    Starts PLUGIN's worker and prints its health answer; the exit status is 1 unless the worker
-    answers "ok".
+    Asks PLUGIN's worker (through a running `sandbox serve`, else a worker started for this
+    command) and prints its health answer; the exit status is 1 unless the worker answers "ok".
     """
 
     async def run() -> tuple[records.PluginRecord, Any]:
-        async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
-            return record, await host.health(record.id)
+        async with open_migrated_database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            client = await running_host(db)
+            if client is not None:
+                return record, await client.health(record.id)
+            async with PluginHost(db) as host:
+                return record, await host.health(record.id)
 
     record, answer = _call(run())
     status = answer.get("status") if isinstance(answer, dict) else None
@@ -505,6 +519,96 @@ def health(database: str | None, plugin_ref: str, as_json: bool) -> None:
         click.echo(f"{record.plugin_key} {record.version}: {record.status}, {worker}")
     if status != "ok":
         raise SystemExit(1)
+
+
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@click.command()
+@database_option
+@_PLUGIN_ARGUMENT
+@click.argument("method", type=click.Choice(_HTTP_METHODS, case_sensitive=False))
+@click.argument("path")
+@click.option("--body", "body_text", metavar="JSON", help="The request's JSON body.")
+@click.option(
+    "--as-agent",
+    "agent_ref",
+    metavar="AGENT",
+    help="Call as this agent (id or name) instead of the local board user.",
+)
+@click.option("--run-id", metavar="RUN", help="The caller's run id (x-paperclip-run-id header).")
+@click.option("--json", "as_json", is_flag=True, help="Print status, headers and body as JSON.")
+def api(
+    database: str | None,
+    plugin_ref: str,
+    method: str,
+    path: str,
+    body_text: str | None,
+    agent_ref: str | None,
+    run_id: str | None,
+    as_json: bool,
+) -> None:
+    """Call a scoped API route of a plugin: METHOD /api/plugins/PLUGIN/api/PATH.
+
+    PATH is the plugin-local path with its query (e.g. '/summary?companyId=...'). The request
+    goes through a running `sandbox serve` on the database when there is one, else to a worker
+    started for this command; either way upstream's checks apply. Exit status 1 for a status of
+    400 or more.
+    """
+    body = None if body_text is None else _parse_json(body_text, "--body")
+    method = method.upper()
+
+    async def run() -> ApiResponse:
+        async with open_migrated_database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            agent = None if agent_ref is None else await _require_agent(db, agent_ref)
+            client = await running_host(db)
+            if client is not None:
+                if agent is None:
+                    return await client.api(record.id, method, path, body=body, run_id=run_id)
+                key_record, token = await create_agent_key(
+                    db, agent.company_id, agent.id, "sandbox api (one call)"
+                )
+                try:
+                    return await client.api(
+                        record.id, method, path, body=body, agent_key=token, run_id=run_id
+                    )
+                finally:
+                    await revoke_agent_key(db, key_record.id)
+            caller = (
+                ApiCaller.local_board(run_id=run_id)
+                if agent is None
+                else ApiCaller.agent(agent.id, agent.company_id, run_id=run_id)
+            )
+            headers = {} if body is None else {"content-type": "application/json"}
+            request = ApiRequest(
+                method, path if path.startswith("/") else f"/{path}", headers, body
+            )
+            async with PluginHost(db) as host:
+                return await host.api_request(record.id, request, caller)
+
+    response = _call(run())
+    if as_json:
+        wire = {"status": response.status, "headers": response.headers, "body": response.body}
+        _echo_json(wire, one_line=True)
+        if response.status >= 400:
+            raise SystemExit(1)
+        return
+    if response.status >= 400:
+        error = response.body.get("error") if isinstance(response.body, dict) else response.body
+        raise click.ClickException(f"HTTP {response.status}: {error}")
+    click.echo(f"HTTP {response.status}", err=True)
+    if response.status != 204:
+        _echo_json(response.body, one_line=False)
+
+
+async def _require_agent(db: Database, ref: str) -> records.Agent:
+    agents = await find_agents(db, ref)
+    if not agents:
+        raise click.ClickException(f"Agent not found: {ref}")
+    if len(agents) > 1:
+        raise click.ClickException(f"Several agents are named {ref}: give the agent's id")
+    return agents[0]
 
 
 # -- sandbox seed -------------------------------------------------------------------------------
@@ -528,7 +632,7 @@ def seed(database: str | None, prefix: str | None, as_json: bool) -> None:
         raise click.ClickException(f"--prefix must be letters A-Z, got {prefix!r}")
 
     async def run() -> tuple[records.Company, records.Agent, records.Issue]:
-        async with _database(database) as db:
+        async with open_migrated_database(database) as db:
             company = await create_company(db, name="Acme", issue_prefix=prefix and prefix.upper())
             agent = await create_agent(
                 db, company_id=company.id, name="Engineer", role="engineer", status="idle"
@@ -584,7 +688,7 @@ def demo(database: str | None, kind: str, as_json: bool) -> None:
         raise click.ClickException(str(error)) from None
 
     async def run() -> DemoRun:
-        async with _database(database) as db:
+        async with open_migrated_database(database) as db:
             progress(f"Running the {kind} orchestration smoke plugin ...")
             return await run_demo(db, kind)
 

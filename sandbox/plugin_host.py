@@ -312,6 +312,17 @@ class PluginHost:
             await self._activate_or_fail(record)
             return self._active[record.id]
 
+    async def release(self, plugin_id: str) -> None:
+        """Stop this host's worker of a plugin whose record another process changed (disabled
+        or uninstalled it from the CLI); the record is left as it is."""
+        async with self._lifecycle:
+            await self._deactivate(plugin_id)
+
+    @property
+    def running(self) -> frozenset[str]:
+        """The ids of the plugins whose workers this host started."""
+        return frozenset(self._active)
+
     def active(self, ref: str) -> ActivePlugin | None:
         """The running plugin with this id or key, if this host started it."""
         for active in self._active.values():

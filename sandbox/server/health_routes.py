@@ -4,7 +4,8 @@ The plugin answer is upstream's ``PluginHealthCheckResult``: ``{pluginId, status
 checks: [{name, passed, message?}], lastError?}`` with its checks ``registry``, ``manifest``,
 ``status`` and (only when failing) ``error_state``, for board callers (403 "Board access
 required" otherwise, 404 "Plugin not found"). Beyond upstream, a ``ready`` plugin also gets a
-``worker`` check: the worker's own ``health`` answer, which counts towards ``healthy``.
+``worker`` check, which counts towards ``healthy``, and the worker's own ``health`` answer as
+``worker``.
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ async def plugin_health(request: Request) -> Response:
     ]
     if plugin.last_error:
         checks.append({"name": "error_state", "passed": False, "message": plugin.last_error})
+    worker: Any = None
     if ready:
-        checks.append(await _worker_check(host, plugin.id))
+        check, worker = await _worker_check(host, plugin.id)
+        checks.append(check)
     result: dict[str, Any] = {
         "pluginId": plugin.id,
         "status": plugin.status,
@@ -74,18 +77,23 @@ async def plugin_health(request: Request) -> Response:
     }
     if plugin.last_error:
         result["lastError"] = plugin.last_error
+    if worker is not None:
+        result["worker"] = worker
     return JSONResponse(result)
 
 
-async def _worker_check(host: PluginHost, plugin_id: str) -> dict[str, Any]:
+async def _worker_check(host: PluginHost, plugin_id: str) -> tuple[dict[str, Any], Any]:
+    """The ``worker`` check, and the worker's own answer (None when it could not answer)."""
     try:
         answer = await host.health(plugin_id)
     except (ProtocolError, PluginActivationError, HostError) as error:
-        return {"name": "worker", "passed": False, "message": getattr(error, "message", str(error))}
+        message = getattr(error, "message", str(error))
+        return {"name": "worker", "passed": False, "message": message}, None
     status = answer.get("status") if isinstance(answer, dict) else None
     message = answer.get("message") if isinstance(answer, dict) else None
-    return {
+    check = {
         "name": "worker",
         "passed": status == "ok",
         "message": message if isinstance(message, str) else f"Worker health: {status}",
     }
+    return check, answer

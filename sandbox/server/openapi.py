@@ -177,6 +177,10 @@ def openapi_document() -> dict[str, Any]:
                                     "healthy": {"type": "boolean"},
                                     "checks": {"type": "array"},
                                     "lastError": {"type": "string"},
+                                    "worker": {
+                                        "type": "object",
+                                        "description": "The worker's own health answer",
+                                    },
                                 },
                             },
                             "Diagnostics",

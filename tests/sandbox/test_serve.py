@@ -1,0 +1,202 @@
+"""``sandbox serve`` as a user runs it: a real process on each backend, real HTTP, real signals.
+
+The CLI goes through a running host (one worker per plugin), SIGTERM stops it cleanly, and a
+SIGTERM in the middle of a load loses no request that was answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from db import create_db
+from tests.fixtures.plugin_packages import write_plugin
+from tests.fixtures.serve import ServeProcess
+from tests.sandbox.test_plugin_cli import ok, refused, sandbox, seeded
+
+KEY = "sandbox-tests.served"
+
+WORKER = """
+async def setup(ctx):
+    async def whoami(params, context):
+        return {"pid": os.getpid()}
+
+    async def file_issue(params, context):
+        issue = await ctx.issues.create(company_id=params["companyId"], title=params["title"])
+        return {"issueId": issue.id}
+
+    ctx.actions.register("whoami", whoami)
+    ctx.actions.register("file-issue", file_issue)
+    async def pid(params):
+        return {"pid": os.getpid()}
+
+    ctx.data.register("pid", pid)
+
+
+async def on_api_request(request):
+    return {"status": 201, "body": {"route": request.route_key, "company": request.company_id}}
+
+
+plugin = define_plugin(setup=setup, on_api_request=on_api_request)
+"""
+
+ROUTES = [
+    {
+        "routeKey": "ping",
+        "method": "GET",
+        "path": "/ping",
+        "auth": "board-or-agent",
+        "capability": "api.routes.register",
+        "companyResolution": {"from": "query", "key": "companyId"},
+    }
+]
+
+
+@pytest.fixture
+def served_plugin(tmp_path: Path) -> Path:
+    return write_plugin(
+        tmp_path / "served",
+        WORKER,
+        key=KEY,
+        capabilities=["issues.read", "issues.create", "api.routes.register"],
+        apiRoutes=ROUTES,
+    )
+
+
+def _pid(output: str) -> int:
+    return int(json.loads(output)["pid"])
+
+
+def test_cli_commands_go_through_the_running_host(
+    empty_database_url: str, served_plugin: Path
+) -> None:
+    db = empty_database_url
+    world = seeded(db)
+    company_id = world["company"]["id"]
+    ok(sandbox(db, "plugin", "install", str(served_plugin)))
+
+    host = ServeProcess(db, "--no-watch", "--agents", "off")
+    try:
+        listening = host.start()
+        assert [(p["pluginKey"], p["status"]) for p in listening["plugins"]] == [(KEY, "running")]
+        assert httpx.get(f"{host.url}/api/health").json()["status"] == "ok"
+
+        first = _pid(ok(sandbox(db, "action", KEY, "whoami", "--company", "ACM", "--json")))
+        second = _pid(ok(sandbox(db, "data", KEY, "pid", "--json")))
+        over_http = httpx.post(
+            f"{host.url}/api/plugins/{KEY}/bridge/action",
+            json={"key": "whoami", "companyId": company_id, "params": {}},
+        ).json()["data"]["pid"]
+        assert first == second == over_http  # one worker, the host's
+
+        routed = sandbox(db, "api", KEY, "GET", f"/ping?companyId={company_id}", "--json")
+        answer = json.loads(ok(routed))
+        assert answer["status"] == 201
+        assert answer["body"] == {"route": "ping", "company": company_id}
+        refused(
+            sandbox(db, "api", KEY, "GET", "/nowhere"),
+            "Error: HTTP 404: Plugin API route not found",
+        )
+        refused(
+            sandbox(db, "action", KEY, "missing", "--company", "ACM"),
+            'Error: No action handler registered for key "missing" (WORKER_ERROR -32002)',
+        )
+        assert "ok" in ok(sandbox(db, "health", KEY))
+
+        assert host.terminate() == 0
+        assert host.wait_for("stopped")["url"] == host.url
+    finally:
+        host.close()
+
+    # Without a host the command starts a worker of its own again.
+    alone = _pid(ok(sandbox(db, "action", KEY, "whoami", "--company", "ACM", "--json")))
+    assert alone != first
+
+
+async def _file_issue(client: httpx.AsyncClient, company_id: str, index: int) -> Any:
+    """One action that creates an issue; a failure is returned, not raised."""
+    try:
+        return await client.post(
+            f"/api/plugins/{KEY}/bridge/action",
+            json={"key": "file-issue", "companyId": company_id, "params": {"title": f"{index}"}},
+        )
+    except httpx.HTTPError as error:
+        return error
+
+
+def test_sigterm_during_load_loses_no_answered_request(
+    empty_database_url: str, served_plugin: Path, backend: str
+) -> None:
+    db = empty_database_url
+    company_id = seeded(db)["company"]["id"]
+    ok(sandbox(db, "plugin", "install", str(served_plugin)))
+    host = ServeProcess(db, "--no-watch", "--agents", "off")
+    try:
+        host.start()
+
+        async def load_then_stop() -> list[Any]:
+            async with httpx.AsyncClient(base_url=host.url, timeout=60) as client:
+                pending = {
+                    asyncio.create_task(_file_issue(client, company_id, index))
+                    for index in range(300)
+                }
+                done: set[asyncio.Task[Any]] = set()
+                # SIGTERM once the host has answered some of the load, with the rest in flight.
+                while len(done) < 20 and pending:
+                    finished, pending = await asyncio.wait(
+                        pending, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    done |= finished
+                host.process.terminate()
+                if pending:
+                    await asyncio.wait(pending)
+                return [task.result() for task in done | pending]
+
+        results = asyncio.run(load_then_stop())
+        assert host.process.wait(60) == 0
+    finally:
+        host.close()
+
+    answered = [
+        r.json()["data"]["issueId"]
+        for r in results
+        if isinstance(r, httpx.Response) and r.status_code == 200
+    ]
+    assert answered, "the host answered nothing before SIGTERM"
+    stored = _issue_ids(db, backend)
+    assert set(answered) <= stored  # every answered request's row is committed
+    if backend == "sqlite":
+        with sqlite3.connect(_sqlite_path(db)) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _sqlite_path(url: str) -> str:
+    return url.split("///", 1)[1]
+
+
+def _issue_ids(url: str, backend: str) -> set[str]:
+    return {str(row[0]) for row in _rows(url, backend, "SELECT id FROM issues")}
+
+
+def _rows(url: str, backend: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows read by a separate connection (not through the host)."""
+    if backend == "sqlite":
+        with sqlite3.connect(_sqlite_path(url)) as connection:
+            return connection.execute(sql).fetchall()
+    return asyncio.run(_postgres_rows(url, sql))
+
+
+async def _postgres_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    database = create_db(url)
+    try:
+        async with database.read() as session:
+            return [tuple(row) for row in (await session.execute(sa.text(sql))).all()]
+    finally:
+        await database.dispose()
