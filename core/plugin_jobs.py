@@ -19,6 +19,12 @@ however many schedulers tick at the same instant. Upstream advances the pointer 
 makes the claim exclusive. A job without a schedule is never due (``next_run_at`` stays null);
 it runs only when triggered.
 
+A run whose host died (SIGKILL) would stay ``running`` forever and block its job. Runs record no
+host, so a lost run is recognised by age: no run legitimately lasts longer than the scheduler's
+job timeout, so a ``queued`` or ``running`` run older than ``lost_after`` (from ``started_at``, or
+``created_at`` if it never started) is marked ``failed`` with ``LOST_RUN_MESSAGE`` by the claim or
+trigger that finds it, in that same transaction, and stops blocking the job.
+
 Time always comes from the caller's ``now``; nothing here reads a clock.
 """
 
@@ -27,7 +33,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -48,6 +54,16 @@ IN_PROGRESS: tuple[RunStatus, ...] = ("queued", "running")
 
 #: Run statuses that end a run.
 FINISHED: tuple[RunStatus, ...] = ("succeeded", "failed", "cancelled")
+
+#: The error of a run found ``queued`` or ``running`` past ``lost_after``.
+LOST_RUN_MESSAGE = "Job run lost: its host stopped before it finished"
+
+#: Slack beyond the job timeout before an unfinished run counts as lost: covers marking the run
+#: started and finished around the timed ``runJob`` call, and clock skew between hosts.
+LOST_RUN_MARGIN = timedelta(seconds=60)
+
+#: ``lost_after`` by default: the scheduler's default job timeout (300 s) plus the margin.
+DEFAULT_LOST_AFTER = timedelta(seconds=300) + LOST_RUN_MARGIN
 
 _jobs = tables.plugin_jobs
 _runs = tables.plugin_job_runs
@@ -231,28 +247,37 @@ async def claim_due_jobs(
     now: datetime,
     plugin_ids: Sequence[str],
     limit: int,
+    lost_after: timedelta = DEFAULT_LOST_AFTER,
 ) -> list[ClaimedRun]:
     """Claim the jobs of these plugins that are due at ``now``, each with a new ``queued``
     run (trigger ``schedule``), exactly once across every claimer on the database.
 
     A job is due when it is ``active``, its ``next_run_at`` is at or before ``now``, and it has
     no run in progress (a due job whose previous run is still going waits for a later tick, as
-    upstream's overlap prevention does). Claiming moves ``next_run_at`` to the next occurrence
-    after ``now`` with ``UPDATE ... WHERE next_run_at = <the value read>``: on PostgreSQL a
-    concurrent claimer blocks on the row and then matches nothing; on SQLite the write lock
-    orders the claimers and the later one reads the advanced value. Only the winner inserts
-    the run, in the same transaction.
+    upstream's overlap prevention does); a run in progress for longer than ``lost_after`` does
+    not count: the winning claimer marks it failed as lost (see module doc). Claiming moves
+    ``next_run_at`` to the next occurrence after ``now`` with ``UPDATE ... WHERE next_run_at =
+    <the value read>``: on PostgreSQL a concurrent claimer blocks on the row and then matches
+    nothing; on SQLite the write lock orders the claimers and the later one reads the advanced
+    value. Only the winner inserts the run, in the same transaction, after checking again (now
+    holding the job row) that no manual trigger started a run meanwhile.
 
     Args:
         plugin_ids: the plugins whose workers the caller runs (a host only claims jobs it can
             run).
         limit: claim at most this many jobs (the caller's free concurrency).
+        lost_after: how long a run may stay in progress before it counts as lost (the
+            caller's job timeout plus ``LOST_RUN_MARGIN``).
     """
     if limit <= 0 or not plugin_ids:
         return []
     in_progress = (
         sa.select(_runs.c.id)
-        .where(_runs.c.job_id == _jobs.c.id, _runs.c.status.in_(IN_PROGRESS))
+        .where(
+            _runs.c.job_id == _jobs.c.id,
+            _runs.c.status.in_(IN_PROGRESS),
+            ~_lost(now - lost_after),
+        )
         .exists()
     )
     due = (
@@ -289,6 +314,21 @@ async def claim_due_jobs(
             ).first()
             if won is None:
                 continue
+            # only the winner gets here, holding the job row: each lost run is failed once
+            await _fail_lost_runs(unit, job.id, now=now, lost_after=lost_after)
+            if await _has_run_in_progress(unit, job.id):
+                # a manual trigger committed between our read and our claim; the job row is
+                # ours now, so put its pointer back: the job stays due until that run ends
+                await session.execute(
+                    sa.update(_jobs)
+                    .where(_jobs.c.id == job.id)
+                    .values(
+                        next_run_at=job.next_run_at,
+                        last_run_at=job.last_run_at,
+                        updated_at=job.updated_at,
+                    )
+                )
+                continue
             run = await _insert_run(unit, job, trigger="schedule", now=now)
             claimed.append(ClaimedRun(run, job.next_run_at))
     return claimed
@@ -301,8 +341,12 @@ async def trigger_job(
     *,
     now: datetime,
     trigger: RunTrigger = "manual",
+    lost_after: timedelta = DEFAULT_LOST_AFTER,
 ) -> JobRunRecord:
     """Create a ``queued`` run of the job now, outside its schedule (upstream's ``triggerJob``).
+
+    A run in progress for longer than ``lost_after`` is first marked failed as lost (see
+    module doc), so it no longer refuses the trigger.
 
     Raises:
         NotFound: the plugin has no job with this key.
@@ -325,14 +369,8 @@ async def trigger_job(
             raise NotFound(f"Job not found: {job_key}")
         if job.status != "active":
             raise Conflict(f'Job "{job_key}" is not active (status: {job.status})')
-        busy = (
-            await session.execute(
-                sa.select(_runs.c.id)
-                .where(_runs.c.job_id == job.id, _runs.c.status.in_(IN_PROGRESS))
-                .limit(1)
-            )
-        ).first()
-        if busy is not None:
+        await _fail_lost_runs(unit, job.id, now=now, lost_after=lost_after)
+        if await _has_run_in_progress(unit, job.id):
             raise Conflict(f'Job "{job_key}" is already running — cannot trigger while in progress')
         await session.execute(
             sa.update(_jobs).where(_jobs.c.id == job.id).values(last_run_at=now, updated_at=now)
@@ -375,6 +413,68 @@ async def finish_run(
             .values(status=status, error=error, duration_ms=duration, finished_at=now)
         )
     return await get_run(db, run_id)
+
+
+def _lost(cutoff: datetime) -> sa.ColumnElement[bool]:
+    """Whether an in-progress run began (or, never started, was created) before ``cutoff``."""
+    return sa.or_(
+        sa.and_(_runs.c.started_at.is_not(None), _runs.c.started_at < cutoff),
+        sa.and_(_runs.c.started_at.is_(None), _runs.c.created_at < cutoff),
+    )
+
+
+async def _has_run_in_progress(unit: UnitOfWork, job_id: str) -> bool:
+    """Whether the job has a ``queued`` or ``running`` run.
+
+    Called with the job row held, as its own statement: on PostgreSQL (read committed) it sees
+    a run that another transaction committed while we waited for the row.
+    """
+    busy = (
+        await unit.session.execute(
+            sa.select(_runs.c.id)
+            .where(_runs.c.job_id == job_id, _runs.c.status.in_(IN_PROGRESS))
+            .limit(1)
+        )
+    ).first()
+    return busy is not None
+
+
+async def _fail_lost_runs(
+    unit: UnitOfWork, job_id: str, *, now: datetime, lost_after: timedelta
+) -> int:
+    """Mark the job's lost runs ``failed``; the number marked.
+
+    Each UPDATE still requires the run to be in progress, so a run finished meanwhile (or
+    failed by a concurrent claimer) is left alone.
+    """
+    session = unit.session
+    lost = (
+        await session.execute(
+            sa.select(_runs.c.id, _runs.c.started_at, _runs.c.created_at).where(
+                _runs.c.job_id == job_id,
+                _runs.c.status.in_(IN_PROGRESS),
+                _lost(now - lost_after),
+            )
+        )
+    ).all()
+    failed = 0
+    for row in lost:
+        since = row.started_at or row.created_at
+        marked = (
+            await session.execute(
+                sa.update(_runs)
+                .where(_runs.c.id == row.id, _runs.c.status.in_(IN_PROGRESS))
+                .values(
+                    status="failed",
+                    error=LOST_RUN_MESSAGE,
+                    finished_at=now,
+                    duration_ms=max(0, round((now - since).total_seconds() * 1000)),
+                )
+                .returning(_runs.c.id)
+            )
+        ).first()
+        failed += marked is not None
+    return failed
 
 
 async def _insert_run(

@@ -11,7 +11,9 @@ runs it started, and ticks never overlap.
 Claims are exclusive across every scheduler on the database (``core.plugin_jobs.
 claim_due_jobs``), so several ``sandbox serve`` hosts sharing one database run each due
 occurrence once. Time comes from the ``clock`` given, so tests drive the schedule without
-sleeping; only the job timeout and the tick interval are measured in real seconds.
+sleeping; only the job timeout and the tick interval are measured in real seconds. A run left
+``running`` by a killed host is failed as lost once it is older than the timeout plus
+``LOST_RUN_MARGIN``, and its job is claimed again.
 
 Beyond upstream: ``start`` ticks once right away (then every ``tick_interval``), and ``stop``
 waits for in-flight runs (or, after ``grace`` seconds, cancels them and records them
@@ -24,9 +26,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.plugin_jobs import (
+    LOST_RUN_MARGIN,
     ClaimedRun,
     JobRunRecord,
     claim_due_jobs,
@@ -89,6 +92,8 @@ class JobScheduler:
                 now=self.clock(),
                 plugin_ids=list(workers),
                 limit=self.max_concurrent - len(self._in_flight),
+                # a run older than any run of ours can last was left by a dead host
+                lost_after=timedelta(seconds=self.timeout) + LOST_RUN_MARGIN,
             )
             tasks = [self._spawn(claim, workers[claim.run.plugin_id]) for claim in claimed]
             if not tasks:

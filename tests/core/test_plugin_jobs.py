@@ -12,9 +12,13 @@ import pytest
 from core.errors import Conflict, NotFound
 from core.manifest import PluginJobDeclaration
 from core.plugin_jobs import (
+    DEFAULT_LOST_AFTER,
+    LOST_RUN_MESSAGE,
+    JobRunRecord,
     claim_due_jobs,
     finish_run,
     get_job,
+    get_run,
     list_jobs,
     list_runs,
     next_run_after,
@@ -220,3 +224,118 @@ async def test_manual_trigger_refusals_are_upstreams(db: Database) -> None:
     assert sweep is not None and sweep.last_run_at == NOON + timedelta(seconds=5)
     assert len(await list_runs(db, plugin_id)) == 2
     assert [j.job_key for j in await list_jobs(db, plugin_id)] == ["old", "sweep"]
+
+
+async def test_a_run_left_running_by_a_dead_host_is_failed_and_its_job_claimed_again(
+    db: Database,
+) -> None:
+    """Runs have no host: a run older than the bound is lost, whoever left it."""
+    plugin_id = await _plugin(db)
+    await sync_jobs(db, plugin_id, [job("sweep")], now=NOON)
+    due = datetime(2026, 12, 5, 12, 5, tzinfo=UTC)
+    (claim,) = await claim_due_jobs(db, now=due, plugin_ids=[plugin_id], limit=10)
+    started = due + timedelta(seconds=2)
+    await start_run(db, claim.run.id, now=started)  # ... and then its host was killed
+
+    # the next occurrence comes while the run could still be alive: it waits, and stays due
+    next_due = due + timedelta(minutes=5)
+    assert await claim_due_jobs(db, now=next_due, plugin_ids=[plugin_id], limit=10) == []
+    # the bound counts from the start, not the claim: at exactly the bound the run still blocks
+    at_bound = started + DEFAULT_LOST_AFTER
+    assert await claim_due_jobs(db, now=at_bound, plugin_ids=[plugin_id], limit=10) == []
+
+    later = due + timedelta(minutes=15)
+    (again,) = await claim_due_jobs(db, now=later, plugin_ids=[plugin_id], limit=10)
+
+    assert (again.run.job_key, again.run.status, again.scheduled_at) == (
+        "sweep",
+        "queued",
+        next_due,
+    )
+    lost = await get_run(db, claim.run.id)
+    assert (lost.status, lost.error, lost.finished_at) == ("failed", LOST_RUN_MESSAGE, later)
+    assert lost.duration_ms == (later - started).total_seconds() * 1000
+    assert [r.status for r in await list_runs(db, plugin_id)] == ["queued", "failed"]
+
+
+async def test_a_run_younger_than_the_bound_still_blocks_its_job(db: Database) -> None:
+    plugin_id = await _plugin(db)
+    await sync_jobs(db, plugin_id, [job("sweep", "* * * * *")], now=NOON)
+    due = datetime(2026, 12, 5, 12, 4, tzinfo=UTC)
+    (claim,) = await claim_due_jobs(db, now=due, plugin_ids=[plugin_id], limit=10)
+    # queued and never started: its age counts from its creation
+    bound = timedelta(seconds=90)
+
+    for minute in (1, 2):  # 60 s and 120 s later: the first is within the bound, the second not
+        now = due + timedelta(minutes=minute)
+        claimed = await claim_due_jobs(
+            db, now=now, plugin_ids=[plugin_id], limit=10, lost_after=bound
+        )
+        if minute == 1:
+            assert claimed == []
+            assert (await get_run(db, claim.run.id)).status == "queued"
+    assert [c.run.job_key for c in claimed] == ["sweep"]
+    lost = await get_run(db, claim.run.id)
+    assert (lost.status, lost.error, lost.started_at) == ("failed", LOST_RUN_MESSAGE, None)
+    assert lost.duration_ms == 120_000
+
+
+async def test_a_manual_trigger_also_clears_a_lost_run(db: Database) -> None:
+    plugin_id = await _plugin(db)
+    await sync_jobs(db, plugin_id, [job("on-demand", None)], now=NOON)
+    first = await trigger_job(db, plugin_id, "on-demand", now=NOON)
+    await start_run(db, first.id, now=NOON)
+    refusal = '^Job "on-demand" is already running — cannot trigger while in progress$'
+    with pytest.raises(Conflict, match=refusal):
+        await trigger_job(db, plugin_id, "on-demand", now=NOON + DEFAULT_LOST_AFTER)
+
+    later = NOON + DEFAULT_LOST_AFTER + timedelta(seconds=1)
+    second = await trigger_job(db, plugin_id, "on-demand", now=later)
+
+    assert second.status == "queued"
+    lost = await get_run(db, first.id)
+    assert (lost.status, lost.error, lost.finished_at) == ("failed", LOST_RUN_MESSAGE, later)
+    with pytest.raises(Conflict, match=refusal):  # the new run blocks as any other does
+        await trigger_job(db, plugin_id, "on-demand", now=later)
+
+
+async def test_hosts_racing_over_a_lost_run_fail_it_once_and_claim_the_job_once(
+    db: Database,
+) -> None:
+    plugin_id = await _plugin(db)
+    keys = [f"job-{n:02}" for n in range(6)]
+    await sync_jobs(db, plugin_id, [job(key) for key in keys], now=NOON)
+    due = datetime(2026, 12, 5, 12, 5, tzinfo=UTC)
+    for claim in await claim_due_jobs(db, now=due, plugin_ids=[plugin_id], limit=20):
+        await start_run(db, claim.run.id, now=due)
+    later = due + timedelta(minutes=10)
+    other_host = create_db(db.url)
+    try:
+        first, second, triggered = await asyncio.gather(
+            claim_due_jobs(db, now=later, plugin_ids=[plugin_id], limit=20),
+            claim_due_jobs(other_host, now=later, plugin_ids=[plugin_id], limit=20),
+            _trigger_or_refusal(other_host, plugin_id, keys[0], now=later),
+        )
+    finally:
+        await other_host.dispose()
+
+    queued = [c.run.job_key for c in (*first, *second)] + (
+        [] if triggered is None else [triggered.job_key]
+    )
+    assert sorted(queued) == keys
+    runs = await list_runs(db, plugin_id, limit=100)
+    assert sorted((r.job_key, r.status) for r in runs) == sorted(
+        [(key, "failed") for key in keys] + [(key, "queued") for key in keys]
+    )
+    assert {r.error for r in runs if r.status == "failed"} == {LOST_RUN_MESSAGE}
+    assert {r.finished_at for r in runs if r.status == "failed"} == {later}
+
+
+async def _trigger_or_refusal(
+    db: Database, plugin_id: str, job_key: str, *, now: datetime
+) -> JobRunRecord | None:
+    """A manual trigger racing the claimers: it wins the job, or is refused as busy."""
+    try:
+        return await trigger_job(db, plugin_id, job_key, now=now)
+    except Conflict:
+        return None
