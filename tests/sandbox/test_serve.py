@@ -200,3 +200,133 @@ async def _postgres_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in (await session.execute(sa.text(sql))).all()]
     finally:
         await database.dispose()
+
+
+LOOP_KEY = "sandbox-tests.loop"
+
+LOOP_WORKER = """
+VERSION = "v1"
+
+
+async def setup(ctx):
+    async def on_finished(event):
+        count = await ctx.state.get(scope_kind="instance", state_key="finished") or 0
+        await ctx.state.set(scope_kind="instance", state_key="finished", value=count + 1)
+
+    ctx.events.on("agent.run.finished", on_finished)
+
+    async def wake(params, context):
+        result = await ctx.issues.request_wakeup(params["issueId"], params["companyId"])
+        return {"runId": result.run_id, "version": VERSION}
+
+    async def summary(params):
+        found = await ctx.issues.summaries.get_orchestration(
+            issue_id=params["issueId"], company_id=params["companyId"]
+        )
+        return found.model_dump(mode="json", by_alias=True)
+
+    async def finished(params):
+        return {
+            "finished": await ctx.state.get(scope_kind="instance", state_key="finished") or 0,
+            "version": VERSION,
+        }
+
+    ctx.actions.register("wake", wake)
+    ctx.data.register("summary", summary)
+    ctx.data.register("finished", finished)
+
+
+plugin = define_plugin(setup=setup)
+"""
+
+LOOP_CAPABILITIES = [
+    "issues.read",
+    "issues.wakeup",
+    "issues.orchestration.read",
+    "events.subscribe",
+    "plugin.state.read",
+    "plugin.state.write",
+]
+
+
+def _zero_duration_profile(directory: Path) -> Path:
+    path = directory / "agents.toml"
+    path.write_text(
+        "[defaults]\nduration_seconds = [0, 0]\nfailure_rate = 0.0\ntimeout_rate = 0.0\n"
+        "model = 'claude-sonnet-4-5'\nprovider = 'anthropic'\n"
+        "input_tokens = [100000, 100000]\noutput_tokens = [10000, 10000]\n"
+        "input_price_cents_per_million = 300\noutput_price_cents_per_million = 1500\n"
+    )
+    return path
+
+
+async def _poll_data(url: str, key: str, params: dict[str, Any], done: Any) -> Any:
+    """Ask the host's data bridge until ``done(answer)`` holds (at most 60 s)."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for _ in range(600):
+            response = await client.post(
+                f"/api/plugins/{LOOP_KEY}/bridge/data", json={"key": key, "params": params}
+            )
+            if response.status_code == 200 and done(response.json()["data"]):
+                return response.json()["data"]
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{key} never satisfied the condition; last: {response.text}")
+
+
+def test_wakeups_become_runs_and_costs_and_survive_a_hot_reload(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    db = empty_database_url
+    world = seeded(db)
+    company_id, issue_id = world["company"]["id"], world["issue"]["id"]
+    folder = write_plugin(
+        tmp_path / "loop", LOOP_WORKER, key=LOOP_KEY, capabilities=LOOP_CAPABILITIES
+    )
+    ok(sandbox(db, "plugin", "install", str(folder)))
+    host = ServeProcess(db, "--agent-profiles", str(_zero_duration_profile(tmp_path)))
+    try:
+        host.start()
+        params = {"issueId": issue_id, "companyId": company_id}
+
+        wake = json.dumps({"issueId": issue_id})
+        woken = json.loads(
+            ok(
+                sandbox(
+                    db, "action", LOOP_KEY, "wake", "--company", "ACM", "--params", wake, "--json"
+                )
+            )
+        )
+        assert woken["version"] == "v1"
+        asyncio.run(_poll_data(host.url, "finished", params, lambda a: a["finished"] == 1))
+        summary = asyncio.run(
+            _poll_data(host.url, "summary", params, lambda a: a["costs"]["costCents"] > 0)
+        )
+        [run] = summary["runs"]
+        assert (run["id"], run["status"]) == (woken["runId"], "succeeded")
+        # 100,000 input tokens at 300 cents per million and 10,000 output at 1,500.
+        assert summary["costs"] == {
+            "costCents": 45,
+            "inputTokens": 100_000,
+            "cachedInputTokens": 0,
+            "outputTokens": 10_000,
+            "billingCode": None,
+        }
+
+        # Hot reload: the new code serves, and the event subscription still delivers once.
+        worker = folder / "worker.py"
+        worker.write_text(worker.read_text().replace('VERSION = "v1"', 'VERSION = "v2"'))
+        asyncio.run(_poll_data(host.url, "finished", params, lambda a: a["version"] == "v2"))
+        again = json.loads(
+            ok(
+                sandbox(
+                    db, "action", LOOP_KEY, "wake", "--company", "ACM", "--params", wake, "--json"
+                )
+            )
+        )
+        assert again["version"] == "v2"
+        asyncio.run(_poll_data(host.url, "finished", params, lambda a: a["finished"] == 2))
+        logs = ok(sandbox(db, "plugin", "logs", LOOP_KEY))
+        assert "Plugin reloaded" in logs
+        assert host.terminate() == 0
+    finally:
+        host.close()
