@@ -216,7 +216,9 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as error:
         listener.close()
-        raise OSError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise OSError(
+            f"cannot listen on {host}:{port}: {error.strerror} (choose another with --port)"
+        ) from None
     listener.listen(2048)
     listener.setblocking(False)
     return listener
