@@ -58,12 +58,15 @@ FINISHED: tuple[RunStatus, ...] = ("succeeded", "failed", "cancelled")
 #: The error of a run found ``queued`` or ``running`` past ``lost_after``.
 LOST_RUN_MESSAGE = "Job run lost: its host stopped before it finished"
 
+#: Upstream's ``runJob`` timeout, for scheduled and manual runs alike: no run lasts longer.
+JOB_TIMEOUT = timedelta(minutes=5)
+
 #: Slack beyond the job timeout before an unfinished run counts as lost: covers marking the run
 #: started and finished around the timed ``runJob`` call, and clock skew between hosts.
 LOST_RUN_MARGIN = timedelta(seconds=60)
 
-#: ``lost_after`` by default: the scheduler's default job timeout (300 s) plus the margin.
-DEFAULT_LOST_AFTER = timedelta(seconds=300) + LOST_RUN_MARGIN
+#: ``lost_after`` by default: the job timeout plus the margin.
+DEFAULT_LOST_AFTER = JOB_TIMEOUT + LOST_RUN_MARGIN
 
 _jobs = tables.plugin_jobs
 _runs = tables.plugin_job_runs

@@ -9,6 +9,7 @@ import click
 from db import migrate
 from db.connect import describe_choice, open_database
 from sandbox.activity_commands import activity
+from sandbox.agent_commands import agent
 from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
@@ -113,3 +114,4 @@ main.add_command(seed)
 main.add_command(demo)
 main.add_command(tui)
 main.add_command(activity)
+main.add_command(agent)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.plugin_jobs import (
+    JOB_TIMEOUT,
     LOST_RUN_MARGIN,
     ClaimedRun,
     JobRunRecord,
@@ -64,7 +65,7 @@ class JobScheduler:
         clock: Callable[[], datetime],
         tick_interval: float = 30.0,
         max_concurrent: int = 10,
-        timeout: float = 300.0,
+        timeout: float = JOB_TIMEOUT.total_seconds(),
     ) -> None:
         self.host = host
         self.clock = clock

@@ -46,6 +46,7 @@ from core.manifest import (
 from core.plugin_config import get_config, save_config, validate_config
 from core.plugin_database import PluginDatabase
 from core.plugin_jobs import (
+    JOB_TIMEOUT,
     JobRunRecord,
     RunTrigger,
     finish_run,
@@ -473,7 +474,8 @@ class PluginHost:
         run = await start_run(self.db, queued.id, now=datetime.now(UTC))
         job = {"jobKey": job_key, "runId": run.id, "trigger": trigger, "scheduledAt": _now_iso()}
         try:
-            await active.worker.call("runJob", {"job": job}, timeout=self.timings.max_call)
+            timeout = JOB_TIMEOUT.total_seconds()
+            await active.worker.call("runJob", {"job": job}, timeout=timeout)
         except BaseException as error:
             await finish_run(
                 self.db, run.id, now=datetime.now(UTC), status="failed", error=_describe(error)
