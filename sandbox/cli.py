@@ -15,6 +15,7 @@ from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
 from sandbox.benchmarks.plugins import plugins_command
 from sandbox.benchmarks.runs import runs_command
+from sandbox.benchmarks.serve import serve_command
 from sandbox.benchmarks.tui import tui_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
 from sandbox.plugin_commands import action, api, data, demo, health, plugin, seed
@@ -102,6 +103,7 @@ bench.add_command(host_command)
 bench.add_command(plugin_sql_command)
 bench.add_command(plugins_command)
 bench.add_command(runs_command)
+bench.add_command(serve_command)
 bench.add_command(tui_command)
 
 main.add_command(plugin)
