@@ -618,41 +618,36 @@ async def _agent_writes(
             unit, issue, body=outcome.comment, author_agent_id=agent_id, created_by_run_id=run_id
         )
         comment_id = comment.id
-        await record_activity(
-            unit,
-            company_id=str(issue["company_id"]),
-            actor_type="agent",
-            actor_id=agent_id,
-            action="issue.comment_added",
-            entity_type="issue",
-            entity_id=str(issue["id"]),
-            agent_id=agent_id,
-            run_id=run_id,
-            details={
-                "identifier": issue["identifier"],
-                "commentId": comment.id,
-                "bodySnippet": outcome.comment[:SNIPPET_CHARS],
-            },
-        )
+        details = {"commentId": comment.id, "bodySnippet": outcome.comment[:SNIPPET_CHARS]}
+        await _agent_activity(unit, issue, run, "issue.comment_added", details)
     if outcome.issue_status and outcome.issue_status != issue["status"]:
         await update_issue(unit, issue, {"status": outcome.issue_status}, actor_agent_id=agent_id)
-        await record_activity(
-            unit,
-            company_id=str(issue["company_id"]),
-            actor_type="agent",
-            actor_id=agent_id,
-            action="issue.updated",
-            entity_type="issue",
-            entity_id=str(issue["id"]),
-            agent_id=agent_id,
-            run_id=run_id,
-            details={
-                "identifier": issue["identifier"],
-                "status": outcome.issue_status,
-                "_previous": {"status": issue["status"]},
-            },
-        )
+        details = {"status": outcome.issue_status, "_previous": {"status": issue["status"]}}
+        await _agent_activity(unit, issue, run, "issue.updated", details)
     return comment_id
+
+
+async def _agent_activity(
+    unit: UnitOfWork,
+    issue: Mapping[str, Any],
+    run: Mapping[str, Any],
+    action: str,
+    details: dict[str, Any],
+) -> None:
+    """Activity on the issue by the run's agent, within the run."""
+    agent_id = str(run["agent_id"])
+    await record_activity(
+        unit,
+        company_id=str(issue["company_id"]),
+        actor_type="agent",
+        actor_id=agent_id,
+        action=action,
+        entity_type="issue",
+        entity_id=str(issue["id"]),
+        agent_id=agent_id,
+        run_id=str(run["id"]),
+        details={"identifier": issue["identifier"], **details},
+    )
 
 
 # -- recovery ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from core.event_bus import EventBus
 from core.heartbeat_runs import (
@@ -31,6 +31,7 @@ from core.heartbeat_runs import (
     finish_run,
 )
 from db import Database, DatabaseError
+from db.types import utcnow
 from sandbox.agent_profiles import AgentProfile, AgentProfiles
 
 logger = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ Clock = Callable[[], datetime]
 
 #: Seconds the loop waits before looking for queued runs again when there were none.
 DEFAULT_POLL_INTERVAL = 0.1
-
-
-def utc_now() -> datetime:
-    """The wall clock, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ class AgentSimulator:
         *,
         seed: int = 0,
         bus: EventBus | None = None,
-        clock: Clock = utc_now,
+        clock: Clock = utcnow,
         max_concurrent: int = 4,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> None:

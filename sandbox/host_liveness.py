@@ -13,18 +13,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from core.event_bus import EventBus
 from core.heartbeat_runs import RecoveredRun, recover_lost_runs
 from core.hosts import beat, stop_host
 from db import Database, DatabaseError
+from db.types import utcnow
 
 logger = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class HostLiveness:
@@ -48,7 +45,7 @@ class HostLiveness:
         dead_after: float,
         *,
         bus: EventBus | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if dead_after <= beat_interval:
             raise ValueError("dead_after must be longer than beat_interval")

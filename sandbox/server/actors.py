@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 
 from core.agent_keys import find_agent_by_key
+from core.plugin_registry import find_plugin
+from core.records import PluginRecord
 from core.scoped_routes import ApiCaller
 from db import Database
 
@@ -78,6 +81,21 @@ def require_board(actor: RequestActor) -> None:
     """Upstream's ``assertBoard``."""
     if actor.caller.kind != "board":
         raise AccessRefused(403, "Board access required")
+
+
+async def board_request(request: Request) -> tuple[RequestActor, PluginRecord]:
+    """The board caller of a plugin route and the plugin its ``{plugin_id}`` names.
+
+    Raises:
+        AccessRefused: 403 "Board access required", 404 "Plugin not found".
+    """
+    db = request.app.state.host.db
+    actor = await resolve_actor(db, request.headers, local_trusted=request.app.state.local_trusted)
+    require_board(actor)
+    plugin = await find_plugin(db, request.path_params["plugin_id"])
+    if plugin is None:
+        raise AccessRefused(404, "Plugin not found")
+    return actor, plugin
 
 
 def require_company_access(actor: RequestActor, company_id: str, method: str) -> None:

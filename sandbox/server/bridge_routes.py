@@ -27,15 +27,9 @@ from starlette.responses import JSONResponse, Response
 
 from core.companies import get_company
 from core.errors import HostError
-from core.plugin_registry import find_plugin
 from sandbox.plugin_host import CallActor, PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError
-from sandbox.server.actors import (
-    AccessRefused,
-    require_board,
-    require_company_access,
-    resolve_actor,
-)
+from sandbox.server.actors import AccessRefused, board_request, require_company_access
 from sandbox.server.responses import BadRequestBody, json_error, read_json_body
 
 #: Bridge error codes by JSON-RPC code (2026.707.0); any other code is ``UNKNOWN``.
@@ -97,16 +91,10 @@ async def action_by_key(request: Request) -> Response:
 
 async def _bridge_call(request: Request, method: BridgeMethod, url_key: str | None) -> Response:
     host: PluginHost = request.app.state.host
-    actor = await resolve_actor(
-        host.db, request.headers, local_trusted=request.app.state.local_trusted
-    )
     try:
-        require_board(actor)
+        actor, plugin = await board_request(request)
     except AccessRefused as refused:
         return json_error(refused.status, refused.message)
-    plugin = await find_plugin(host.db, request.path_params["plugin_id"])
-    if plugin is None:
-        return json_error(404, "Plugin not found")
     if plugin.status != "ready":
         message = f"Plugin is not ready (current status: {plugin.status})"
         return JSONResponse({"code": "WORKER_UNAVAILABLE", "message": message}, status_code=502)

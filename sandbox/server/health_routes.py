@@ -17,10 +17,9 @@ from starlette.responses import JSONResponse, Response
 
 from core.errors import HostError
 from core.manifest import HOST_VERSION
-from core.plugin_registry import find_plugin
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ProtocolError
-from sandbox.server.actors import AccessRefused, require_board, resolve_actor
+from sandbox.server.actors import AccessRefused, board_request
 from sandbox.server.responses import json_error
 
 
@@ -42,16 +41,10 @@ async def host_health(request: Request) -> Response:
 async def plugin_health(request: Request) -> Response:
     """``GET /api/plugins/{pluginId}/health``: upstream's diagnostics, plus the worker's."""
     host: PluginHost = request.app.state.host
-    actor = await resolve_actor(
-        host.db, request.headers, local_trusted=request.app.state.local_trusted
-    )
     try:
-        require_board(actor)
+        _, plugin = await board_request(request)
     except AccessRefused as refused:
         return json_error(refused.status, refused.message)
-    plugin = await find_plugin(host.db, request.path_params["plugin_id"])
-    if plugin is None:
-        return json_error(404, "Plugin not found")
     has_manifest = bool(plugin.manifest_json.get("id"))
     ready = plugin.status == "ready"
     checks: list[dict[str, Any]] = [
