@@ -19,7 +19,7 @@ from sandbox.benchmarks.serve import serve_command
 from sandbox.benchmarks.tui import tui_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
 from sandbox.plugin_commands import action, api, data, demo, health, plugin, seed
-from sandbox.serve_command import serve
+from sandbox.serve.command import serve
 from sandbox.tui_command import tui
 
 

@@ -36,9 +36,9 @@ from db import Database
 from db.constants import PLUGIN_LOG_LEVELS
 from sandbox.cli_support import database_option, open_migrated_database, progress, run_command
 from sandbox.demo import DEMO_PLUGINS, DemoRun, DemoUnavailable, demo_plugin, demo_report, run_demo
-from sandbox.host_client import HostCallFailed, running_host
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError, WorkerUnavailable
+from sandbox.serve.client import HostCallFailed, running_host
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from db.connect import describe_choice
-from sandbox.agent_profiles import AgentProfiles, ProfileError, load_profiles
 from sandbox.cli_support import database_option, open_migrated_database, run_command
+from sandbox.serve.agent_profiles import AgentProfiles, ProfileError, load_profiles
 
 
 def _human_report(event: str, fields: dict[str, Any]) -> None:
@@ -77,7 +77,10 @@ def serve(
     until Ctrl+C or SIGTERM. Several hosts may serve one PostgreSQL database; while a host runs,
     `sandbox action`, `data`, `health` and `api` on the same database go through it.
     """
-    from sandbox.host_process import ServedHost, ServeOptions  # uvicorn and the rest: serve only
+    from sandbox.serve.host_process import (  # uvicorn and the rest: serve only
+        ServedHost,
+        ServeOptions,
+    )
 
     try:
         profiles = AgentProfiles() if agent_profiles is None else load_profiles(agent_profiles)

@@ -14,13 +14,13 @@ from core.event_bus import PluginEvent
 from core.host_services.params import GetOrchestration, RequestWakeup
 from core.hosts import get_host, register_host
 from db import Database, create_db, tables
-from sandbox.agent_profiles import ProfileError, load_profiles, parse_profiles
-from sandbox.agent_simulator import AgentSimulator
-from sandbox.host_liveness import HostLiveness
+from sandbox.serve.agent_profiles import ProfileError, load_profiles, parse_profiles
+from sandbox.serve.agent_simulator import AgentSimulator
+from sandbox.serve.liveness import HostLiveness
 from tests.fixtures.orchestration import World, make_world
 from tests.fixtures.protocol import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""The job scheduler (sandbox/job_scheduler.py) with real worker processes on both backends.
+"""The job scheduler (sandbox/serve/job_scheduler.py) with real worker processes on both backends.
 
 Time is a settable clock; the scheduler never sleeps through a schedule in these tests. Only
 the job timeout is real (a fraction of a second).
@@ -20,8 +20,8 @@ from core.errors import Conflict
 from core.plugin_jobs import JobRunRecord, get_job, list_jobs, list_runs
 from core.plugin_state import StateKey, get_state
 from db import Database, create_db
-from sandbox.job_scheduler import STOPPED_MESSAGE, JobScheduler
 from sandbox.plugin_host import PluginHost
+from sandbox.serve.job_scheduler import STOPPED_MESSAGE, JobScheduler
 from tests.fixtures.plugin_packages import write_plugin
 from tests.fixtures.workers import FAST
 

@@ -16,8 +16,8 @@ from starlette.responses import Response
 
 from core.scoped_routes import ApiRequest
 from sandbox.plugin_host import PluginHost
-from sandbox.server.actors import resolve_actor
-from sandbox.server.responses import BadRequestBody, json_answer, json_error, read_json_body
+from sandbox.serve.http.actors import resolve_actor
+from sandbox.serve.http.responses import BadRequestBody, json_answer, json_error, read_json_body
 
 #: The plugin-local remainder of the raw (still percent-encoded) request path.
 _RAW_REMAINDER = re.compile(r"^/api/plugins/[^/]+/api(?P<rest>/.*)?$", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""Hot reload (sandbox/hot_reload.py and ``PluginHost.reload``): edits to a plugin's folder
+"""Hot reload (sandbox/serve/hot_reload.py and ``PluginHost.reload``): edits to a plugin's folder
 reach its worker.
 
 Every test runs on both backends with real worker processes; the watcher tests edit files in
@@ -21,9 +21,9 @@ from core.plugin_logs import list_logs
 from core.plugin_registry import require_plugin
 from core.plugin_state import StateKey, get_state
 from db import Database
-from sandbox.hot_reload import PluginFileFilter, PluginWatcher
 from sandbox.plugin_host import PluginHost, ReloadOutcome
 from sandbox.protocol import RpcError
+from sandbox.serve.hot_reload import PluginFileFilter, PluginWatcher
 from tests.fixtures.orchestration import World, make_world
 from tests.fixtures.plugin_packages import write_plugin
 from tests.fixtures.protocol import wait_until

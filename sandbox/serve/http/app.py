@@ -27,11 +27,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.plugin_host import PluginHost
-from sandbox.server.bridge_routes import action_by_key, bridge_action, bridge_data, data_by_key
-from sandbox.server.health_routes import host_health, plugin_health
-from sandbox.server.openapi import openapi_document
-from sandbox.server.plugin_routes import scoped_api_route
-from sandbox.server.responses import json_error
+from sandbox.serve.http.bridge_routes import action_by_key, bridge_action, bridge_data, data_by_key
+from sandbox.serve.http.health_routes import host_health, plugin_health
+from sandbox.serve.http.openapi import openapi_document
+from sandbox.serve.http.plugin_routes import scoped_api_route
+from sandbox.serve.http.responses import json_error
 
 logger = logging.getLogger(__name__)
 

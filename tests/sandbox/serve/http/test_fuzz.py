@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.core.transport import Response
 
-from tests.sandbox.server.conftest import PLUGIN_KEY, Served
+from tests.sandbox.serve.http.conftest import PLUGIN_KEY, Served
 
 #: Examples per operation and variant: about 250 requests, under 40 s per backend on 2 cores.
 EXAMPLES = 8

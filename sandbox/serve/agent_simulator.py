@@ -1,6 +1,6 @@
 """Simulated agents: a host claims queued heartbeat runs and plays them out from profiles.
 
-Each claimed run gets an outcome drawn from its agent's profile (``sandbox.agent_profiles``)
+Each claimed run gets an outcome drawn from its agent's profile (``sandbox.serve.agent_profiles``)
 with a random generator seeded by ``(seed, n)``, where ``n`` counts the runs this simulator
 claimed. Runs are claimed oldest first, so the same seed over the same queue gives the same
 outcomes, whatever the run ids and however long each run takes.
@@ -32,7 +32,7 @@ from core.heartbeat_runs import (
 )
 from db import Database, DatabaseError
 from db.types import utcnow
-from sandbox.agent_profiles import AgentProfile, AgentProfiles
+from sandbox.serve.agent_profiles import AgentProfile, AgentProfiles
 
 logger = logging.getLogger(__name__)
 

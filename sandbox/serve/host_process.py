@@ -31,13 +31,13 @@ from core.plugin_registry import list_plugins
 from core.records import PluginRecord
 from db import Database
 from db.types import utcnow
-from sandbox.agent_profiles import AgentProfiles
-from sandbox.agent_simulator import AgentSimulator
-from sandbox.host_liveness import HostLiveness
-from sandbox.hot_reload import PluginWatcher
-from sandbox.job_scheduler import JobScheduler
 from sandbox.plugin_host import PluginActivationError, PluginHost
-from sandbox.server import create_app
+from sandbox.serve.agent_profiles import AgentProfiles
+from sandbox.serve.agent_simulator import AgentSimulator
+from sandbox.serve.hot_reload import PluginWatcher
+from sandbox.serve.http import create_app
+from sandbox.serve.job_scheduler import JobScheduler
+from sandbox.serve.liveness import HostLiveness
 
 #: Seconds between two looks at the plugins table (install, enable, disable from the CLI).
 PLUGIN_POLL_INTERVAL = 2.0

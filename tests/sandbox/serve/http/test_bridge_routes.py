@@ -1,4 +1,4 @@
-"""The UI bridge over real HTTP (sandbox/server/bridge_routes.py): getData and performAction by
+"""The UI bridge over real HTTP (sandbox/serve/http/bridge_routes.py): getData and performAction by
 body key and by URL key, upstream's refusals, and the 502 code mapping of worker failures."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.agent_keys import create_agent_key
-from tests.sandbox.server.conftest import PLUGIN_KEY, Served
+from tests.sandbox.serve.http.conftest import PLUGIN_KEY, Served
 
 
 @pytest.mark.parametrize(

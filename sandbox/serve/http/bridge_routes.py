@@ -29,8 +29,8 @@ from core.companies import get_company
 from core.errors import HostError
 from sandbox.plugin_host import CallActor, PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError
-from sandbox.server.actors import AccessRefused, board_request, require_company_access
-from sandbox.server.responses import BadRequestBody, json_error, read_json_body
+from sandbox.serve.http.actors import AccessRefused, board_request, require_company_access
+from sandbox.serve.http.responses import BadRequestBody, json_error, read_json_body
 
 #: Bridge error codes by JSON-RPC code (2026.707.0); any other code is ``UNKNOWN``.
 BRIDGE_ERROR_CODES: dict[int, str] = {

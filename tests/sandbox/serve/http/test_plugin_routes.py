@@ -1,5 +1,5 @@
-"""Scoped API routes over real HTTP (sandbox/server/plugin_routes.py): upstream's §16.1 and §16.2
-cases as requests to a running server, with a real worker process answering."""
+"""Scoped API routes over real HTTP (sandbox/serve/http/plugin_routes.py): upstream's §16.1 and
+§16.2 cases as requests to a running server, with a real worker process answering."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import httpx
 
 from core.agent_keys import create_agent_key, revoke_agent_key
 from sandbox.plugin_host import PluginHost
-from sandbox.server import create_app
+from sandbox.serve.http import create_app
 from sandbox.worker_process import WorkerStatus
 from tests.fixtures.orchestration import make_world
 from tests.fixtures.protocol import wait_until
 from tests.fixtures.workers import FAST
-from tests.sandbox.server.conftest import PLUGIN_KEY, Served, running_server
+from tests.sandbox.serve.http.conftest import PLUGIN_KEY, Served, running_server
 
 
 async def agent_token(served: Served) -> str:

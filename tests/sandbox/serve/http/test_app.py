@@ -1,4 +1,4 @@
-"""The server as a whole (sandbox/server/app.py, health_routes.py, openapi.py): health, unknown
+"""The server as a whole (sandbox/serve/http/app.py, health_routes.py, openapi.py): health, unknown
 URLs and methods, the OpenAPI document, and 500s that reveal nothing."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import schemathesis
 from core.agent_keys import create_agent_key
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
 from sandbox.plugin_host import PluginHost
-from tests.sandbox.server.conftest import PLUGIN_KEY, Served, running_server
+from tests.sandbox.serve.http.conftest import PLUGIN_KEY, Served, running_server
 
 
 async def test_the_host_health(served: Served) -> None:
@@ -128,7 +128,7 @@ async def test_an_unexpected_exception_is_a_bare_500_and_is_logged(
         running_server(host) as base_url,
         httpx.AsyncClient(base_url=base_url) as client,
     ):
-        with caplog.at_level(logging.ERROR, logger="sandbox.server.app"):
+        with caplog.at_level(logging.ERROR, logger="sandbox.serve.http.app"):
             answer = await client.get(f"/api/plugins/{PLUGIN_KEY}/api/smoke")
 
     assert answer.status_code == 500

@@ -19,8 +19,8 @@ from core.errors import HostError
 from core.manifest import HOST_VERSION
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ProtocolError
-from sandbox.server.actors import AccessRefused, board_request
-from sandbox.server.responses import json_error
+from sandbox.serve.http.actors import AccessRefused, board_request
+from sandbox.serve.http.responses import json_error
 
 
 async def host_health(request: Request) -> Response:

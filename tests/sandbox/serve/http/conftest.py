@@ -18,7 +18,7 @@ import uvicorn
 from core.records import PluginRecord
 from db import Database
 from sandbox.plugin_host import PluginHost
-from sandbox.server import create_app
+from sandbox.serve.http import create_app
 from tests.fixtures.orchestration import World, make_world
 from tests.fixtures.plugin_packages import DEFAULT_CAPABILITIES, write_plugin
 from tests.fixtures.protocol import wait_until
