@@ -121,20 +121,26 @@ async def set_status(
 ) -> PluginRecord:
     """Move the plugin to ``status`` (upstream's transitions); ``last_error`` is replaced."""
     check_transition(plugin.plugin_key, plugin.status, status)
+    return await update_plugin(
+        db, plugin.id, {"status": status, "last_error": last_error, "updated_at": datetime.now(UTC)}
+    )
+
+
+async def update_plugin(db: Database, plugin_id: str, values: Mapping[str, Any]) -> PluginRecord:
+    """Write ``values`` to the plugin's row and return the row as it is now.
+
+    Raises:
+        NotFound: the row is gone.
+    """
     plugins = tables.plugins
     async with db.transaction() as session:
-        row = (
-            (
-                await session.execute(
-                    sa.update(plugins)
-                    .where(plugins.c.id == plugin.id)
-                    .values(status=status, last_error=last_error, updated_at=datetime.now(UTC))
-                    .returning(*plugins.c)
-                )
-            )
-            .mappings()
-            .first()
+        result = await session.execute(
+            sa.update(plugins)
+            .where(plugins.c.id == plugin_id)
+            .values(dict(values))
+            .returning(*plugins.c)
         )
+        row = result.mappings().first()
     if row is None:
         raise NotFound("Plugin not found")
     return PluginRecord.model_validate(row)

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
+from core.plugin_registry import update_plugin
 from core.records import PluginRecord
-from db import Database, tables
+from db import Database
 
 
 def check_same_plugin(plugin: PluginRecord, manifest: Mapping[str, Any]) -> None:
@@ -48,7 +47,6 @@ async def upgrade_plugin(
         NotFound: the plugin's row is gone.
     """
     check_same_plugin(plugin, manifest)
-    plugins = tables.plugins
     values = {
         "package_name": package_name,
         "version": manifest["version"],
@@ -57,22 +55,7 @@ async def upgrade_plugin(
         "manifest_json": dict(manifest),
         "updated_at": datetime.now(UTC),
     }
-    async with db.transaction() as session:
-        row = (
-            (
-                await session.execute(
-                    sa.update(plugins)
-                    .where(plugins.c.id == plugin.id)
-                    .values(values)
-                    .returning(*plugins.c)
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise NotFound("Plugin not found")
-    return PluginRecord.model_validate(row)
+    return await update_plugin(db, plugin.id, values)
 
 
 def manifest_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
@@ -164,12 +164,13 @@ class MalformedPath(ValueError):
     """A path parameter segment holds a malformed percent-escape."""
 
 
-class _Refused(Exception):
-    """A check of the dispatcher failed; the request gets ``status`` and the message."""
+class Refused(Exception):
+    """A check of a route failed; the request gets ``status`` and ``{"error": message}``."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.message = message
 
 
 def match_api_route(routes: Sequence[Any], method: str, path: str) -> RouteMatch | None:
@@ -293,15 +294,15 @@ async def _checked_call(
     _check_auth(route.get("auth"), caller)
     company_id = await _resolve_company(db, route, params, query, request.body, caller)
     if not company_id:
-        raise _Refused(400, "Unable to resolve company for plugin API route")
-    _check_company_access(caller, company_id, method)
+        raise Refused(400, "Unable to resolve company for plugin API route")
+    check_company_access(caller, company_id, method)
     await _enforce_checkout(db, plugin, route, params, company_id, caller, bus)
     content_type = _header(request.headers, "content-type")
     if method != "GET" and content_type and not _is_json(content_type):
-        raise _Refused(415, "Plugin API routes accept JSON requests only")
+        raise Refused(415, "Plugin API routes accept JSON requests only")
     body = request.body
     if len(_json_bytes(body)) > PLUGIN_API_BODY_LIMIT_BYTES:
-        raise _Refused(413, "Plugin API request body is too large")
+        raise Refused(413, "Plugin API request body is too large")
     return await call_worker(
         {
             "routeKey": route.get("routeKey"),
@@ -321,16 +322,16 @@ def _check_auth(auth: Any, caller: ApiCaller) -> None:
     """Upstream's ``assertScopedApiAuth``; any other mode behaves as ``board-or-agent``."""
     if auth == "board":
         if caller.kind != "board":
-            raise _Refused(403, "Board access required")
+            raise Refused(403, "Board access required")
         return
     if auth == "webhook":
-        raise _Refused(
+        raise Refused(
             422, "Webhook-scoped plugin API routes require a signature verifier and are not enabled"
         )
     if caller.kind == "none":
-        raise _Refused(401, "Unauthorized")
+        raise Refused(401, "Unauthorized")
     if auth == "agent" and caller.kind != "agent":
-        raise _Refused(403, "Agent access required")
+        raise Refused(403, "Agent access required")
 
 
 async def _resolve_company(
@@ -373,26 +374,26 @@ async def _find_issue(db: Database, reference: str) -> Mapping[str, Any] | None:
         return (await session.execute(query)).mappings().first()
 
 
-def _check_company_access(caller: ApiCaller, company_id: str, method: str) -> None:
+def check_company_access(caller: ApiCaller, company_id: str, method: str) -> None:
     """Upstream's ``assertCompanyAccess`` (authz.ts at the baseline).
 
     Callers without credentials never get here: every auth mode has refused them already.
     """
     if caller.kind == "agent":
         if caller.company_id != company_id:
-            raise _Refused(403, "Agent key cannot access another company")
+            raise Refused(403, "Agent key cannot access another company")
         return
     if caller.kind == "board" and caller.local_trusted:
         return
     if company_id not in caller.company_ids:
-        raise _Refused(403, "User does not have access to this company")
+        raise Refused(403, "User does not have access to this company")
     if method in _SAFE_METHODS or caller.instance_admin or caller.memberships is None:
         return
     membership = caller.memberships.get(company_id)
     if membership is None or membership.status != "active":
-        raise _Refused(403, "User does not have active company access")
+        raise Refused(403, "User does not have active company access")
     if membership.role == "viewer":
-        raise _Refused(403, "Viewer access is read-only")
+        raise Refused(403, "Viewer access is read-only")
 
 
 async def _enforce_checkout(
@@ -418,12 +419,12 @@ async def _enforce_checkout(
         return
     reference = params.get("issueId")  # always this name, whatever companyResolution says
     if not reference:
-        raise _Refused(
+        raise Refused(
             422, "Checkout-protected plugin API routes require an issueId route parameter"
         )
     issue = await _find_issue(db, reference)
     if issue is None or str(issue["company_id"]) != company_id:
-        raise _Refused(404, "Issue not found")
+        raise Refused(404, "Issue not found")
     agent_id = as_uuid(caller.agent_id)
     assignee = issue["assignee_agent_id"]
     owned = agent_id is not None and assignee is not None and str(assignee) == agent_id
@@ -433,9 +434,9 @@ async def _enforce_checkout(
         return
     run_id = (caller.run_id or "").strip()
     if not run_id:
-        raise _Refused(401, "Agent run id required")
+        raise Refused(401, "Agent run id required")
     if not caller.agent_id:
-        raise _Refused(403, "Agent authentication required")
+        raise Refused(403, "Agent authentication required")
     if as_uuid(run_id) is None:
         # No run has this id, so it cannot own the checkout (the core check reads a non-UUID
         # as "no run", which a stale checkout would let pass).
@@ -453,16 +454,21 @@ async def _enforce_checkout(
 
 def _parse_query(query_string: str) -> dict[str, str | list[str]]:
     """Express 5's simple query parser: strings, and lists of strings for repeated keys."""
-    query: dict[str, str | list[str]] = {}
-    for key, value in parse_qsl(query_string, keep_blank_values=True):
-        current = query.get(key)
+    return multi_dict(parse_qsl(query_string, keep_blank_values=True))
+
+
+def multi_dict(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Pairs by key, as Express reads queries and headers: a repeated key becomes a list."""
+    found: dict[str, str | list[str]] = {}
+    for key, value in pairs:
+        current = found.get(key)
         if current is None:
-            query[key] = value
+            found[key] = value
         elif isinstance(current, list):
             current.append(value)
         else:
-            query[key] = [current, value]
-    return query
+            found[key] = [current, value]
+    return found
 
 
 def _header(headers: Mapping[str, str | Sequence[str]], name: str) -> str | None:

@@ -29,13 +29,11 @@ from starlette.requests import Request
 from core.agent_keys import find_agent_by_key
 from core.plugin_registry import find_plugin
 from core.records import PluginRecord
-from core.scoped_routes import ApiCaller
+from core.scoped_routes import ApiCaller, Refused, check_company_access
 from db import Database
 
 #: Where the actor came from (upstream's ``req.actor.source``).
 ActorSource = Literal["local_implicit", "agent_key", "none"]
-
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,53 +66,30 @@ async def resolve_actor(db: Database, headers: Headers, *, local_trusted: bool) 
     return RequestActor(caller, "agent_key", holder.key.id)
 
 
-class AccessRefused(Exception):
-    """An authorization check failed; the answer is ``status`` with ``{"error": message}``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def require_board(actor: RequestActor) -> None:
     """Upstream's ``assertBoard``."""
     if actor.caller.kind != "board":
-        raise AccessRefused(403, "Board access required")
+        raise Refused(403, "Board access required")
 
 
 async def board_request(request: Request) -> tuple[RequestActor, PluginRecord]:
     """The board caller of a plugin route and the plugin its ``{plugin_id}`` names.
 
     Raises:
-        AccessRefused: 403 "Board access required", 404 "Plugin not found".
+        Refused: 403 "Board access required", 404 "Plugin not found".
     """
     db = request.app.state.host.db
     actor = await resolve_actor(db, request.headers, local_trusted=request.app.state.local_trusted)
     require_board(actor)
     plugin = await find_plugin(db, request.path_params["plugin_id"])
     if plugin is None:
-        raise AccessRefused(404, "Plugin not found")
+        raise Refused(404, "Plugin not found")
     return actor, plugin
 
 
 def require_company_access(actor: RequestActor, company_id: str, method: str) -> None:
-    """Upstream's ``assertCompanyAccess`` (routes/authz.ts)."""
-    caller = actor.caller
-    if caller.kind == "none":
-        raise AccessRefused(401, "Unauthorized")
-    if caller.kind == "agent":
-        if caller.company_id != company_id:
-            raise AccessRefused(403, "Agent key cannot access another company")
-        return
-    if caller.local_trusted:
-        return
-    if company_id not in caller.company_ids:
-        raise AccessRefused(403, "User does not have access to this company")
-    if method.upper() in _SAFE_METHODS or caller.instance_admin or caller.memberships is None:
-        return
-    membership = caller.memberships.get(company_id)
-    if membership is None or membership.status != "active":
-        raise AccessRefused(403, "User does not have active company access")
-    if membership.role == "viewer":
-        raise AccessRefused(403, "Viewer access is read-only")
+    """Upstream's ``assertCompanyAccess`` (routes/authz.ts): the scoped routes' rule, plus 401
+    for a caller without credentials."""
+    if actor.caller.kind == "none":
+        raise Refused(401, "Unauthorized")
+    check_company_access(actor.caller, company_id, method.upper())

@@ -27,9 +27,10 @@ from starlette.responses import JSONResponse, Response
 
 from core.companies import get_company
 from core.errors import HostError
+from core.scoped_routes import Refused
 from sandbox.plugin_host import CallActor, PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError
-from sandbox.serve.http.actors import AccessRefused, board_request, require_company_access
+from sandbox.serve.http.actors import board_request, require_company_access
 from sandbox.serve.http.responses import BadRequestBody, json_error, read_json_body
 
 #: Bridge error codes by JSON-RPC code (2026.707.0); any other code is ``UNKNOWN``.
@@ -93,7 +94,7 @@ async def _bridge_call(request: Request, method: BridgeMethod, url_key: str | No
     host: PluginHost = request.app.state.host
     try:
         actor, plugin = await board_request(request)
-    except AccessRefused as refused:
+    except Refused as refused:
         return json_error(refused.status, refused.message)
     if plugin.status != "ready":
         message = f"Plugin is not ready (current status: {plugin.status})"
@@ -105,7 +106,7 @@ async def _bridge_call(request: Request, method: BridgeMethod, url_key: str | No
             require_company_access(actor, company_id, request.method)
     except BadRequestBody as error:
         return json_error(400, error.message)
-    except AccessRefused as refused:
+    except Refused as refused:
         return json_error(refused.status, refused.message)
     if company_id is not None and await get_company(host.db, company_id) is None:
         return json_error(404, "Company not found")

@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 
 from core.errors import HostError
 from core.manifest import HOST_VERSION
+from core.scoped_routes import Refused
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ProtocolError
-from sandbox.serve.http.actors import AccessRefused, board_request
+from sandbox.serve.http.actors import board_request
 from sandbox.serve.http.responses import json_error
 
 
@@ -43,7 +44,7 @@ async def plugin_health(request: Request) -> Response:
     host: PluginHost = request.app.state.host
     try:
         _, plugin = await board_request(request)
-    except AccessRefused as refused:
+    except Refused as refused:
         return json_error(refused.status, refused.message)
     has_manifest = bool(plugin.manifest_json.get("id"))
     ready = plugin.status == "ready"

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.scoped_routes import ApiRequest
+from core.scoped_routes import ApiRequest, multi_dict
 from sandbox.plugin_host import PluginHost
 from sandbox.serve.http.actors import resolve_actor
 from sandbox.serve.http.responses import BadRequestBody, json_answer, json_error, read_json_body
@@ -65,14 +65,7 @@ def _plugin_local_path(request: Request) -> str | None:
 
 def _headers(request: Request) -> dict[str, str | list[str]]:
     """Request headers by lower-case name; a repeated header becomes a list."""
-    headers: dict[str, str | list[str]] = {}
-    for raw_name, raw_value in request.headers.raw:
-        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        current = headers.get(name)
-        if current is None:
-            headers[name] = value
-        elif isinstance(current, list):
-            current.append(value)
-        else:
-            headers[name] = [current, value]
-    return headers
+    return multi_dict(
+        (name.decode("latin-1").lower(), value.decode("latin-1"))
+        for name, value in request.headers.raw
+    )
