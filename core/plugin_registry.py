@@ -1,8 +1,10 @@
 """Installed plugins: the ``plugins`` rows.
 
 A plugin is found by its record id or its key (the manifest id), as upstream's routes accept
-both. Installing a key that is already installed is a conflict; re-installing an uninstalled
-key reuses its row, so the plugin's state and namespace survive the round trip.
+both. Installing a key that is already installed is a conflict. Re-installing an uninstalled
+key from the same package (the same ``package_name``) reuses its row, so the plugin's config,
+state and namespace survive the round trip, as upstream's do; a different package that reuses
+the key is a new plugin and starts clean (upstream would hand it the old plugin's data).
 """
 
 from __future__ import annotations
@@ -22,13 +24,22 @@ from db import Database, UniqueViolation, tables
 
 
 async def find_plugin(db: Database, ref: str) -> PluginRecord | None:
-    """The plugin whose id or key is ``ref``, uninstalled ones included."""
+    """The plugin whose id or key is ``ref``, uninstalled ones included.
+
+    A key may look like a UUID (``12345678-1234-1234-1234-123456789abc`` is a valid manifest
+    id), so a UUID-shaped ref is looked up as both; the record id wins if both match.
+    """
     plugins = tables.plugins
     record_id = as_uuid(ref)
-    match = plugins.c.id == record_id if record_id else plugins.c.plugin_key == ref
+    match = plugins.c.plugin_key == ref
+    if record_id is not None:
+        match = sa.or_(plugins.c.id == record_id, match)
     async with db.read() as session:
-        row = (await session.execute(sa.select(plugins).where(match))).mappings().first()
-    return None if row is None else PluginRecord.model_validate(row)
+        rows = (await session.execute(sa.select(plugins).where(match))).mappings().all()
+    if not rows:
+        return None
+    row = next((row for row in rows if str(row["id"]) == record_id), rows[0])
+    return PluginRecord.model_validate(row)
 
 
 async def require_plugin(db: Database, ref: str) -> PluginRecord:
@@ -87,9 +98,15 @@ async def register_plugin(
                 .mappings()
                 .first()
             )
+            if existing is not None and existing["status"] != "uninstalled":
+                raise Conflict(f"Plugin already installed: {key}")
+            if existing is not None and existing["package_name"] != package_name:
+                # Another package reuses the key: the uninstalled plugin's config, state and
+                # namespace record go with its row, and its namespace tables are dropped when
+                # this plugin's namespace is created (``ensure_namespace``).
+                await session.execute(sa.delete(plugins).where(plugins.c.id == existing["id"]))
+                existing = None
             if existing is not None:
-                if existing["status"] != "uninstalled":
-                    raise Conflict(f"Plugin already installed: {key}")
                 await session.execute(
                     sa.update(plugins).where(plugins.c.id == existing["id"]).values(values)
                 )

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import (
 
 from db import sqlite_connection
 from db.dialect import Dialect
-from db.errors import DatabaseError, DatabaseUnavailable, translate_error
+from db.errors import DatabaseBusy, DatabaseError, DatabaseUnavailable, translate_error
 from db.models import metadata
 from db.plugin_sql import install_sqlite_support
 from db.types import dumps_json, loads_json
@@ -91,6 +91,7 @@ class Database:
         self._writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        self._plugin_connections: list[PluginConnections] = []
 
     @property
     def url(self) -> URL:
@@ -112,6 +113,14 @@ class Database:
         """
         if self.read_only:
             raise DatabaseError("the database was opened read-only; nothing was written")
+        async with self._as_writer(), self._write_sessions() as session:
+            with self._translated_errors():
+                yield session
+                await session.commit()
+
+    @asynccontextmanager
+    async def _as_writer(self) -> AsyncIterator[None]:
+        """The turn of one write transaction of this process (the writer lock on SQLite)."""
         if self in _writing.get():
             raise RuntimeError(
                 "nested write transaction: finish the open db.transaction() first "
@@ -119,12 +128,16 @@ class Database:
             )
         token = _writing.set(_writing.get() | {self})
         try:
-            async with self._writer_lock(), self._write_sessions() as session:
-                with self._translated_errors():
-                    yield session
-                    await session.commit()
+            async with self._writer_lock():
+                yield
         finally:
             _writing.reset(token)
+
+    def plugin_connections(self, *, size: int, wait_ms: int) -> PluginConnections:
+        """A connection set for plugin SQL, apart from the host's (closed by ``dispose``)."""
+        connections = PluginConnections(self, size=size, wait_ms=wait_ms)
+        self._plugin_connections.append(connections)
+        return connections
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -192,6 +205,8 @@ class Database:
         await self.engine.dispose()
         if self.writer_engine is not self.engine:
             await self.writer_engine.dispose()
+        for connections in self._plugin_connections:
+            await connections.dispose()
 
     def _writer_lock(self) -> asyncio.Lock | nullcontext[None]:
         match self.dialect:
@@ -223,6 +238,103 @@ class Database:
             raise
         except OSError as error:
             raise DatabaseUnavailable(f"cannot reach the database: {error}") from error
+
+
+class ConnectionsBusy(DatabaseBusy):
+    """Every connection of a bounded set stayed in use for the whole wait."""
+
+
+class PluginConnections:
+    """Connections of plugin SQL, apart from the host's, each found within ``wait_ms``.
+
+    A plugin's slow statements wait for these and never take the host's pools; when every one
+    stays busy for the whole wait, the call fails with ``ConnectionsBusy``.
+
+    - PostgreSQL: one pool of ``size`` connections for plugin reads, writes and migrations.
+    - SQLite: ``size`` reader connections (statements run on aiosqlite's threads) and ONE
+      writer connection. The file has one writer: a plugin write transaction takes the
+      database's writer lock like a host write, but only while it holds this one connection,
+      so at most one plugin write is ever ahead of a host write in the writer's queue. How
+      long it may hold the writer is the caller's statement limit (the guard's progress
+      handler interrupts it).
+    """
+
+    def __init__(self, db: Database, *, size: int, wait_ms: int) -> None:
+        self._db = db
+        self.size = size
+        self.wait_ms = wait_ms
+        echo = db.engine.echo
+        wait = {"max_overflow": 0, "pool_timeout": wait_ms / 1000}
+        match db.dialect:
+            case Dialect.SQLITE:
+                self._reader = _create_sqlite_engine(
+                    db.url,
+                    echo=echo,
+                    read_only=db.read_only,
+                    pool={"pool_size": size, "pool_reset_on_return": None, **wait},
+                )
+                self._writer = _create_sqlite_engine(
+                    db.url, echo=echo, read_only=db.read_only, pool={"pool_size": 1, **wait}
+                )
+            case Dialect.POSTGRES:
+                self._reader = self._writer = _create_postgres_engine(
+                    db.url,
+                    echo=echo,
+                    custom_plans=True,
+                    read_only=db.read_only,
+                    pool={"pool_size": size, **wait},
+                )
+            case _:
+                assert_never(db.dialect)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session on a plugin connection."""
+        async with (
+            self._connection(self._reader) as connection,
+            AsyncSession(connection, expire_on_commit=False) as session,
+        ):
+            with self._db._translated_errors():
+                yield session
+                await session.rollback()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction on a plugin connection, in the writer's turn on SQLite."""
+        if self._db.read_only:
+            raise DatabaseError("the database was opened read-only; nothing was written")
+        async with self._connection(self._writer) as connection, self._db._as_writer():
+            await connection.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+            async with AsyncSession(connection, expire_on_commit=False) as session:
+                with self._db._translated_errors():
+                    yield session
+                    await session.commit()
+
+    @property
+    def in_use(self) -> int:
+        """How many of the connections are checked out now."""
+        engines = {self._reader, self._writer}
+        return sum(engine.sync_engine.pool.checkedout() for engine in engines)  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def _connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        connection = engine.connect()
+        try:
+            await connection.start()
+        except sa_exc.TimeoutError:
+            raise ConnectionsBusy(
+                f"all {self.size} plugin SQL connections stayed busy for {self.wait_ms} ms"
+            ) from None
+        try:
+            yield connection
+        finally:
+            await connection.close()
+
+    async def dispose(self) -> None:
+        """Close every connection."""
+        await self._reader.dispose()
+        if self._writer is not self._reader:
+            await self._writer.dispose()
 
 
 def resolve_url(value: str | Path | URL | None = None) -> URL:
@@ -310,8 +422,10 @@ def _create_sqlite_engine(
     foreign_keys: bool = True,
     writer: bool = False,
     read_only: bool = False,
+    pool: dict[str, Any] | None = None,
 ) -> AsyncEngine:
-    """A SQLite engine; ``writer=True`` gives the single loop-side writer connection."""
+    """A SQLite engine; ``writer=True`` gives the single loop-side writer connection, ``pool``
+    other pool settings than the readers' (statements on aiosqlite's threads)."""
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE_VERSION:
         needed = ".".join(map(str, MINIMUM_SQLITE_VERSION))
         raise ValueError(f"SQLite {sqlite3.sqlite_version} is too old: the sandbox needs {needed}+")
@@ -334,11 +448,12 @@ def _create_sqlite_engine(
     # Readers: no rollback when a connection returns to the pool. Every session and connection
     # ends its transaction before it closes, and the extra rollback would be one more trip to
     # the SQLite thread per read.
-    pool = (
-        {"pool_size": 1, "max_overflow": 0, "pool_timeout": None}
-        if writer
-        else {"pool_reset_on_return": None}
-    )
+    if pool is None:
+        pool = (
+            {"pool_size": 1, "max_overflow": 0, "pool_timeout": None}
+            if writer
+            else {"pool_reset_on_return": None}
+        )
     engine = create_async_engine(
         url,
         echo=echo,
@@ -395,7 +510,12 @@ def _configure_writable_file(cursor: sqlite3.Cursor) -> None:
 
 
 def _create_postgres_engine(
-    url: URL, *, echo: bool, custom_plans: bool, read_only: bool = False
+    url: URL,
+    *,
+    echo: bool,
+    custom_plans: bool,
+    read_only: bool = False,
+    pool: dict[str, Any] | None = None,
 ) -> AsyncEngine:
     """A pool of asyncpg connections; ``custom_plans`` for the readers' pool.
 
@@ -420,7 +540,16 @@ def _create_postgres_engine(
         # and an hourly recycle keeps long-lived pools fresh.
         pool_recycle=3600,
         connect_args={"server_settings": settings},
+        **(pool or {}),
     )
 
 
-__all__ = ["DEFAULT_SQLITE_PATH", "Database", "DatabaseError", "create_db", "resolve_url"]
+__all__ = [
+    "DEFAULT_SQLITE_PATH",
+    "ConnectionsBusy",
+    "Database",
+    "DatabaseError",
+    "PluginConnections",
+    "create_db",
+    "resolve_url",
+]

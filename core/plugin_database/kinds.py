@@ -77,14 +77,24 @@ DECLARED_TYPES: dict[str, str] = {
     "date": "DATE",
 }
 
+#: How an ``integer`` primary key is declared: SQLite makes a column declared exactly
+#: ``INTEGER PRIMARY KEY`` its rowid, which fills in NULL where PostgreSQL refuses it.
+ROWID_FREE_INTEGER = "INT"
+
 #: The exact integer type of each declared integer type.
-_INTEGER_TYPES = {"SMALLINT": "smallint", "INTEGER": "integer", "BIGINT": "bigint"}
+_INTEGER_TYPES = {
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    ROWID_FREE_INTEGER: "integer",
+    "BIGINT": "bigint",
+}
 
 _DECLARED_KINDS: dict[str, Kind] = {
     "TEXT": TEXT,
     "VARCHAR": TEXT,
     "SMALLINT": INT,
     "INTEGER": INT,
+    ROWID_FREE_INTEGER: INT,
     "BIGINT": INT,
     "NUMERIC": NUMBER,
     "REAL": NUMBER,
@@ -209,6 +219,7 @@ __all__ = [
     "INTERVAL",
     "JSONB",
     "NUMBER",
+    "ROWID_FREE_INTEGER",
     "TEXT",
     "TIMESTAMP",
     "TIMESTAMPTZ",

@@ -83,17 +83,40 @@ def migration_files(directory: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class MigrationFile:
-    """One migration file: its name (the ledger key), text and SHA-256."""
+    """One migration file: its name (the ledger key), text, SHA-256 and size in bytes."""
 
     key: str
     content: str
     checksum: str
+    size: int
 
 
-def read_migration(directory: Path, key: str) -> MigrationFile:
-    """Read a file as UTF-8 (invalid bytes become U+FFFD, as in upstream) and hash the text."""
-    content = (directory / key).read_bytes().decode("utf-8", errors="replace")
-    return MigrationFile(key, content, hashlib.sha256(content.encode()).hexdigest())
+def read_migration(directory: Path, key: str, *, max_bytes: int) -> MigrationFile:
+    """Read a file as UTF-8 (invalid bytes become U+FFFD, as in upstream) and hash the text.
+
+    A file over ``max_bytes`` is hashed as it is read and its text is not kept (``content`` is
+    empty): the caller refuses it by its ``size``, and records it failed with its checksum.
+    """
+    path = directory / key
+    size = path.stat().st_size
+    if size > max_bytes:
+        digest = hashlib.sha256()
+        with path.open("rb") as file:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+        return MigrationFile(key, "", digest.hexdigest(), size)
+    content = path.read_bytes().decode("utf-8", errors="replace")
+    return MigrationFile(key, content, hashlib.sha256(content.encode()).hexdigest(), size)
+
+
+async def applied_checksums(unit: UnitOfWork, plugin_id: uuid.UUID) -> dict[str, str]:
+    """The checksum of every file the plugin's ledger records ``applied``, by key."""
+    rows = await unit.session.execute(
+        sa.select(PluginMigration.migration_key, PluginMigration.checksum).where(
+            PluginMigration.plugin_id == plugin_id, PluginMigration.status == APPLIED
+        )
+    )
+    return {key: checksum for key, checksum in rows}
 
 
 async def ledger_row(unit: UnitOfWork, plugin_id: uuid.UUID, key: str) -> PluginMigration | None:
@@ -151,6 +174,7 @@ __all__ = [
     "FAILED",
     "ManifestView",
     "MigrationFile",
+    "applied_checksums",
     "ledger_row",
     "migration_files",
     "migrations_directory",

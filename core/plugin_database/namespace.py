@@ -63,8 +63,20 @@ async def ensure_namespace(
     plugin_key: str,
     namespace: str,
 ) -> PluginDatabaseNamespace:
-    """Create the namespace's storage and upsert its record as ``active``."""
+    """Create the namespace's storage and upsert its record as ``active``.
+
+    Storage that no namespace record owns is what a plugin that is gone left behind (the
+    name derives from the plugin key, which a different package may reuse): it is dropped
+    first, so the new owner never reads the old plugin's data.
+    """
     check_identifier(namespace)
+    owner = await unit.session.scalar(
+        sa.select(PluginDatabaseNamespace.plugin_id).where(
+            PluginDatabaseNamespace.namespace_name == namespace
+        )
+    )
+    if owner is None:
+        await backend.drop_namespace(unit.session, namespace)
     await backend.create_namespace(unit.session, namespace)
     values = {
         "id": uuid.uuid4(),

@@ -55,6 +55,8 @@ class CheckedStatement:
     node: ast.Node
     #: The ``$n`` numbers in order of appearance (repeats included).
     placeholders: tuple[int, ...]
+    #: Declares a foreign key to a core table (migrations; see ``references_core``).
+    references_core: bool = False
 
 
 #: How a statement uses a table.
@@ -161,12 +163,25 @@ _RENAMABLE = frozenset(
 _COMMENTABLE = frozenset({_OBJ.OBJECT_TABLE, _OBJ.OBJECT_COLUMN, _OBJ.OBJECT_INDEX})
 
 
+#: PostgreSQL's message for a statement nested deeper than its stack allows.
+TOO_DEEP_MESSAGE = "stack depth limit exceeded"
+
+
 def parse(sql: str) -> tuple[ast.RawStmt, ...]:
-    """Parse with PostgreSQL's grammar; a syntax error carries PostgreSQL's message."""
+    """Parse with PostgreSQL's grammar; a syntax error carries PostgreSQL's message.
+
+    pglast builds its Python tree recursively in C with no depth check: ``SELECT 1 + 1 + ...``
+    with 30,000 terms (120 KB) overflows the C stack and kills the process. Its protobuf
+    serialiser does check depth (it refuses at about 4,000 levels) and costs a tenth of the
+    tree build, so it runs first.
+    """
     try:
-        return pglast.parse_sql(sql)
+        pglast.parser.parse_sql_protobuf(sql)
     except pglast.parser.ParseError as error:
+        if "nested too deeply" in str(error):
+            raise PluginSqlInvalid(TOO_DEEP_MESSAGE) from None
         raise PluginSqlInvalid(_AT_INDEX.sub("", str(error))) from None
+    return pglast.parse_sql(sql)
 
 
 def statement_text(sql: str, raw: ast.RawStmt) -> str:
@@ -199,29 +214,58 @@ def check_runtime(
     if len(statements) != 1:
         raise PluginSqlRejected(_EXACTLY_ONE)
     walker = _Walker(mode, namespace, frozenset(core_read_tables))
-    walker.statement(statements[0].stmt)
+    _walk(walker, statements[0].stmt)
     return CheckedStatement(mode, sql, statements[0].stmt, walker.placeholders())
 
 
 def check_migration(
-    content: str, migration_key: str, namespace: str, core_read_tables: Collection[str]
+    content: str,
+    migration_key: str,
+    namespace: str,
+    core_read_tables: Collection[str],
+    *,
+    max_statements: int | None = None,
 ) -> list[CheckedStatement]:
-    """Accept every statement of a migration file, or raise for the first refused one."""
+    """Accept every statement of a migration file, or raise for the first refused one.
+
+    ``max_statements`` is counted on upstream's split, before anything is parsed; the caller
+    words the error (``TooManyStatements``) with the setting that changes it.
+    """
     _refuse_nul(content)
     pieces = upstream_rules.split_statements(content)
     if not pieces:
         raise PluginSqlInvalid(f"Plugin migration {migration_key} is empty")
+    if max_statements is not None and len(pieces) > max_statements:
+        raise TooManyStatements(len(pieces))
     for piece in pieces:
         upstream_rules.check_migration_statement(piece, namespace, core_read_tables)
     checked = []
     tables = frozenset(core_read_tables)
     for raw in parse(content):
         walker = _Walker(Mode.MIGRATION, namespace, tables)
-        walker.statement(raw.stmt)
+        _walk(walker, raw.stmt)
         if walker.placeholders():
             raise PluginSqlRejected("Plugin migrations cannot use $n placeholders")
-        checked.append(CheckedStatement(Mode.MIGRATION, statement_text(content, raw), raw.stmt, ()))
+        text = statement_text(content, raw)
+        checked.append(CheckedStatement(Mode.MIGRATION, text, raw.stmt, (), walker.references_core))
     return checked
+
+
+class TooManyStatements(Exception):
+    """A migration file holds more statements than allowed (``count`` of them)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} statements")
+        self.count = count
+
+
+def _walk(walker: _Walker, statement: ast.Node) -> None:
+    # The walk recurses once per level of the tree; Python's recursion limit comes before the
+    # parser's depth check (above) does.
+    try:
+        walker.statement(statement)
+    except RecursionError:
+        raise PluginSqlInvalid(TOO_DEEP_MESSAGE) from None
 
 
 def check_parameters(placeholders: Sequence[int], count: int) -> None:
@@ -258,6 +302,8 @@ class _Walker:
         self.namespace = namespace
         self.core_read_tables = core_read_tables
         self._placeholders: list[tuple[int, int]] = []
+        #: A foreign key to a core table: PostgreSQL locks that table against writes for it.
+        self.references_core = False
 
     def placeholders(self) -> tuple[int, ...]:
         return tuple(number for _, number in sorted(self._placeholders))
@@ -396,6 +442,7 @@ class _Walker:
                 raise PluginSqlRejected(
                     f"Plugin SQL cannot mutate or define objects in public.{table}"
                 )
+            self.references_core = self.references_core or use == "reference"
             return
         if self.mode is Mode.QUERY:
             raise PluginSqlRejected(f'ctx.db.query cannot read schema "{schema}"')
@@ -608,8 +655,10 @@ class _Walker:
 
 
 __all__ = [
+    "TOO_DEEP_MESSAGE",
     "CheckedStatement",
     "Mode",
+    "TooManyStatements",
     "check_migration",
     "check_parameters",
     "check_runtime",

@@ -16,7 +16,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.plugin_database.errors import PluginSqlLimitExceeded
 from core.plugin_database.kinds import BOOL, JSONB, Column, Kind, element_of
+from core.plugin_database.settings import byte_size, limit_message
 from db.plugin_sql import format_timestamp, format_timestamptz, jsonb_normalise
 
 JsonValue = None | bool | int | float | str | list[Any] | dict[str, Any]
@@ -85,17 +87,38 @@ def rows_as_dicts(
     names: Sequence[str],
     rows: Sequence[Sequence[Any]],
     columns: Sequence[Column] | None = None,
+    *,
+    max_bytes: int | None = None,
 ) -> list[dict[str, JsonValue]]:
-    """Rows as objects keyed by column name (a repeated name keeps the last value)."""
+    """Rows as objects keyed by column name (a repeated name keeps the last value).
+
+    With ``max_bytes``, the rows' JSON (``\\u`` escapes, so an upper bound of their UTF-8 too)
+    may not pass that size: ``PluginSqlLimitExceeded`` as soon as it does.
+    """
     kinds: list[Kind | None] = (
         [column.kind for column in columns] if columns else [None] * len(names)
     )
     if len(kinds) != len(names):
         kinds = [None] * len(names)
-    return [
-        {name: json_ready(value, kind) for name, value, kind in zip(names, row, kinds, strict=True)}
-        for row in rows
-    ]
+    objects: list[dict[str, JsonValue]] = []
+    size = 2  # the brackets of the array
+    for row in rows:
+        item = {
+            name: json_ready(value, kind)
+            for name, value, kind in zip(names, row, kinds, strict=True)
+        }
+        if max_bytes is not None:
+            size += len(json.dumps(item, separators=(",", ":"))) + 1
+            if size > max_bytes:
+                raise PluginSqlLimitExceeded(
+                    limit_message(
+                        f"ctx.db.query result passed the {byte_size(max_bytes)} limit at row "
+                        f"{len(objects) + 1}; page through the result with LIMIT and OFFSET",
+                        "max_result_bytes",
+                    )
+                )
+        objects.append(item)
+    return objects
 
 
 __all__ = ["JsonValue", "json_ready", "rows_as_dicts"]

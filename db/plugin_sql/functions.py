@@ -40,6 +40,7 @@ from db.plugin_sql.values import (
     parse_timestamp,
     parse_timestamptz,
     parse_uuid,
+    record_output,
     render_json,
     scalar_text,
     timestamp_output,
@@ -109,6 +110,18 @@ def pg_text(code: str, value: SqliteValue) -> str | None:
             return number_output(value) if isinstance(value, int | float) else str(value)
         case _:
             return scalar_text(value)
+
+
+def pg_record(*fields: SqliteValue) -> str:
+    """A row value as PostgreSQL's text form; the arguments are (value code, value) pairs.
+
+    A field prints as its type's output function does, so a boolean is ``t`` (not ``true``).
+    """
+    texts = [
+        None if value is None else ("t" if value else "f") if code == "b" else pg_text(code, value)
+        for code, value in zip(fields[::2], fields[1::2], strict=True)
+    ]
+    return record_output(texts)
 
 
 def pg_jsonb(value: SqliteValue) -> str | None:
@@ -471,6 +484,7 @@ def pg_round(value: SqliteValue, places: SqliteValue = 0) -> int | float | None:
 FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "pg_to_jsonb": (2, pg_to_jsonb),
     "pg_text": (2, pg_text),
+    "pg_record": (-1, pg_record),
     "pg_jsonb": (1, pg_jsonb),
     "pg_json_get": (2, pg_json_get),
     "pg_json_get_text": (2, pg_json_get_text),

@@ -11,6 +11,19 @@ defence below the SQL policy, and turn failures into ``PluginStatementError`` wi
   (``values``) into the values asyncpg binds.
 - SQLite: the rewritten statement runs under the connection's guard (``guard``), on namespace
   tables named as ``table_names`` says.
+
+How plugin SQL is kept from stalling host writes (``StatementLimits`` carries the limits):
+
+- SQLite has one writer for the whole file, so a plugin write transaction makes every host write
+  wait. ``timeout_ms`` bounds it: the guard's progress handler checks the deadline every few
+  thousand virtual-machine steps and interrupts the statement (``SQLITE_INTERRUPT``; SQLite
+  then rolls the whole transaction back). The caller gives writes a short limit and migrations
+  the time left of their budget (``holds_writer_locks`` is always true on SQLite).
+- PostgreSQL: namespace writes take no lock that blocks host writes, except locks on core tables
+  that DDL with a foreign key to one takes (``SHARE ROW EXCLUSIVE`` on ``public.issues``, held
+  to commit). ``lock_timeout_ms`` bounds the wait for such a lock (a waiting request queues
+  host writers behind it), and ``holds_writer_locks`` tells the caller when its transaction
+  holds one, so that later statements get only the time left of the budget.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import Dialect
 from db.errors import PluginStatementError, PluginStatementFailure
+from db.plugin_sql.composites import has_row_columns, rows_as_text
 from db.plugin_sql.guard import Guard, Policy, guard_of
 from db.plugin_sql.table_names import logical_table_name, sqlite_table_name
 from db.plugin_sql.values import (
@@ -69,10 +83,12 @@ class PluginSqlAccess:
 
 @dataclass(frozen=True)
 class StatementLimits:
-    """Limits of one statement; ``max_rows`` None fetches every row."""
+    """Limits of one statement; ``max_rows`` None fetches every row, ``lock_timeout_ms`` None
+    waits for locks as long as the statement may run."""
 
     timeout_ms: int
     max_rows: int | None = None
+    lock_timeout_ms: int | None = None
 
 
 @dataclass
@@ -124,6 +140,10 @@ class PluginSqlBackend:
         limits: StatementLimits,
     ) -> StatementResult:
         """Run one statement inside the session's transaction."""
+        raise NotImplementedError
+
+    async def holds_writer_locks(self, session: AsyncSession) -> bool:
+        """Whether the session's transaction holds a lock that makes host writes wait."""
         raise NotImplementedError
 
 
@@ -180,18 +200,26 @@ class PostgresPluginSql(PluginSqlBackend):
             sa.text(
                 "SELECT set_config('search_path', :search_path, true), "
                 "set_config('statement_timeout', :timeout, true), "
-                "set_config('lock_timeout', :timeout, true), "
-                "set_config('standard_conforming_strings', 'on', true)"
+                "set_config('lock_timeout', :lock_timeout, true), "
+                "set_config('standard_conforming_strings', 'on', true), "
+                # Times print in UTC, as on SQLite (row values and ::text show them).
+                "set_config('TimeZone', 'UTC', true)"
                 + (", set_config('transaction_read_only', 'on', true)")
                 * (access.mode == "read")
             ),
-            {"search_path": f"pg_catalog, {_quote(access.namespace)}", "timeout": _ms(limits)},
+            {
+                "search_path": f"pg_catalog, {_quote(access.namespace)}",
+                "timeout": _ms(limits.timeout_ms),
+                "lock_timeout": _ms(limits.lock_timeout_ms or limits.timeout_ms),
+            },
         )
         import asyncpg  # loaded with the PostgreSQL backend only
 
         connection = await _asyncpg_connection(session)
         try:
             statement = await connection.prepare(sql)
+            if access.mode == "read" and has_row_columns(statement.get_attributes()):
+                statement = await connection.prepare(rows_as_text(sql, statement.get_attributes()))
             arguments = [
                 _coerce_pg(parameter.name, value)
                 for parameter, value in zip(statement.get_parameters(), params, strict=True)
@@ -220,9 +248,23 @@ class PostgresPluginSql(PluginSqlBackend):
             )
         return result
 
+    async def holds_writer_locks(self, session: AsyncSession) -> bool:
+        # Modes that conflict with the ROW EXCLUSIVE lock of INSERT, UPDATE and DELETE.
+        held = await session.scalar(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks AS l "
+                "JOIN pg_catalog.pg_class AS c ON c.oid = l.relation "
+                "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace "
+                "WHERE l.pid = pg_catalog.pg_backend_pid() AND l.granted "
+                "AND n.nspname = 'public' AND l.mode IN "
+                "('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))"
+            )
+        )
+        return bool(held)
 
-def _ms(limits: StatementLimits) -> str:
-    return f"{int(limits.timeout_ms)}ms"
+
+def _ms(milliseconds: int) -> str:
+    return f"{int(milliseconds)}ms"
 
 
 async def _asyncpg_connection(session: AsyncSession) -> asyncpg.Connection:
@@ -297,7 +339,8 @@ def _translate_postgres(error: asyncpg.PostgresError, limits: StatementLimits) -
         return _timeout(limits)
     if state == "55P03":
         return PluginStatementError(
-            f"Plugin SQL timed out waiting for a lock after {limits.timeout_ms} ms",
+            "Plugin SQL timed out waiting for a lock after "
+            f"{limits.lock_timeout_ms or limits.timeout_ms} ms",
             failure=PluginStatementFailure.TIMEOUT,
         )
     failure = (
@@ -427,6 +470,9 @@ class SqlitePluginSql(PluginSqlBackend):
             rows=[tuple(row) for row in rows],
             row_count=max(row_count, 0) if described == () else len(rows),
         )
+
+    async def holds_writer_locks(self, session: AsyncSession) -> bool:
+        return True  # a write transaction holds the file's one writer
 
 
 def _sqlite_parameter(value: Any) -> Any:

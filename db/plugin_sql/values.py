@@ -536,6 +536,28 @@ def _array_element(raw: str, quoted: bool) -> str | None:
     return None if value.upper() == "NULL" else value
 
 
+#: Characters that make record_out quote a field (C's isspace, in the C locale, included).
+_RECORD_SPECIAL = frozenset('"\\(),' + " \t\n\v\f\r")
+
+
+def record_output(fields: Iterable[str | None]) -> str:
+    """A row value's text as PostgreSQL's ``record_out`` prints it from its fields' texts.
+
+    A NULL field is empty; a field that is empty or holds a quote, backslash, parenthesis,
+    comma or white space is double-quoted, with quotes and backslashes doubled:
+    ``ROW(1, 'a b', NULL, '')`` is ``(1,"a b",,"")``.
+    """
+    printed = []
+    for text in fields:
+        if text is None:
+            printed.append("")
+        elif text == "" or not _RECORD_SPECIAL.isdisjoint(text):
+            printed.append('"' + text.replace("\\", "\\\\").replace('"', '""') + '"')
+        else:
+            printed.append(text)
+    return "(" + ",".join(printed) + ")"
+
+
 def scalar_text(value: object) -> str:
     """The text a JSON parameter stands for when a type's input function reads it."""
     if isinstance(value, str):
@@ -575,6 +597,7 @@ __all__ = [
     "parse_timestamp",
     "parse_timestamptz",
     "parse_uuid",
+    "record_output",
     "render_json",
     "scalar_text",
     "timestamp_output",

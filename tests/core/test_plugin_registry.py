@@ -70,12 +70,54 @@ async def test_reinstalling_an_uninstalled_key_reuses_its_row(db: Database) -> N
     again = await register_plugin(
         db,
         manifest("paperclip.registry-test", version="2.0.0"),
-        package_name="@test/x",
+        package_name=plugin.package_name,
         package_path="/new/path",
     )
 
     assert again.id == plugin.id
     assert (again.status, again.version, again.package_path) == ("installed", "2.0.0", "/new/path")
+
+
+async def test_another_package_reusing_an_uninstalled_key_starts_clean(db: Database) -> None:
+    """A different package that takes an uninstalled plugin's key gets none of its rows."""
+    plugin = await _install(db)
+    await save_config(db, plugin.id, {"secret": "old"})
+    await set_state(db, plugin.id, StateKey(scopeKind="instance", stateKey="s"), "old")
+    await set_status(db, plugin, "uninstalled")
+
+    newcomer = await register_plugin(
+        db, manifest("paperclip.registry-test"), package_name="@other/pkg", package_path="/o"
+    )
+
+    assert newcomer.id != plugin.id
+    assert (newcomer.package_name, newcomer.status) == ("@other/pkg", "installed")
+    assert await find_plugin(db, plugin.id) is None
+    async with db.read() as session:
+        for table in (tables.plugin_config, tables.plugin_state):
+            assert (await session.scalars(sa.select(table.c.plugin_id))).all() == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("12345678-1234-4234-8234-123456789abc", id="dashed"),
+        pytest.param("123456781234423482341234567890ab", id="hex"),
+    ],
+)
+async def test_a_key_that_looks_like_a_uuid_is_found_by_key_and_id(db: Database, key: str) -> None:
+    plugin = await _install(db, key)
+
+    assert (await find_plugin(db, key)) == plugin
+    assert (await find_plugin(db, plugin.id)) == plugin
+    assert (await require_plugin(db, key)).plugin_key == key
+
+
+async def test_a_record_id_wins_over_a_key_equal_to_it(db: Database) -> None:
+    first = await _install(db)
+    second = await _install(db, first.id)  # a key spelled like the first plugin's id
+
+    assert (await find_plugin(db, first.id)) == first
+    assert second.plugin_key == first.id
 
 
 async def test_status_changes_follow_upstreams_state_machine(db: Database) -> None:

@@ -11,12 +11,15 @@ other methods than btree are skipped, because they only change PostgreSQL's spee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pglast import ast, enums
 
 from core.plugin_database.errors import unsupported
 from core.plugin_database.kinds import (
     BOOL,
     DECLARED_TYPES,
+    ROWID_FREE_INTEGER,
     TYPE_KINDS,
     UNKNOWN,
     Column,
@@ -54,6 +57,18 @@ def _is_constant(node: ast.Node | None) -> bool:
     return isinstance(node, ast.A_Const)
 
 
+def _primary_key_columns(elements: Sequence[ast.Node]) -> frozenset[str]:
+    """The columns of a CREATE TABLE's primary key, declared on the column or the table."""
+    keys: set[str] = set()
+    for element in elements:
+        if isinstance(element, ast.ColumnDef):
+            if any(c.contype == _C.CONSTR_PRIMARY for c in element.constraints or ()):
+                keys.add(element.colname)
+        elif isinstance(element, ast.Constraint) and element.contype == _C.CONSTR_PRIMARY:
+            keys.update(name_parts(element.keys))
+    return frozenset(keys)
+
+
 class SqlitePrinter(QueryPrinter):
     """Prints any statement the policy accepts for SQLite."""
 
@@ -88,10 +103,11 @@ class SqlitePrinter(QueryPrinter):
             if isinstance(element, ast.ColumnDef)
         )
         scope = Scope(sources=[Source(None, columns)])
+        keys = _primary_key_columns(node.tableElts or ())
         parts = []
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef):
-                parts.append(self.column_definition(element, scope))
+                parts.append(self.column_definition(element, scope, element.colname in keys))
             elif isinstance(element, ast.Constraint):
                 parts.append(self.table_constraint(element, scope))
             else:
@@ -102,7 +118,11 @@ class SqlitePrinter(QueryPrinter):
     def column_kind(self, node: ast.ColumnDef) -> Kind:
         return TYPE_KINDS.get(name_parts(node.typeName.names)[-1], UNKNOWN)
 
-    def column_definition(self, node: ast.ColumnDef, scope: Scope) -> str:
+    def column_definition(
+        self, node: ast.ColumnDef, scope: Scope, primary_key: bool = False
+    ) -> str:
+        """A column; a primary key column is NOT NULL, as in PostgreSQL (SQLite lets NULL
+        into a primary key that is not its rowid, and fills in its rowid)."""
         type_name = name_parts(node.typeName.names)[-1]
         if node.typeName.arrayBounds:
             raise unsupported("array columns")
@@ -125,6 +145,13 @@ class SqlitePrinter(QueryPrinter):
             constraints = [
                 c for c in constraints if c.contype not in (_C.CONSTR_PRIMARY, _C.CONSTR_IDENTITY)
             ]
+        elif primary_key:
+            if parts[1] == "INTEGER":
+                # A bare INTEGER primary key would be the rowid, which takes no NULL but fills
+                # one in (INSERT ... DEFAULT VALUES succeeds); INT has the same affinity.
+                parts[1] = ROWID_FREE_INTEGER
+            if not any(c.contype == _C.CONSTR_NOTNULL for c in constraints):
+                parts.append("NOT NULL")
         previous: ast.Constraint | None = None
         for constraint in constraints:
             parts.append(self.column_constraint(constraint, node.colname, kind, scope, previous))

@@ -60,6 +60,8 @@ NOW_SQL = str(SqlNow().compile(dialect=sqlite_dialect.dialect()))
 UUID_SQL = str(GenerateUUID().compile(dialect=sqlite_dialect.dialect()))
 
 _UNNAMED = "?column?"
+#: The kind of a row value printed as its text (PostgreSQL's ``record`` output).
+RECORD = "record"
 
 #: Functions that read a parameter (or convert a value) as each kind.
 READERS = {
@@ -224,6 +226,51 @@ class ExpressionPrinter:
             result = replace(result, kind=base_kind(result.kind))
         return result
 
+    def value(self, node: ast.Node, scope: Scope, expected: Kind | None = None) -> Expr:
+        """Print a select-list item: a row value (``ROW(...)``, ``(a, b)`` or a whole-row
+        reference such as ``t`` in ``SELECT t FROM ns.t t``) becomes PostgreSQL's text of it.
+
+        SQLite's row values exist only as operands of comparisons, where rows stay rows.
+        """
+        if isinstance(node, ast.RowExpr):
+            return self.record([self.value(arg, scope) for arg in node.args or ()], "row")
+        whole_row = self.whole_row(node, scope)
+        if whole_row is not None:
+            return whole_row
+        return self.expr(node, scope, expected)
+
+    def whole_row(self, node: ast.Node, scope: Scope) -> Expr | None:
+        """A bare name that is no column but a FROM item: that item's row, as PostgreSQL
+        reads it."""
+        if not isinstance(node, ast.ColumnRef) or len(node.fields) != 1:
+            return None
+        name = name_parts(node.fields)[0]
+        if name in scope.outputs:
+            return None
+        level: Scope | None = scope
+        while level is not None:
+            if any(source.kind_of(name) is not None for source in level.sources):
+                return None
+            for source in level.sources:
+                if source.name == name and not source.templates:
+                    if source.columns is None:
+                        raise unsupported("whole-row references to a source of unknown columns")
+                    items = [
+                        Expr(source.render(column.name), column.kind, column.name)
+                        for column in source.columns
+                    ]
+                    return self.record(items, name)
+            level = level.parent
+        return None
+
+    @staticmethod
+    def record(items: Sequence[Expr], name: str) -> Expr:
+        """A row of ``items`` as PostgreSQL's record text (``(1,"a b",)``)."""
+        if any(element_of(item.kind) for item in items):
+            raise unsupported("arrays inside a row value")
+        arguments = [part for item in items for part in (code(item.kind), item.sql)]
+        return Expr(call("pg_record", *arguments), RECORD, name)
+
     def exprs(
         self, nodes: Sequence[ast.Node] | None, scope: Scope, expected: Kind | None = None
     ) -> list[Expr]:
@@ -275,6 +322,8 @@ class ExpressionPrinter:
                     only = source.columns[0]
                     return Expr(source.render(only.name), only.kind, column)
             level = level.parent
+        if not qualifier and self.whole_row(node, scope) is not None:
+            raise unsupported("whole-row references outside a select list")
         return Expr(".".join(quote(name) for name in names), UNKNOWN, column)
 
     def _A_Const(self, node: ast.A_Const, scope: Scope, expected: Kind | None) -> Expr:
@@ -568,6 +617,7 @@ class ExpressionPrinter:
         results = [when.result for when in node.args]
         if node.defresult is not None:
             results.append(node.defresult)
+        _refuse_rows(results)
         printed = self.common(results, scope, expected)
         kind = next((item.kind for item in printed if _known(item.kind)), expected or UNKNOWN)
         argument = self.expr(node.arg, scope) if node.arg is not None else None
@@ -580,11 +630,13 @@ class ExpressionPrinter:
         return Expr("(" + " ".join(parts) + " END)", kind, "case")
 
     def _CoalesceExpr(self, node: ast.CoalesceExpr, scope: Scope, expected: Kind | None) -> Expr:
+        _refuse_rows(node.args)
         items = self.common(node.args, scope, expected)
         kind = next((item.kind for item in items if _known(item.kind)), expected or UNKNOWN)
         return Expr(call("coalesce", *(item.sql for item in items)), kind, "coalesce")
 
     def _MinMaxExpr(self, node: ast.MinMaxExpr, scope: Scope, expected: Kind | None) -> Expr:
+        _refuse_rows(node.args)
         items = self.common(node.args, scope, expected)
         kind = next((item.kind for item in items if _known(item.kind)), expected or UNKNOWN)
         name = "greatest" if node.op == enums.MinMaxOp.IS_GREATEST else "least"
@@ -702,6 +754,12 @@ class ExpressionPrinter:
         return text
 
 
+def _refuse_rows(nodes: Sequence[ast.Node]) -> None:
+    """SQLite has row values only as comparison operands (and as printed select-list items)."""
+    if any(isinstance(node, ast.RowExpr) for node in nodes):
+        raise unsupported("row values in COALESCE, CASE, GREATEST or LEAST")
+
+
 def _known(kind: Kind | None) -> Kind | None:
     return None if kind in (None, UNKNOWN) else kind
 
@@ -709,6 +767,7 @@ def _known(kind: Kind | None) -> Kind | None:
 __all__ = [
     "NOW_SQL",
     "READERS",
+    "RECORD",
     "UUID_SQL",
     "Expr",
     "ExpressionPrinter",

@@ -168,7 +168,7 @@ class QueryPrinter(CallPrinter):
                 complete &= self.star(name_parts(value.fields[:-1]), level, columns, parts)
                 continue
             hint = expected[index] if index < len(expected) else None
-            printed = self.expr(value, level, hint)
+            printed = self.value(value, level, hint)
             name = target.name or printed.name
             parts.append(f"{printed.sql} AS {quote(name)}")
             columns.append(Column(name, printed.kind))

@@ -91,7 +91,8 @@ async def test_too_many_rows_is_an_error(db: Database, tmp_path: Path) -> None:
     error = await _error(plugin_db.query(access, numbers, [4]))
     assert type(error) is PluginSqlLimitExceeded
     assert error.message == (
-        "ctx.db.query returned more than 3 rows; page through the result with LIMIT and OFFSET"
+        "ctx.db.query returned more than 3 rows; page through the result with LIMIT and OFFSET "
+        "(SANDBOX_PLUGIN_SQL_MAX_ROWS)"
     )
 
 
@@ -101,7 +102,9 @@ async def test_statements_stop_at_the_timeout(db: Database, tmp_path: Path) -> N
     error = await _error(plugin_db.query(access, FOREVER))
 
     assert type(error) is PluginSqlLimitExceeded
-    assert error.message == "Plugin SQL exceeded the statement timeout of 200 ms"
+    assert error.message == (
+        "Plugin SQL exceeded the statement timeout of 200 ms (SANDBOX_PLUGIN_SQL_TIMEOUT_MS)"
+    )
     assert await plugin_db.query(access, "SELECT 1 AS one") == [{"one": 1}]
 
 
