@@ -265,6 +265,12 @@ def _matches(pattern: str, message: str) -> Check:
     return lambda text: None if compiled.fullmatch(text) else message
 
 
+def _no_nul(name: str) -> Check:
+    """A path the host opens: the operating system cannot take a NUL byte in it (upstream has no
+    rule; Node's ``fs`` throws on one)."""
+    return lambda text: f"{name} must not contain NUL bytes" if "\0" in text else None
+
+
 def _non_empty_array(items: Sequence[Any]) -> str | None:
     return None if items else "Array must contain at least 1 element(s)"
 
@@ -674,8 +680,10 @@ class PluginLauncherDeclaration(_ManifestModel):
 class PluginEntrypoints(_ManifestModel):
     """Package-relative paths of the worker script and of the UI bundle directory."""
 
-    worker: _Text
-    ui: Annotated[str | None, _optional("string"), _checked(_min_length(1))] = None
+    worker: Annotated[str, _checked(_min_length(1), _no_nul("entrypoints.worker"))]
+    ui: Annotated[
+        str | None, _optional("string"), _checked(_min_length(1), _no_nul("entrypoints.ui"))
+    ] = None
 
 
 class PluginUiDeclaration(_ManifestModel):
@@ -815,6 +823,10 @@ class PluginManifest(_ManifestModel):
         if self.database is not None:
             for message in missing_capability_messages(self.capabilities):
                 yield capabilities, message
+            # Unset when the declaration failed its own checks (see ``_database``).
+            migrations_dir = getattr(self.database, "migrations_dir", "")
+            if nul := _no_nul("migrationsDir")(migrations_dir):
+                yield ("database", "migrationsDir"), nul
         yield from self._duplicate_issues()
 
     def _duplicate_issues(self) -> Iterator[tuple[Loc, str]]:

@@ -16,25 +16,49 @@ keywords configuration schemas use as Ajv does. Known differences:
 - formats are checked by jsonschema's checkers, more lenient than ajv-formats and skipped when
   their optional packages are missing;
 - a schema Ajv refuses in strict mode (unknown keywords) is accepted;
-- an array is refused as not an object (upstream's ``typeof`` check lets it through to Ajv).
+- an array is refused as not an object (upstream's ``typeof`` check lets it through to Ajv);
+- a schema Ajv cannot compile (upstream answers 500) is refused with ``InvalidConfigSchema``, one
+  line saying what is wrong: not valid draft-07, a ``$ref`` that cannot be resolved (remote
+  ``$ref``s are never fetched), or ``$ref`` references that loop without end;
+- the whole check has a time limit (``PluginConfigSettings``), patterns included: they run on
+  the ``regex`` engine with a timeout, so a backtracking pattern such as ``^(a+)+$`` cannot stall
+  the host. ``regex`` reads patterns as Python's ``re`` does, not as JavaScript does.
 """
 
 from __future__ import annotations
 
-import re
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import regex
 import sqlalchemy as sa
-from jsonschema import Draft7Validator, ValidationError, validators
+from jsonschema import Draft7Validator, SchemaError, ValidationError, validators
+from jsonschema_specifications import REGISTRY as METASCHEMAS
+from pydantic import Field
+from referencing.exceptions import Unresolvable
 
 from core.errors import InvalidInput
+from core.settings import EnvironmentSettings
 from db import Database, tables
 
 CONFIG_NOT_AN_OBJECT = '"configJson" is required and must be an object'
 CONFIG_MISMATCH = "Configuration does not match the plugin's instanceConfigSchema"
+
+#: Environment variables that override the defaults, by setting name.
+ENVIRONMENT = {"check_timeout_ms": "SANDBOX_PLUGIN_CONFIG_CHECK_TIMEOUT_MS"}
+
+
+class PluginConfigSettings(EnvironmentSettings):
+    """How long checking a configuration against ``instanceConfigSchema`` may take."""
+
+    ENVIRONMENT = ENVIRONMENT
+
+    #: The check runs on the host's event loop; a real schema takes well under a millisecond.
+    check_timeout_ms: int = Field(default=100, gt=0)
 
 
 class InvalidPluginConfig(InvalidInput):
@@ -42,6 +66,50 @@ class InvalidPluginConfig(InvalidInput):
 
     ``details["fieldErrors"]`` lists ``{"field": <JSON pointer>, "message": <Ajv message>}``.
     """
+
+
+class InvalidConfigSchema(InvalidInput):
+    """The manifest's ``instanceConfigSchema`` cannot check anything: the plugin is broken, not
+    the configuration."""
+
+
+class ConfigCheckTooSlow(InvalidPluginConfig):
+    """Checking the configuration took longer than ``check_timeout_ms``."""
+
+
+#: When the running check must stop (``time.monotonic()``), None outside a check.
+_deadline: ContextVar[float | None] = ContextVar("config_check_deadline", default=None)
+#: The limit in force, for the message.
+_limit_ms: ContextVar[int] = ContextVar("config_check_limit_ms", default=0)
+
+
+def _too_slow() -> ConfigCheckTooSlow:
+    return ConfigCheckTooSlow(
+        f"Checking the configuration against instanceConfigSchema took over the "
+        f"{_limit_ms.get()} ms limit (SANDBOX_PLUGIN_CONFIG_CHECK_TIMEOUT_MS)"
+    )
+
+
+def _seconds_left() -> float | None:
+    deadline = _deadline.get()
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _too_slow()
+    return left
+
+
+def _search(pattern: str, text: str) -> bool:
+    """``re.search`` semantics, stopped at the check's deadline."""
+    try:
+        return regex.search(pattern, text, timeout=_seconds_left()) is not None
+    except TimeoutError:
+        raise _too_slow() from None
+    except regex.error as error:
+        raise InvalidConfigSchema(
+            f"instanceConfigSchema pattern {pattern!r} is not a valid regular expression: {error}"
+        ) from None
 
 
 # Ajv runs a schema's keywords in groups (untyped, then number, string, array, object rules),
@@ -123,12 +191,12 @@ def _additional_properties(
     """One error per extra property, as Ajv reports them."""
     if not validator.is_type(instance, "object"):
         return
-    patterns = [re.compile(pattern) for pattern in schema.get("patternProperties", {})]
+    patterns = list(schema.get("patternProperties", {}))
     extras = [
         name
         for name in instance
         if name not in schema.get("properties", {})
-        and not any(pattern.search(name) for pattern in patterns)
+        and not any(_search(pattern, name) for pattern in patterns)
     ]
     for extra in extras:
         if validator.is_type(allowed, "object"):
@@ -137,12 +205,51 @@ def _additional_properties(
             yield ValidationError("must NOT have additional properties")
 
 
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for name, value in instance.items():
+            if _search(pattern, name):
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+Keyword = Callable[[Any, Any, Any, Mapping[str, Any]], Iterator[ValidationError]]
+
+
+def _timed(keyword: Keyword) -> Keyword:
+    """The keyword, refused once the check's deadline has passed (every schema the check
+    descends into runs its keywords through here, so the whole check is bounded)."""
+
+    def check(
+        validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        _seconds_left()
+        yield from keyword(validator, value, instance, schema)
+
+    return check
+
+
 _AjvOrderedValidator = validators.create(
     meta_schema=Draft7Validator.META_SCHEMA,
     validators={
-        **Draft7Validator.VALIDATORS,
-        "required": _required,
-        "additionalProperties": _additional_properties,
+        keyword: _timed(check)
+        for keyword, check in {
+            **Draft7Validator.VALIDATORS,
+            "required": _required,
+            "additionalProperties": _additional_properties,
+            "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+        }.items()
     },
     type_checker=Draft7Validator.TYPE_CHECKER,
     format_checker=Draft7Validator.FORMAT_CHECKER,
@@ -185,32 +292,78 @@ def _with_branches(errors: Iterator[ValidationError]) -> Iterator[ValidationErro
         yield error
 
 
-def validate_config(schema: Mapping[str, Any] | None, config: Any) -> None:
+def validate_config(
+    schema: Mapping[str, Any] | None,
+    config: Any,
+    settings: PluginConfigSettings | None = None,
+) -> None:
     """Check an operator's plugin configuration against the manifest's ``instanceConfigSchema``.
 
     Args:
         schema: the manifest's ``instanceConfigSchema``; missing or empty accepts any object.
         config: the configuration, which must be a JSON object.
+        settings: the time limit; ``PluginConfigSettings.from_env()`` when not given.
 
     Raises:
         InvalidPluginConfig: with upstream's message; on a schema mismatch ``details`` has
             ``fieldErrors``.
-        jsonschema.SchemaError: the schema is not valid draft-07 (the plugin is broken, not the
-            configuration; upstream's Ajv fails to compile it and answers 500).
+        ConfigCheckTooSlow: the check took longer than the limit.
+        InvalidConfigSchema: the schema cannot be used (upstream's Ajv fails to compile it and
+            answers 500).
     """
     if not isinstance(config, Mapping):
         raise InvalidPluginConfig(CONFIG_NOT_AN_OBJECT)
     if not schema:
         return
-    _AjvOrderedValidator.check_schema(schema)
-    validator = _AjvOrderedValidator(schema, format_checker=_AjvOrderedValidator.FORMAT_CHECKER)
-    errors = _with_branches(validator.iter_errors(config))
-    field_errors = [{"field": _pointer(error), "message": _ajv_message(error)} for error in errors]
+    limit_ms = (settings or PluginConfigSettings.from_env()).check_timeout_ms
+    deadline = _deadline.set(time.monotonic() + limit_ms / 1000)
+    limit = _limit_ms.set(limit_ms)
+    try:
+        field_errors = _field_errors(schema, config)
+    finally:
+        _deadline.reset(deadline)
+        _limit_ms.reset(limit)
     if field_errors:
         raise InvalidPluginConfig(CONFIG_MISMATCH, details={"fieldErrors": field_errors})
 
 
-__all__ = ["CONFIG_MISMATCH", "CONFIG_NOT_AN_OBJECT", "InvalidPluginConfig", "validate_config"]
+def _field_errors(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[dict[str, str]]:
+    try:
+        _AjvOrderedValidator.check_schema(schema)
+        # The metaschemas only: jsonschema's default registry fetches remote $refs over the
+        # network, from the host, while the check blocks the event loop.
+        validator = _AjvOrderedValidator(
+            schema, format_checker=_AjvOrderedValidator.FORMAT_CHECKER, registry=METASCHEMAS
+        )
+        errors = _with_branches(validator.iter_errors(config))
+        return [{"field": _pointer(error), "message": _ajv_message(error)} for error in errors]
+    except SchemaError as error:
+        where = "".join(f"/{part}" for part in error.absolute_path) or "/"
+        raise InvalidConfigSchema(
+            f"instanceConfigSchema is not a valid JSON Schema (draft-07) at {where}: "
+            f"{error.message}"
+        ) from None
+    except Unresolvable as error:
+        raise InvalidConfigSchema(
+            f"instanceConfigSchema has a $ref that cannot be resolved: {error.ref}"
+        ) from None
+    except RecursionError:
+        raise InvalidConfigSchema(
+            "instanceConfigSchema cannot be checked: its $ref references loop without end, "
+            "or the schema or the configuration nests too deeply"
+        ) from None
+
+
+__all__ = [
+    "CONFIG_MISMATCH",
+    "CONFIG_NOT_AN_OBJECT",
+    "ENVIRONMENT",
+    "ConfigCheckTooSlow",
+    "InvalidConfigSchema",
+    "InvalidPluginConfig",
+    "PluginConfigSettings",
+    "validate_config",
+]
 
 
 async def get_config(db: Database, plugin_id: str) -> dict[str, Any]:

