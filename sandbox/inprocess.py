@@ -19,7 +19,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from sandbox.protocol import DEFAULT_MAX_MESSAGE_BYTES
+from sandbox.protocol.limits import WorkerLimits
 from sandbox.sdk import Plugin, WorkerRuntime
 from sandbox.transport import MemoryTransport, memory_transport_pair
 from sandbox.worker_launch import PYTHON_MODULE_PREFIX, LaunchedWorker, WorkerExit, WorkerLauncher
@@ -64,7 +64,7 @@ class InProcessLauncher(WorkerLauncher):
     Args:
         plugin: the plugin definition (see ``load_python_plugin`` to find it from a manifest).
         call_timeout: seconds a worker-to-host call waits.
-        max_message_bytes: longest line the worker end accepts.
+        limits: how long a line and how deep its JSON the worker end accepts.
     """
 
     def __init__(
@@ -72,11 +72,11 @@ class InProcessLauncher(WorkerLauncher):
         plugin: Plugin,
         *,
         call_timeout: float = 30.0,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self.plugin = plugin
         self.call_timeout = call_timeout
-        self.max_message_bytes = max_message_bytes
+        self.limits = limits
 
     async def launch(self) -> LaunchedWorker:
         host_end, worker_end = memory_transport_pair()
@@ -84,7 +84,7 @@ class InProcessLauncher(WorkerLauncher):
             self.plugin,
             worker_end,
             call_timeout=self.call_timeout,
-            max_message_bytes=self.max_message_bytes,
+            limits=self.limits,
         )
         return _InProcessWorker(host_end, runtime)
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInput, NotFound
+from sandbox.protocol import WorkerLimits
+from sandbox.protocol.limits import ENVIRONMENT, megabytes
 
 #: Upstream's fallbacks when ``package.json`` names no manifest, then ours for Python plugins.
 MANIFEST_FALLBACKS = ("dist/manifest.js", "manifest.js", "manifest.json")
@@ -120,7 +122,10 @@ def _find_manifest(root: Path, package_json: dict[str, Any]) -> Path | None:
 
 
 async def _load_manifest(path: Path) -> Any:
+    limit = WorkerLimits.from_env().max_manifest_bytes
     if path.suffix == ".json":
+        if path.stat().st_size > limit:
+            raise ValueError(_manifest_too_big(limit))
         return json.loads(path.read_text(encoding="utf-8"))
     process = await asyncio.create_subprocess_exec(
         "node",
@@ -132,17 +137,52 @@ async def _load_manifest(path: Path) -> Any:
         stderr=asyncio.subprocess.PIPE,
         cwd=path.parent,
     )
+    assert process.stdout is not None and process.stderr is not None
     try:
         async with asyncio.timeout(MANIFEST_IMPORT_TIMEOUT):
-            output, errors = await process.communicate()
+            output, errors = await asyncio.gather(
+                _read_at_most(process.stdout, limit), _read_at_most(process.stderr, None)
+            )
+            await process.wait()
     except TimeoutError:
         process.kill()
         await process.wait()
         raise RuntimeError(f"import did not finish in {MANIFEST_IMPORT_TIMEOUT:.0f}s") from None
+    except _OutputTooBig:
+        process.kill()
+        await process.wait()
+        raise RuntimeError(_manifest_too_big(limit)) from None
     if process.returncode != 0:
         lines = errors.decode(errors="replace").strip().splitlines()
         raise RuntimeError(_node_error(lines))
     return json.loads(output)
+
+
+#: Bytes of Node's stderr kept to explain a failed import; the rest is read and dropped.
+_STDERR_BYTES = 64 * 1024
+
+
+class _OutputTooBig(Exception):
+    """A stream went over its limit; the process is to be killed."""
+
+
+async def _read_at_most(stream: asyncio.StreamReader, limit: int | None) -> bytes:
+    """All of ``stream``; over ``limit`` bytes, ``_OutputTooBig`` (None: keep the first
+    ``_STDERR_BYTES`` and drop the rest)."""
+    kept = bytearray()
+    size = 0
+    while chunk := await stream.read(64 * 1024):
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise _OutputTooBig
+        kept += chunk[: max(0, (limit or _STDERR_BYTES) - len(kept))]
+    return bytes(kept)
+
+
+def _manifest_too_big(limit: int) -> str:
+    return (
+        f"the manifest is over the {megabytes(limit)} limit ({ENVIRONMENT['max_manifest_bytes']})"
+    )
 
 
 def _node_error(lines: list[str]) -> str:

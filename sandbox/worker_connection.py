@@ -4,8 +4,10 @@ It sends host-to-worker requests (each with its own timeout) and notifications, 
 worker-to-host requests concurrently through one injected handler, also while ``initialize`` is
 still pending: plugins call the host from ``setup``. Failures of that handler are mapped to
 JSON-RPC errors in one place (``_error_for``). Lines on the worker's stdout that are not
-protocol messages (a plugin's ``console.log``) are reported and skipped; nothing a worker writes
-can stop the reader.
+protocol messages (a plugin's ``console.log``) are reported, cut to the length of a stored log
+line, and skipped; nothing a worker writes can stop the reader. What a worker may send is
+bounded by ``WorkerLimits`` (line size, JSON depth, calls served at once); a line refused for
+its size or depth that is a request or an awaited answer fails that call at once.
 
 The host's handler sees every worker call as ``handler(method, params, context)``; the
 ``CallContext`` carries the invocation scope (``core.invocation_scope``) for the company gate.
@@ -21,23 +23,26 @@ from typing import Any
 
 from core.errors import HostError
 from core.invocation_scope import CallContext
+from core.plugin_logs import MAX_MESSAGE_CHARS
 from core.worker_bridge import HostMethodNotFound
 from sandbox.invocation import InvocationTable, derive_invocation_scope
 from sandbox.protocol import (
-    DEFAULT_MAX_MESSAGE_BYTES,
     INVOCATION_FIELD,
     INVOCATION_ID_FIELD,
     PLUGIN_RPC_ERROR_CODES,
     ErrorCode,
     FrameError,
+    FrameTooDeep,
     FrameTooLarge,
     JsonRpcPeer,
     Notification,
     Request,
     Response,
     RpcError,
+    WorkerLimits,
     WorkerUnavailable,
 )
+from sandbox.protocol.limits import ENVIRONMENT, megabytes
 from sandbox.transport import Transport
 
 logger = logging.getLogger(__name__)
@@ -72,7 +77,8 @@ class WorkerConnection:
         call_timeout: default seconds a host-to-worker call waits for its answer.
         max_call_timeout: upper bound of any call's timeout.
         notification_scope_ttl: seconds an invocation opened by a notification stays valid.
-        max_message_bytes: longest accepted line; longer ones are dropped.
+        limits: line size, JSON depth and calls served at once (default: from the
+            environment, ``WorkerLimits.from_env``).
     """
 
     def __init__(
@@ -86,7 +92,7 @@ class WorkerConnection:
         call_timeout: float = 30.0,
         max_call_timeout: float = 15 * 60.0,
         notification_scope_ttl: float = 15 * 60.0,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self._transport = transport
         self._handler = handler
@@ -95,6 +101,7 @@ class WorkerConnection:
         self.label = label
         self.call_timeout = call_timeout
         self.max_call_timeout = max_call_timeout
+        self.limits = limits or WorkerLimits.from_env()
         self._invocations = InvocationTable(notification_ttl=notification_scope_ttl)
         self._peer = JsonRpcPeer(
             transport,
@@ -106,9 +113,12 @@ class WorkerConnection:
             on_write_error=self._on_answer_dropped,
             on_dropped=lambda reason: logger.warning("%s: %s", self.label, reason),
             label=label,
-            max_message_bytes=max_message_bytes,
+            max_message_bytes=self.limits.max_message_bytes,
+            max_json_depth=self.limits.max_json_depth,
+            max_in_flight_requests=self.limits.max_in_flight_requests,
         )
         self._open_streams: dict[str, str] = {}
+        self._warned_stray = False
         self._reader: asyncio.Task[None] | None = None
         self._output_closed = asyncio.Event()
 
@@ -120,11 +130,6 @@ class WorkerConnection:
     def pending_calls(self) -> int:
         """Host-to-worker calls waiting for an answer."""
         return self._peer.pending_calls
-
-    @property
-    def max_message_bytes(self) -> int:
-        """Longest accepted line."""
-        return self._peer.max_message_bytes
 
     def start(self) -> None:
         """Start reading the worker's output."""
@@ -186,27 +191,43 @@ class WorkerConnection:
             self._output_closed.set()
 
     def _on_stray(self, frame: bytes, error: FrameError) -> None:
-        line = frame.decode(errors="replace").rstrip()
-        logger.warning("%s: unparseable message from worker: %.200s", self.label, line)
+        if isinstance(error, FrameTooDeep):
+            self._refuse(error.message, error.head)
+            return
+        line = frame[: MAX_MESSAGE_CHARS * 4].decode(errors="replace").rstrip()
+        if len(line) > MAX_MESSAGE_CHARS:
+            line = f"{line[:MAX_MESSAGE_CHARS]}… (a line of {len(frame)} bytes)"
+        # The plugin's logs keep every line (rate limited); the host's own log warns once.
+        level = logging.DEBUG if self._warned_stray else logging.WARNING
+        self._warned_stray = True
+        logger.log(level, "%s: unparseable message from worker: %.200s", self.label, line)
         if self._on_stray_output is not None:
             self._on_stray_output(line)
 
     def _on_oversized(self, report: FrameTooLarge) -> None:
-        logger.error("%s: dropped a message from the worker: %s", self.label, report.message)
-        head = _MESSAGE_HEAD.match(report.head)
-        if head is None:
+        if self._refuse(report.message, report.head) or self._on_stray_output is None:
             return
-        message_id, kind = int(head.group(1)), head.group(2)
+        self._on_stray_output(
+            f"{report.head.decode(errors='replace')}… (a line of {report.size} bytes, over the"
+            f" {megabytes(report.limit)} limit ({ENVIRONMENT['max_message_bytes']}), dropped)"
+        )
+
+    def _refuse(self, reason: str, head: bytes) -> bool:
+        """Fail the call a refused line belongs to, found by its id; False when it is none."""
+        logger.error("%s: dropped a message from the worker: %s", self.label, reason)
+        match = _MESSAGE_HEAD.match(head)
+        if match is None:
+            return False
+        message_id, kind = int(match.group(1)), match.group(2)
         if kind == b"method":
             # Answer the worker's call now rather than leave it to its 30 s timeout.
-            self._peer.answer_error(message_id, ErrorCode.INVALID_REQUEST, report.message)
-            return
+            self._peer.answer_error(message_id, ErrorCode.INVALID_REQUEST, reason)
+            return True
         method = self._peer.waiting_method(message_id)
         if method is not None:
-            failure = RpcError(
-                ErrorCode.INTERNAL_ERROR, f'Response to "{method}": {report.message}'
-            )
+            failure = RpcError(ErrorCode.INTERNAL_ERROR, f'Response to "{method}": {reason}')
             self._peer.resolve(Response(message_id, None, failure))
+        return True
 
     def _on_answer_dropped(self, error: ConnectionError) -> None:
         logger.debug("%s: the worker is gone; an answer was dropped", self.label)

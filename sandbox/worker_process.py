@@ -15,6 +15,7 @@ pending restart (upstream leaves the timer running); every timing is a ``WorkerT
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import enum
@@ -28,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sandbox.protocol import (
-    DEFAULT_MAX_MESSAGE_BYTES,
     FrameTooLarge,
     ProtocolError,
+    WorkerLimits,
     WorkerStartError,
     WorkerUnavailable,
     read_lines,
@@ -197,7 +198,8 @@ class WorkerProcess:
         on_restart: awaited before a restarted worker is spawned (after a crash, or
             ``restart()``), e.g. to drop the event subscriptions of the previous worker.
         timings: every timeout and delay.
-        max_message_bytes: longest accepted protocol line.
+        limits: what the worker may send (see ``WorkerConnection``; default: from the
+            environment).
     """
 
     def __init__(
@@ -212,12 +214,12 @@ class WorkerProcess:
         on_event: Callable[[WorkerEvent], None] | None = None,
         on_restart: Callable[[], Awaitable[None] | None] | None = None,
         timings: WorkerTimings = WorkerTimings(),
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self.plugin_id = plugin_id
         self.launcher = launcher
         self.timings = timings
-        self.max_message_bytes = max_message_bytes
+        self.limits = limits or WorkerLimits.from_env()
         self._initialize = initialize
         self._handler = handler
         self._on_notification = on_notification
@@ -231,7 +233,8 @@ class WorkerProcess:
         self._next_restart_at: float | None = None
         self._started_at: float | None = None
         self._supported_methods: tuple[str, ...] = ()
-        self._stderr_tail = ""
+        self._stderr_lines: collections.deque[str] = collections.deque()
+        self._stderr_chars = 0
         self._consecutive_crashes = 0
         self._total_crashes = 0
         self._last_crash_at: float | None = None
@@ -260,7 +263,7 @@ class WorkerProcess:
     @property
     def stderr_tail(self) -> str:
         """The last 8,000 characters the current or last worker wrote to stderr."""
-        return self._stderr_tail
+        return "\n".join(self._stderr_lines)[-STDERR_TAIL_CHARS:]
 
     def diagnostics(self) -> WorkerDiagnostics:
         now = time.monotonic()
@@ -365,7 +368,8 @@ class WorkerProcess:
 
     async def _start_attempt(self, *, restart: bool) -> None:
         self._set_status(WorkerStatus.STARTING)
-        self._stderr_tail = ""
+        self._stderr_lines.clear()
+        self._stderr_chars = 0
         try:
             launched = await self.launcher.launch()
         except OSError as error:
@@ -380,7 +384,7 @@ class WorkerProcess:
             call_timeout=self.timings.call,
             max_call_timeout=self.timings.max_call,
             notification_scope_ttl=self.timings.notification_scope_ttl,
-            max_message_bytes=self.max_message_bytes,
+            limits=self.limits,
         )
         run = self._run = _Run(launched, connection)
         connection.start()
@@ -406,7 +410,7 @@ class WorkerProcess:
             if not isinstance(error, ProtocolError):
                 raise  # e.g. initialize params that are not JSON: the caller's bug
             message = f'Worker initialize failed for "{self.plugin_id}": {error.message}'
-            raise WorkerStartError(with_stderr(message, self._stderr_tail)) from None
+            raise WorkerStartError(with_stderr(message, self.stderr_tail)) from None
         run.ready = True
         self._supported_methods = tuple(result.get("supportedMethods") or ())
         self._consecutive_crashes = 0
@@ -424,7 +428,7 @@ class WorkerProcess:
                 await run.stderr_done.wait()
         reason = with_stderr(
             f"Worker process exited (code={_js(exit.code)}, signal={_js(exit.signal)})",
-            self._stderr_tail,
+            self.stderr_tail,
         )
         await run.connection.close(WorkerUnavailable(reason))
         if run.stderr_task is not None:
@@ -547,8 +551,11 @@ class WorkerProcess:
             line = frame.head.decode(errors="replace") + f"… ({frame.size} bytes)"
         else:
             line = frame.decode(errors="replace").rstrip()
-        tail = f"{self._stderr_tail}\n{line}" if self._stderr_tail else line
-        self._stderr_tail = tail[-STDERR_TAIL_CHARS:]
+        # Lines, not one string: a flood of lines must not copy the whole tail each time.
+        self._stderr_lines.append(line)
+        self._stderr_chars += len(line) + 1
+        while self._stderr_chars - len(self._stderr_lines[0]) - 1 > STDERR_TAIL_CHARS:
+            self._stderr_chars -= len(self._stderr_lines.popleft()) + 1
         logger.info("plugin %s: [plugin stderr] %s", self.plugin_id, line)
         self._output("stderr", line)
 

@@ -1,12 +1,14 @@
 """Paperclip's plugin worker protocol: JSON-RPC 2.0 over newline-delimited stdio.
 
 The codec shared by the host side (``sandbox.worker_connection``) and the Python SDK's worker
-runtime (``sandbox.sdk``): framing, parsing and classification, message builders, error codes
-and the protocol's exception hierarchy; and ``JsonRpcPeer``, the read loop, pending calls and
-answers both ends run on top of it.
+runtime (``sandbox.sdk``): framing, parsing and classification, message builders, error codes,
+the protocol's exception hierarchy and its limits (``WorkerLimits``); and ``JsonRpcPeer``, the
+read loop, pending calls and answers both ends run on top of it.
 """
 
 from sandbox.protocol._codes import (
+    DEFAULT_MAX_IN_FLIGHT_REQUESTS,
+    DEFAULT_MAX_JSON_DEPTH,
     DEFAULT_MAX_MESSAGE_BYTES,
     HOST_TO_WORKER_OPTIONAL_METHODS,
     HOST_TO_WORKER_REQUIRED_METHODS,
@@ -18,6 +20,7 @@ from sandbox.protocol._codes import (
 )
 from sandbox.protocol._errors import (
     FrameError,
+    FrameTooDeep,
     FrameTooLarge,
     ProtocolError,
     RpcError,
@@ -40,8 +43,11 @@ from sandbox.protocol._messages import (
     result_message,
 )
 from sandbox.protocol._peer import JsonRpcPeer
+from sandbox.protocol.limits import WorkerLimits
 
 __all__ = [
+    "DEFAULT_MAX_IN_FLIGHT_REQUESTS",
+    "DEFAULT_MAX_JSON_DEPTH",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "HOST_TO_WORKER_OPTIONAL_METHODS",
     "HOST_TO_WORKER_REQUIRED_METHODS",
@@ -51,6 +57,7 @@ __all__ = [
     "PLUGIN_RPC_ERROR_CODES",
     "ErrorCode",
     "FrameError",
+    "FrameTooDeep",
     "FrameTooLarge",
     "JsonRpcPeer",
     "LineDecoder",
@@ -61,6 +68,7 @@ __all__ = [
     "Response",
     "RpcError",
     "RpcTimeout",
+    "WorkerLimits",
     "WorkerStartError",
     "WorkerUnavailable",
     "classify",

@@ -5,7 +5,8 @@ into this one hierarchy where they occur; nothing foreign leaks to callers::
 
     ProtocolError
      ├── FrameError             a line that is not a JSON-RPC 2.0 message
-     │    └── FrameTooLarge     a line longer than the configured maximum
+     │    ├── FrameTooLarge     a line longer than the configured maximum
+     │    └── FrameTooDeep      a line whose JSON nests deeper than the configured maximum
      ├── RpcError               a call failed with a JSON-RPC error object (code, message, data)
      │    ├── RpcTimeout        -32003: no answer in time
      │    └── WorkerUnavailable -32000: not running, exited, or shutting down
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.protocol._codes import ErrorCode
+from sandbox.protocol.limits import ENVIRONMENT
 
 
 class ProtocolError(Exception):
@@ -35,10 +37,26 @@ class FrameTooLarge(FrameError):
     """A line longer than the configured maximum; its bytes were discarded, not buffered."""
 
     def __init__(self, *, size: int, limit: int, head: bytes) -> None:
-        super().__init__(f"Message of {size} bytes exceeds the limit of {limit} bytes")
+        super().__init__(
+            f"Message of {size} bytes exceeds the limit of {limit} bytes"
+            f" ({ENVIRONMENT['max_message_bytes']})"
+        )
         self.size = size
         self.limit = limit
         #: The first bytes of the line, for diagnostics and to find the message's id.
+        self.head = head
+
+
+class FrameTooDeep(FrameError):
+    """A line whose arrays and objects nest deeper than the configured maximum."""
+
+    def __init__(self, *, limit: int, head: bytes) -> None:
+        super().__init__(
+            f"Message nests arrays and objects deeper than the limit of {limit} levels"
+            f" ({ENVIRONMENT['max_json_depth']})"
+        )
+        self.limit = limit
+        #: The first bytes of the line, to find the message's id.
         self.head = head
 
 

@@ -7,6 +7,7 @@ buffered whole: its bytes are counted and dropped, and it comes out as a ``Frame
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sandbox.protocol._codes import DEFAULT_MAX_MESSAGE_BYTES
@@ -14,6 +15,8 @@ from sandbox.protocol._errors import FrameTooLarge
 
 #: Bytes of an oversized line kept for diagnostics.
 _HEAD_BYTES = 200
+#: Longest a reader handles lines before it lets other tasks run.
+_SLICE_SECONDS = 0.005
 
 
 class LineDecoder:
@@ -67,10 +70,20 @@ class LineDecoder:
 async def read_lines(
     read: Callable[[], Awaitable[bytes]], max_line_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 ) -> AsyncIterator[bytes | FrameTooLarge]:
-    """The lines of a stream read chunk by chunk with ``read`` (``b""`` at its end)."""
+    """The lines of a stream read chunk by chunk with ``read`` (``b""`` at its end).
+
+    A chunk holds thousands of short lines, and ``read`` does not suspend while data is
+    buffered: so that a flooding peer cannot hold the event loop, the reader lets other tasks
+    run whenever handling its lines has taken ``_SLICE_SECONDS``.
+    """
+    loop = asyncio.get_running_loop()
     decoder = LineDecoder(max_line_bytes)
+    resumed = loop.time()
     while chunk := await read():
         for line in decoder.feed(chunk):
             yield line
+            if loop.time() - resumed > _SLICE_SECONDS:
+                await asyncio.sleep(0)
+                resumed = loop.time()
     for line in decoder.flush():
         yield line

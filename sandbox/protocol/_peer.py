@@ -5,6 +5,13 @@ resolves the call waiting for its id, a request is answered by the handler in a 
 (several run at once), a notification goes to a callback. It sends requests (each waiting with
 its own timeout) and notifications, and on ``close`` fails every call still waiting.
 
+Bounds, so that the other end cannot grow this one's memory or stall its loop: a line longer
+than ``max_message_bytes`` or nested deeper than ``max_json_depth`` is refused; a message this
+end would send over ``max_message_bytes`` is not sent (a call fails at once, an answer becomes
+an error answer); and with ``max_in_flight_requests``, requests beyond that many being served
+are answered with an error at once. A request's slot is freed once its answer is handed over,
+so a peer that stops reading its answers soon has its further requests refused.
+
 What differs between the two ends stays with them, passed in as callbacks: what a handler's
 failure becomes on the wire, what to do with a line that is not a message (the host reports it
 as the plugin's stray output, the worker answers upstream's parse error), how a broken output is
@@ -19,8 +26,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox.protocol._codes import DEFAULT_MAX_MESSAGE_BYTES
-from sandbox.protocol._errors import FrameError, FrameTooLarge, RpcTimeout, WorkerUnavailable
+from sandbox.protocol._codes import DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, ErrorCode
+from sandbox.protocol._errors import (
+    FrameError,
+    FrameTooLarge,
+    RpcError,
+    RpcTimeout,
+    WorkerUnavailable,
+)
 from sandbox.protocol._framing import read_lines
 from sandbox.protocol._messages import (
     Notification,
@@ -34,6 +47,7 @@ from sandbox.protocol._messages import (
     request_message,
     result_message,
 )
+from sandbox.protocol.limits import ENVIRONMENT, megabytes
 
 if TYPE_CHECKING:
     from sandbox.transport import Transport
@@ -72,7 +86,12 @@ class JsonRpcPeer:
         timeout_message: the ``RpcTimeout`` message; ``{method}`` and ``{milliseconds}`` are
             filled in.
         label: names this end in log lines and task names.
-        max_message_bytes: longest accepted line; longer ones go to ``on_oversized``.
+        max_message_bytes: longest accepted line; longer ones go to ``on_oversized``, and
+            longer messages of this end are not sent.
+        max_json_depth: deepest accepted nesting; deeper lines go to ``on_unparseable`` as
+            ``FrameTooDeep``.
+        max_in_flight_requests: requests of the other end served at once; more are answered
+            -32603 at once (None: no limit).
     """
 
     def __init__(
@@ -89,6 +108,8 @@ class JsonRpcPeer:
         timeout_message: str = 'RPC call "{method}" timed out after {milliseconds}ms',
         label: str = "peer",
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        max_in_flight_requests: int | None = None,
     ) -> None:
         self._transport = transport
         self._handler = handler
@@ -101,6 +122,9 @@ class JsonRpcPeer:
         self._timeout_message = timeout_message
         self.label = label
         self.max_message_bytes = max_message_bytes
+        self.max_json_depth = max_json_depth
+        self.max_in_flight_requests = max_in_flight_requests
+        self._serving: set[asyncio.Task[Any]] = set()
         self._pending: dict[int, _PendingCall] = {}
         self._last_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -137,14 +161,14 @@ class JsonRpcPeer:
                 self._on_oversized(frame)
                 return
             try:
-                message = classify(parse_message(frame))
+                message = classify(parse_message(frame, max_depth=self.max_json_depth))
             except FrameError as error:
                 self._on_unparseable(frame, error)
                 return
             if isinstance(message, Response):
                 self.resolve(message)
             elif isinstance(message, Request):
-                self.spawn(self._answer(message), name=f"{self.label} serve")
+                self._serve(message)
             elif isinstance(message, Notification):
                 self._on_notification(message)
             elif self._on_dropped is not None:
@@ -169,6 +193,20 @@ class JsonRpcPeer:
 
     # -- answering ------------------------------------------------------------------------
 
+    def _serve(self, request: Request) -> None:
+        limit = self.max_in_flight_requests
+        if limit is not None and len(self._serving) >= limit:
+            self.answer_error(
+                request.id,
+                ErrorCode.INTERNAL_ERROR,
+                f'Call "{request.method}" refused: {limit} calls are already being served,'
+                f" the limit ({ENVIRONMENT['max_in_flight_requests']})",
+            )
+            return
+        task = self.spawn(self._answer(request), name=f"{self.label} serve")
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
+
     async def _answer(self, request: Request) -> None:
         try:
             result = await self._handler(request)
@@ -176,17 +214,34 @@ class JsonRpcPeer:
         except Exception as error:
             code, message = self._error_for(request, error)
             data = encode_message(error_message(request.id, code, message))
+        if len(data) - 1 > self.max_message_bytes:
+            message = f'Response to "{request.method}" {self._over_limit(len(data) - 1)}'
+            data = encode_message(error_message(request.id, ErrorCode.INTERNAL_ERROR, message))
         self.write(data)
+        if self._closed_reason is None:
+            try:  # hold the request's slot until the other end takes its answer
+                await self._transport.drain()
+            except ConnectionError as error:
+                self._on_write_error(error)
+
+    def _over_limit(self, size: int) -> str:
+        return (
+            f"is {megabytes(size)}, over the {megabytes(self.max_message_bytes)} limit"
+            f" ({ENVIRONMENT['max_message_bytes']})"
+        )
 
     def answer_error(self, request_id: Any, code: int, message: str) -> None:
         """Answer a request (``None``: a line that had no usable id) with an error."""
         self.write(encode_message(error_message(request_id, code, message)))
 
-    def spawn(self, coroutine: Coroutine[Any, Any, Any], *, name: str | None = None) -> None:
+    def spawn(
+        self, coroutine: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> asyncio.Task[Any]:
         """Run ``coroutine`` in a task kept until it ends (see ``tasks``)."""
         task = asyncio.create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- sending --------------------------------------------------------------------------
 
@@ -207,7 +262,8 @@ class JsonRpcPeer:
                 broken stream goes to ``on_write_error`` and the call waits on.
 
         Raises:
-            RpcError: the other end answered with an error (its code and message).
+            RpcError: the other end answered with an error (its code and message), or -32600
+                at once when the request is over ``max_message_bytes``.
             RpcTimeout: no answer within ``timeout`` seconds.
             WorkerUnavailable: the peer is closed, or was closed while waiting.
             ConnectionError: with ``drain``, the request could not be sent.
@@ -216,10 +272,13 @@ class JsonRpcPeer:
             raise WorkerUnavailable(self._closed_reason)
         self._last_id = self._last_id + 1 if self._last_id < MAX_REQUEST_ID else 1
         request_id = self._last_id
+        data = encode_message(request_message(request_id, method, params, envelope))
+        if len(data) - 1 > self.max_message_bytes:
+            message = f'Request "{method}" {self._over_limit(len(data) - 1)}'
+            raise RpcError(ErrorCode.INVALID_REQUEST, message)
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = _PendingCall(method, future)
         try:
-            data = encode_message(request_message(request_id, method, params, envelope))
             async with asyncio.timeout(timeout):
                 if drain:
                     self._transport.write(data)
@@ -240,13 +299,24 @@ class JsonRpcPeer:
     def notify(
         self, method: str, params: Any, *, envelope: Mapping[str, Any] | None = None
     ) -> None:
-        """Send a notification (no ``id``, no answer); dropped once the peer is closed.
+        """Send a notification (no ``id``, no answer); dropped once the peer is closed, and
+        (with a warning) when it is over ``max_message_bytes``.
 
         Raises:
             ConnectionError: the stream is broken.
         """
-        if self._closed_reason is None:
-            self._transport.write(encode_message(notification_message(method, params, envelope)))
+        if self._closed_reason is not None:
+            return
+        data = encode_message(notification_message(method, params, envelope))
+        if len(data) - 1 > self.max_message_bytes:
+            logger.warning(
+                "%s: notification %s not sent: it %s",
+                self.label,
+                method,
+                self._over_limit(len(data) - 1),
+            )
+            return
+        self._transport.write(data)
 
     def write(self, data: bytes) -> None:
         """Write an encoded frame nobody waits on; dropped once the peer is closed, and a

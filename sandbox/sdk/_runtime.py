@@ -15,7 +15,6 @@ from contextvars import ContextVar
 from typing import Any
 
 from sandbox.protocol import (
-    DEFAULT_MAX_MESSAGE_BYTES,
     INVOCATION_FIELD,
     INVOCATION_ID_FIELD,
     ErrorCode,
@@ -26,6 +25,7 @@ from sandbox.protocol import (
     RpcError,
     WorkerUnavailable,
 )
+from sandbox.protocol.limits import WorkerLimits
 from sandbox.sdk._dispatch import Dispatcher
 from sandbox.sdk._plugin import Plugin
 from sandbox.transport import Transport
@@ -41,7 +41,8 @@ class WorkerRuntime:
         plugin: the plugin to serve.
         transport: the worker's stdio, or the worker end of an in-memory pair.
         call_timeout: seconds a worker-to-host call waits (30, not configurable upstream).
-        max_message_bytes: longest accepted line.
+        limits: how long a line and how deep its JSON may be (the host passes its own
+            ``SANDBOX_PLUGIN_*`` values in the worker's environment).
     """
 
     def __init__(
@@ -50,8 +51,9 @@ class WorkerRuntime:
         transport: Transport,
         *,
         call_timeout: float = 30.0,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        limits: WorkerLimits | None = None,
     ) -> None:
+        limits = limits or WorkerLimits()
         self._transport = transport
         self.call_timeout = call_timeout
         self._dispatcher = Dispatcher(plugin, self)
@@ -66,7 +68,8 @@ class WorkerRuntime:
             on_write_error=self._on_broken_output,
             timeout_message='Worker→host call "{method}" timed out after {milliseconds}ms',
             label="plugin worker",
-            max_message_bytes=max_message_bytes,
+            max_message_bytes=limits.max_message_bytes,
+            max_json_depth=limits.max_json_depth,
         )
 
     @property

@@ -8,6 +8,7 @@ import sys
 import traceback
 from typing import Any, NoReturn
 
+from sandbox.protocol.limits import WorkerLimits
 from sandbox.sdk._plugin import Plugin
 from sandbox.sdk._runtime import WorkerRuntime
 from sandbox.transport import StreamTransport
@@ -37,7 +38,7 @@ async def _serve_stdio(plugin: Plugin, protocol_fd: int) -> None:
         asyncio.streams.FlowControlMixin, pipe
     )
     writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
-    runtime = WorkerRuntime(plugin, StreamTransport(reader, writer))
+    runtime = WorkerRuntime(plugin, StreamTransport(reader, writer), limits=WorkerLimits.from_env())
 
     def report(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         # A background task the plugin started failed with nobody awaiting it: tell the host

@@ -18,6 +18,7 @@ from sandbox.protocol import (
     LineDecoder,
     RpcError,
     RpcTimeout,
+    WorkerLimits,
     WorkerUnavailable,
 )
 from sandbox.transport import MemoryTransport, memory_transport_pair
@@ -87,7 +88,7 @@ async def pair(host: Host) -> AsyncIterator[tuple[WorkerConnection, Peer]]:
         on_notification=host.notify,
         on_stray_output=host.stray.append,
         label="p1",
-        max_message_bytes=300,
+        limits=WorkerLimits(max_message_bytes=300),
     )
     connection.start()
     yield connection, Peer(worker_end)
@@ -399,6 +400,7 @@ async def test_an_oversized_answer_fails_its_call_at_once(
     assert raised.value.code == ErrorCode.INTERNAL_ERROR
     assert raised.value.message == (
         f'Response to "getData": Message of {len(answer)} bytes exceeds the limit of 300 bytes'
+        " (SANDBOX_PLUGIN_MAX_MESSAGE_BYTES)"
     )
 
 

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from sandbox.protocol import ErrorCode, RpcError, RpcTimeout, WorkerStartError, WorkerUnavailable
+from sandbox.protocol import (
+    ErrorCode,
+    RpcError,
+    RpcTimeout,
+    WorkerLimits,
+    WorkerStartError,
+    WorkerUnavailable,
+)
 from sandbox.worker_launch import SubprocessLauncher, WorkerCommand, WorkerLauncher
 from sandbox.worker_process import (
     STDERR_TAIL_CHARS,
@@ -216,7 +223,7 @@ def handle(message):
         reply(message, "fine")
 serve(handle)
 """
-    worker = workers(scripted_worker(tmp_path, body), max_message_bytes=1024)
+    worker = workers(scripted_worker(tmp_path, body), limits=WorkerLimits(max_message_bytes=1024))
     await worker.process.start()
     with pytest.raises(RpcError) as raised:
         await worker.process.call("getData", {"big": True})

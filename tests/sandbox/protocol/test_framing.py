@@ -48,7 +48,9 @@ class TestLineDecoder:
         report, after = frames
         assert isinstance(report, FrameTooLarge)
         assert (report.size, report.limit, report.head) == (25, 10, b"x" * 25)
-        assert report.message == "Message of 25 bytes exceeds the limit of 10 bytes"
+        assert report.message == (
+            "Message of 25 bytes exceeds the limit of 10 bytes (SANDBOX_PLUGIN_MAX_MESSAGE_BYTES)"
+        )
         assert after == b"ok"
 
     def test_an_oversized_line_is_never_buffered_whole(self) -> None:
