@@ -30,11 +30,14 @@ from core.plugin_config import get_config
 from core.plugin_jobs import JobRecord, JobRunRecord, list_jobs, list_runs
 from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
 from core.plugin_registry import find_plugin, list_plugins
+from core.plugin_trust import set_trusted, trusted_plugin_ids
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
 from core.unit_of_work import write
 from db import Database
 from db.constants import PLUGIN_LOG_LEVELS
 from sandbox.cli_support import database_option, open_migrated_database, progress, run_command
+from sandbox.containment.isolation import worker_isolation
+from sandbox.containment.policy import ContainmentSettings
 from sandbox.demo import DEMO_PLUGINS, DemoRun, DemoUnavailable, demo_plugin, demo_report, run_demo
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError, WorkerUnavailable
@@ -183,24 +186,71 @@ def install(database: str | None, path: str, config_text: str | None, as_json: b
 @click.option("--all", "include_uninstalled", is_flag=True, help="Include uninstalled plugins.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plugin records as JSON.")
 def list_command(database: str | None, include_uninstalled: bool, as_json: bool) -> None:
-    """List installed plugins in install order."""
+    """List installed plugins in install order.
 
-    async def run() -> list[records.PluginRecord]:
+    ISOLATION says how the plugin's worker runs: contained, trusted (``plugin trust``), off
+    (``SANDBOX_CONTAINMENT=off``) or unsupported (this kernel cannot contain it).
+    """
+
+    async def run() -> tuple[list[records.PluginRecord], set[str]]:
         async with open_migrated_database(database) as db:
-            return await list_plugins(db, include_uninstalled=include_uninstalled)
+            plugins = await list_plugins(db, include_uninstalled=include_uninstalled)
+            return plugins, await trusted_plugin_ids(db)
 
-    plugins = _call(run())
+    plugins, trusted = _call(run())
+    settings = ContainmentSettings.from_env()
+    isolation = {
+        p.id: worker_isolation(trusted=p.id in trusted, settings=settings) for p in plugins
+    }
     if as_json:
-        _echo_json([record.to_wire() for record in plugins], one_line=True)
+        wire = [record.to_wire() | {"isolation": isolation[record.id]} for record in plugins]
+        _echo_json(wire, one_line=True)
         return
     if not plugins:
         click.echo("No plugins installed.")
         return
     rows = [
-        (p.plugin_key, p.version, p.status, p.package_path or "-", p.last_error or "-")
+        (
+            p.plugin_key,
+            p.version,
+            p.status,
+            isolation[p.id],
+            p.package_path or "-",
+            p.last_error or "-",
+        )
         for p in plugins
     ]
-    click.echo(_table(("KEY", "VERSION", "STATUS", "PATH", "LAST ERROR"), rows))
+    click.echo(_table(("KEY", "VERSION", "STATUS", "ISOLATION", "PATH", "LAST ERROR"), rows))
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+def trust(database: str | None, plugin_ref: str) -> None:
+    """Run a plugin's worker uncontained, as a plain child process (trusted code only).
+
+    Takes effect at the worker's next start.
+    """
+    _set_trust(database, plugin_ref, trusted=True)
+
+
+@plugin.command()
+@database_option
+@_PLUGIN_ARGUMENT
+def untrust(database: str | None, plugin_ref: str) -> None:
+    """Contain a trusted plugin's worker again (from its next start)."""
+    _set_trust(database, plugin_ref, trusted=False)
+
+
+def _set_trust(database: str | None, plugin_ref: str, *, trusted: bool) -> None:
+    async def run() -> tuple[records.PluginRecord, bool]:
+        async with open_migrated_database(database) as db:
+            record = await _require_plugin(db, plugin_ref)
+            return record, await set_trusted(db, record.id, trusted)
+
+    record, changed = _call(run())
+    state = "trusted: its worker runs uncontained" if trusted else "contained"
+    click.echo(f"{record.plugin_key} {'is now' if changed else 'was already'} {state}")
 
 
 @plugin.command()

@@ -69,11 +69,16 @@ from core.plugin_registry import (
     require_plugin,
     set_status,
 )
+from core.plugin_trust import is_trusted
 from core.plugin_upgrade import check_same_plugin, manifest_changes, upgrade_plugin
 from core.records import PluginRecord
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse, dispatch_api_request
 from core.worker_bridge import PluginRef, WorkerBridge
 from db import Database
+from sandbox.containment.isolation import unsupported_notice
+from sandbox.containment.kernel import KernelSupport, probe_kernel
+from sandbox.containment.launcher import ContainedLauncher
+from sandbox.containment.policy import ContainmentSettings
 from sandbox.inprocess import InProcessLauncher, load_python_plugin
 from sandbox.plugin_package import load_package, worker_entrypoint
 from sandbox.protocol import RpcError, WorkerUnavailable
@@ -173,6 +178,9 @@ class PluginHost:
         timings: worker timeouts and restart backoff.
         log_flush_interval: seconds a log line (or a count of capability use) may wait before
             it is stored.
+        containment: whether workers in their own process are contained, and their limits
+            (``ContainmentSettings.from_env()`` by default; in-process workers never are).
+        kernel: what the kernel offers (probed on the first contained start by default).
     """
 
     def __init__(
@@ -183,8 +191,13 @@ class PluginHost:
         python_workers: PythonWorkers = "subprocess",
         timings: WorkerTimings | None = None,
         log_flush_interval: float = 1.0,
+        containment: ContainmentSettings | None = None,
+        kernel: KernelSupport | None = None,
     ) -> None:
         self.db = db
+        self.containment = containment or ContainmentSettings.from_env()
+        self._kernel = kernel
+        self._notified_unsupported = False
         self.bus = bus or EventBus()
         self.plugin_db = PluginDatabase(db)
         self.logs = LogBuffer(db, flush_interval=log_flush_interval)
@@ -581,7 +594,9 @@ class PluginHost:
         )
         worker = WorkerProcess(
             plugin_id=plugin_id,
-            launcher=self._launcher(plugin_id, root, declared),
+            launcher=self._launcher(
+                plugin_id, root, declared, trusted=await is_trusted(self.db, plugin_id)
+            ),
             initialize=InitializeParams(
                 manifest=record.manifest_json,
                 config=config,
@@ -611,13 +626,29 @@ class PluginHost:
         await self.logs.flush()
         await self.usage.flush()
 
-    def _launcher(self, plugin_id: str, root: Path, declared: str) -> WorkerLauncher:
+    @property
+    def kernel(self) -> KernelSupport:
+        """What the kernel offers for containment (probed once per process)."""
+        if self._kernel is None:
+            self._kernel = probe_kernel()
+        return self._kernel
+
+    def _launcher(
+        self, plugin_id: str, root: Path, declared: str, *, trusted: bool
+    ) -> WorkerLauncher:
         python = not declared.endswith(NODE_SUFFIXES)
         if python and self.python_workers == "in-process":
             return InProcessLauncher(
                 load_python_plugin(declared, package_root=root), call_timeout=self.timings.call
             )
-        return SubprocessLauncher(worker_command(declared, package_root=root, plugin_id=plugin_id))
+        command = worker_command(declared, package_root=root, plugin_id=plugin_id)
+        if self.containment.enabled and not trusted:
+            if self.kernel.supported:
+                return ContainedLauncher(command, settings=self.containment, kernel=self.kernel)
+            if not self._notified_unsupported:  # once per host
+                self._notified_unsupported = True
+                logger.warning(unsupported_notice(self.kernel))
+        return SubprocessLauncher(command)
 
     async def _reload_ended(
         self,
@@ -631,10 +662,10 @@ class PluginHost:
             described = "; ".join(changes) or "manifest unchanged"
             message = f"Plugin reloaded: {described}; worker restarted"
             meta.update(version=record.version, changes=list(changes))
-            self.logs.add(LogLine(record.id, "info", message, meta))
+            self.logs.add_host_line(LogLine(record.id, "info", message, meta))
         else:
             message = f"Reload {status}: {reason}"
-            self.logs.add(LogLine(record.id, "error", message, meta))
+            self.logs.add_host_line(LogLine(record.id, "error", message, meta))
         await self.logs.flush()
         return ReloadOutcome(record.id, record.plugin_key, status, reason, changes)
 
@@ -685,6 +716,7 @@ class PluginHost:
         self.bus.subscribe(pattern, deliver, event_filter=event_filter, owner=owner or plugin_id)
 
     def _worker_output(self, plugin_id: str, stream: str, line: str) -> None:
+        # The plugin's own output: rate limited with its ctx.logger lines (core.plugin_logs).
         level = "warn" if stream == "stderr" else "info"
         self.logs.add(LogLine(plugin_id, level, line, {"stream": stream}))
 
@@ -696,7 +728,7 @@ class PluginHost:
             if event.will_restart and event.restart_delay is not None
             else "not restarting"
         )
-        self.logs.add(
+        self.logs.add_host_line(
             LogLine(
                 plugin_id,
                 "error",

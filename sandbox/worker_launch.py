@@ -11,6 +11,7 @@ A Python worker module defines ``plugin = define_plugin(...)`` and ends with
 ``if __name__ == "__main__": run_worker(plugin)``. Every worker runs from its package root.
 
 The host's environment is not inherited: the worker gets ``PATH`` and ``NODE_PATH`` (when set),
+the worker protocol's ``SANDBOX_PLUGIN_*`` limits (when set, so both ends agree),
 ``PAPERCLIP_PLUGIN_ID``, ``NODE_ENV`` (default ``production``) and ``TZ`` (default ``UTC``);
 Python workers also get ``PYTHONPATH`` (the package root, then the sandbox itself, so
 ``sandbox.sdk`` imports) and ``PYTHONIOENCODING=utf-8``. Extra variables passed by the caller
@@ -29,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.protocol.limits import WorkerLimits
 from sandbox.transport import StreamTransport, Transport
 
 NODE_SUFFIXES = (".js", ".mjs", ".cjs")
@@ -53,7 +55,8 @@ def worker_environment(
     source: Mapping[str, str] = os.environ,
 ) -> dict[str, str]:
     """The environment of a worker: upstream's allow-list, then ``extra``."""
-    env = {name: source[name] for name in ("PATH", "NODE_PATH") if name in source}
+    passed = ("PATH", "NODE_PATH", *WorkerLimits.ENVIRONMENT.values())
+    env = {name: source[name] for name in passed if name in source}
     env |= {
         "PAPERCLIP_PLUGIN_ID": plugin_id,
         "NODE_ENV": source.get("NODE_ENV", "production"),
@@ -165,9 +168,44 @@ class WorkerLauncher(abc.ABC):
         """
 
 
-class _Subprocess(LaunchedWorker):
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+#: Seconds the last output of an exited worker may take to arrive when its children still hold
+#: its pipes; then the host closes them.
+EXIT_OUTPUT_GRACE = 0.2
+
+
+class _ExitWatch(asyncio.subprocess.SubprocessStreamProtocol):
+    """Knows when the process ends, whether or not something else still holds its pipes.
+
+    (``Process.wait`` on Python 3.11 also waits for the pipes to close.)
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=2**16, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+class WorkerSubprocess(LaunchedWorker):
+    """A worker process with piped stdio, leading its own process group.
+
+    Its exit is its end: ``wait`` returns when the process exits, kills what is left of its
+    process group, and closes its pipes if a descendant still holds them after
+    ``EXIT_OUTPUT_GRACE``.
+    """
+
+    def __init__(
+        self,
+        transport: asyncio.SubprocessTransport,
+        protocol: _ExitWatch,
+        process: asyncio.subprocess.Process,
+    ) -> None:
         assert process.stdin and process.stdout and process.stderr
+        self._subprocess = transport
+        self._watch = protocol
         self._process = process
         self._stderr = process.stderr
         self.transport = StreamTransport(process.stdout, process.stdin)
@@ -177,17 +215,48 @@ class _Subprocess(LaunchedWorker):
         return await self._stderr.read(64 * 1024)
 
     async def wait(self) -> WorkerExit:
-        code = await self._process.wait()
+        await asyncio.shield(self._watch.exited)
+        code = self._subprocess.get_returncode()
+        assert code is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        try:
+            async with asyncio.timeout(EXIT_OUTPUT_GRACE):
+                await self._process.wait()
+        except TimeoutError:
+            pass  # a descendant that left the group holds the pipes
+        finally:
+            self._subprocess.close()
         if code < 0:
             return WorkerExit(None, signal.Signals(-code).name)
         return WorkerExit(code)
 
     def send_signal(self, sig: signal.Signals) -> None:
-        if self._process.returncode is not None:
+        if self._subprocess.get_returncode() is not None:
             return
         # The worker leads its own process group: take its children down with it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._process.pid, sig)
+
+
+async def spawn_worker(
+    argv: tuple[str, ...] | list[str], *, env: Mapping[str, str], cwd: Path | None
+) -> WorkerSubprocess:
+    """Start ``argv`` with piped stdio in a new session (see ``SubprocessLauncher``)."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _ExitWatch(loop),
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    return WorkerSubprocess(
+        transport, protocol, asyncio.subprocess.Process(transport, protocol, loop)
+    )
 
 
 class SubprocessLauncher(WorkerLauncher):
@@ -195,20 +264,13 @@ class SubprocessLauncher(WorkerLauncher):
 
     The new session keeps a terminal's Ctrl-C away from workers (the host stops them in
     order) and lets a kill reach the worker's own children. A worker whose host dies sees its
-    stdin close and exits.
+    stdin close and exits. The worker runs uncontained: a child that calls ``setsid`` escapes
+    its process group (``sandbox.containment`` contains workers).
     """
 
     def __init__(self, command: WorkerCommand) -> None:
         self.command = command
 
     async def launch(self) -> LaunchedWorker:
-        process = await asyncio.create_subprocess_exec(
-            *self.command.argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=dict(self.command.env),
-            cwd=self.command.cwd,
-            start_new_session=True,
-        )
-        return _Subprocess(process)
+        command = self.command
+        return await spawn_worker(command.argv, env=command.env, cwd=command.cwd)

@@ -13,6 +13,7 @@ from db.models.documents import Document, DocumentRevision, IssueDocument
 from db.models.hosts import SandboxHost, SandboxRunLease
 from db.models.issues import Issue, IssueComment, IssueLabel, IssueRelation, Label
 from db.models.jobs import PluginJob, PluginJobRun
+from db.models.plugin_trust import SandboxPluginTrust
 from db.models.plugins import (
     Plugin,
     PluginCapabilityUsage,
@@ -64,6 +65,7 @@ __all__ = [
     "Project",
     "ProjectWorkspace",
     "SandboxHost",
+    "SandboxPluginTrust",
     "SandboxRunLease",
     "metadata",
 ]

@@ -113,8 +113,8 @@ def test_seed_install_call_and_manage_a_plugin(empty_database_url: str) -> None:
     assert health["health"]["message"] == "Orchestration smoke plugin worker is running"
 
     header, row = ok(sandbox(db, "plugin", "list")).splitlines()
-    assert header.split() == ["KEY", "VERSION", "STATUS", "PATH", "LAST", "ERROR"]
-    assert row.split() == [SMOKE_KEY, "0.1.0", "ready", str(PYTHON_SMOKE), "-"]
+    assert header.split() == ["KEY", "VERSION", "STATUS", "ISOLATION", "PATH", "LAST", "ERROR"]
+    assert row.split() == [SMOKE_KEY, "0.1.0", "ready", "contained", str(PYTHON_SMOKE), "-"]
 
     disabled = sandbox(db, "plugin", "disable", SMOKE_KEY, "--reason", "too noisy")
     assert ok(disabled).strip() == f"Disabled {SMOKE_KEY}: too noisy"

@@ -23,6 +23,7 @@ from core.plugin_registry import find_plugin, list_plugins, require_plugin
 from core.plugin_state import StateKey, get_state
 from core.records import PluginRecord
 from db import Database, tables
+from sandbox.containment.policy import ContainmentSettings
 from sandbox.plugin_host import PluginActivationError, PluginHost
 from sandbox.protocol import RpcError, WorkerUnavailable
 from sandbox.worker_process import WorkerStatus
@@ -338,7 +339,11 @@ async def setup(ctx):
 plugin = define_plugin(setup=setup)
 """
     timings = dataclasses.replace(FAST, max_consecutive_crashes=2)
-    async with PluginHost(db, python_workers="subprocess", timings=timings) as host:
+    # Uncontained: the worker leaves its marker outside its package, which containment forbids.
+    uncontained = ContainmentSettings(enabled=False)
+    async with PluginHost(
+        db, python_workers="subprocess", timings=timings, containment=uncontained
+    ) as host:
         record = await host.install(write_plugin(tmp_path / "crashy", body))
 
         with pytest.raises(WorkerUnavailable, match=r"Worker process exited \(code=3"):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from db.migrate import head_revision
 from tests.fixtures.terminal import Tmux, run_in_terminal, sandbox_command
 from tests.fixtures.workers import PYTHON_SMOKE
 
@@ -158,8 +159,8 @@ def test_databases_the_tui_cannot_show(tmp_path: Path, empty_database_url: str) 
     status, output = run_in_terminal(sandbox_command("tui", "--db", empty_database_url))
     assert status == 1
     assert (
-        "Error: the database is at revision 0002 and the sandbox needs 0004: run `sandbox db "
-        "upgrade --db" in output
+        "Error: the database is at revision 0002 and the sandbox needs "
+        f"{head_revision()}: run `sandbox db upgrade --db" in output
     )
 
     _sandbox(empty_database_url, "db", "upgrade")

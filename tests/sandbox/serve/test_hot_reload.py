@@ -228,11 +228,17 @@ plugin = define_plugin(setup=setup)
 async def test_an_event_published_during_a_reload_reaches_the_new_worker_once(
     host: PluginHost, db: Database, world: World, tmp_path: Path
 ) -> None:
+    # Each worker names itself at setup (a pid would not do: a contained worker's pid is its
+    # number inside its own PID namespace, the same for every worker).
     body = """
+WORKER = os.urandom(8).hex()
+
 async def setup(ctx):
+    await ctx.state.set(scope_kind="instance", state_key="worker", value=WORKER)
+
     async def on_created(event):
-        pids = await ctx.state.get(scope_kind="instance", state_key="pids") or []
-        await ctx.state.set(scope_kind="instance", state_key="pids", value=[*pids, os.getpid()])
+        seen = await ctx.state.get(scope_kind="instance", state_key="seen") or []
+        await ctx.state.set(scope_kind="instance", state_key="seen", value=[*seen, WORKER])
 
     ctx.events.on("issue.created", on_created)
 
@@ -253,8 +259,9 @@ plugin = define_plugin(setup=setup)
 
     new = host.active(record.id)
     assert new is not None
-    pids = await get_state(db, record.id, StateKey(scopeKind="instance", stateKey="pids"))
-    assert pids == [new.worker.pid]
+    worker = await get_state(db, record.id, StateKey(scopeKind="instance", stateKey="worker"))
+    seen = await get_state(db, record.id, StateKey(scopeKind="instance", stateKey="seen"))
+    assert seen == [worker]
     assert new.worker.pid != old.worker.pid
 
 

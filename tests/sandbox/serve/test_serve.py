@@ -23,10 +23,14 @@ from tests.sandbox.test_plugin_cli import ok, refused, sandbox, seeded
 
 KEY = "sandbox-tests.served"
 
+# Each worker process answers with a name of its own (not its pid: a contained worker's pid is
+# its number inside its own PID namespace, the same for every worker).
 WORKER = """
+WORKER = os.urandom(8).hex()
+
 async def setup(ctx):
     async def whoami(params, context):
-        return {"pid": os.getpid()}
+        return {"worker": WORKER}
 
     async def file_issue(params, context):
         issue = await ctx.issues.create(company_id=params["companyId"], title=params["title"])
@@ -34,10 +38,10 @@ async def setup(ctx):
 
     ctx.actions.register("whoami", whoami)
     ctx.actions.register("file-issue", file_issue)
-    async def pid(params):
-        return {"pid": os.getpid()}
+    async def worker(params):
+        return {"worker": WORKER}
 
-    ctx.data.register("pid", pid)
+    ctx.data.register("worker", worker)
 
 
 async def on_api_request(request):
@@ -70,8 +74,8 @@ def served_plugin(tmp_path: Path) -> Path:
     )
 
 
-def _pid(output: str) -> int:
-    return int(json.loads(output)["pid"])
+def _worker(output: str) -> str:
+    return str(json.loads(output)["worker"])
 
 
 def test_cli_commands_go_through_the_running_host(
@@ -88,12 +92,12 @@ def test_cli_commands_go_through_the_running_host(
         assert [(p["pluginKey"], p["status"]) for p in listening["plugins"]] == [(KEY, "running")]
         assert httpx.get(f"{host.url}/api/health").json()["status"] == "ok"
 
-        first = _pid(ok(sandbox(db, "action", KEY, "whoami", "--company", "ACM", "--json")))
-        second = _pid(ok(sandbox(db, "data", KEY, "pid", "--json")))
+        first = _worker(ok(sandbox(db, "action", KEY, "whoami", "--company", "ACM", "--json")))
+        second = _worker(ok(sandbox(db, "data", KEY, "worker", "--json")))
         over_http = httpx.post(
             f"{host.url}/api/plugins/{KEY}/bridge/action",
             json={"key": "whoami", "companyId": company_id, "params": {}},
-        ).json()["data"]["pid"]
+        ).json()["data"]["worker"]
         assert first == second == over_http  # one worker, the host's
 
         routed = sandbox(db, "api", KEY, "GET", f"/ping?companyId={company_id}", "--json")
@@ -116,7 +120,7 @@ def test_cli_commands_go_through_the_running_host(
         host.close()
 
     # Without a host the command starts a worker of its own again.
-    alone = _pid(ok(sandbox(db, "action", KEY, "whoami", "--company", "ACM", "--json")))
+    alone = _worker(ok(sandbox(db, "action", KEY, "whoami", "--company", "ACM", "--json")))
     assert alone != first
 
 
