@@ -12,12 +12,14 @@ from sandbox.activity_commands import activity
 from sandbox.agent_commands import agent
 from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
+from sandbox.benchmarks.isolation import isolation_command
 from sandbox.benchmarks.plugin_sql import plugin_sql_command
 from sandbox.benchmarks.plugins import plugins_command
 from sandbox.benchmarks.runs import runs_command
 from sandbox.benchmarks.serve import serve_command
 from sandbox.benchmarks.tui import tui_command
 from sandbox.cli_support import configure_logging, database_option, progress, run_command
+from sandbox.limits_command import limits_command
 from sandbox.plugin_commands import action, api, data, demo, health, plugin, seed
 from sandbox.serve.command import serve
 from sandbox.tui_command import tui
@@ -100,6 +102,7 @@ def bench() -> None:
 
 bench.add_command(cold_start_command)
 bench.add_command(host_command)
+bench.add_command(isolation_command)
 bench.add_command(plugin_sql_command)
 bench.add_command(plugins_command)
 bench.add_command(runs_command)
@@ -113,6 +116,7 @@ main.add_command(health)
 main.add_command(api)
 main.add_command(serve)
 main.add_command(seed)
+main.add_command(limits_command)
 main.add_command(demo)
 main.add_command(tui)
 main.add_command(activity)

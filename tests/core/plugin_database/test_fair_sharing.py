@@ -123,7 +123,7 @@ def test_every_limit_has_a_default_and_a_variable() -> None:
         "statement_timeout_ms": 5_000,
         "write_timeout_ms": 500,
         "migration_timeout_ms": 60_000,
-        "migration_lock_ms": 1_000,
+        "migration_lock_ms": 800,
         "max_rows": 10_000,
         "max_result_bytes": 768 * 1024,
         "max_text_bytes": 256 * 1024,
