@@ -6,6 +6,7 @@ where the kernel cannot contain."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -170,11 +171,40 @@ async def _reactivate(host: PluginHost, plugin_id: str) -> None:
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
-    return [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    """The process and its descendants now ([] once it is gone; a process that ends while
+    the tree is read is left out)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+async def _tree_of_at_least(pid: int, count: int) -> list[psutil.Process]:
+    """The tree once it has ``count`` processes (a detached grandchild starts a moment after
+    the action that spawned it answered)."""
+    await wait_until(lambda: len(_descendants(pid)) >= count, timeout=10)
+    return _descendants(pid)
+
+
+def _sessions(processes: list[psutil.Process]) -> set[int]:
+    """The sessions of those processes still running."""
+    sessions = set()
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            sessions.add(os.getsid(process.pid))
+    return sessions
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _all_gone(processes: list[psutil.Process]) -> bool:
-    return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in processes)
+    return not any(_alive(p) for p in processes)
 
 
 async def test_processes_a_worker_leaves_behind_die_with_it(
@@ -185,10 +215,9 @@ async def test_processes_a_worker_leaves_behind_die_with_it(
     assert active is not None and active.worker.pid is not None
 
     await host.perform_action(record.plugin_key, "spawn", {})
-    tree = _descendants(active.worker.pid)
-    sessions = {p.pid: os.getsid(p.pid) for p in tree}
-    assert len(tree) >= 5  # unshare, the jail, the worker, its child, its detached grandchild
-    assert len(set(sessions.values())) >= 2  # one left the worker's session
+    # unshare, the jail, the worker, its child, its detached grandchild
+    tree = await _tree_of_at_least(active.worker.pid, 5)
+    await wait_until(lambda: len(_sessions(tree)) >= 2)  # one left the worker's session
 
     await host.disable(record.id)
     await wait_until(lambda: _all_gone(tree), timeout=10)
@@ -251,8 +280,7 @@ async def test_a_killed_host_takes_its_workers_and_their_children_with_it(
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
-        tree = _descendants(json.loads(line)["worker"])
-        assert len(tree) >= 5
+        tree = await _tree_of_at_least(json.loads(line)["worker"], 5)
         spec = json.loads(tree[0].cmdline()[-1])  # tree[0] is unshare, running the jail
         private = Path(spec["write"]).parent
     finally:
