@@ -106,6 +106,11 @@ class _MigrationFailed(Exception):
         self.error = error
 
 
+def _naming(error: PluginSqlLimitExceeded, setting: str) -> PluginSqlLimitExceeded:
+    """A statement's timeout again, ending with the variable of the limit that set it."""
+    return PluginSqlLimitExceeded(limit_message(error.message, setting), details=error.details)
+
+
 def _long(text: str) -> bool:
     return len(text) > ON_LOOP_CHARACTERS
 
@@ -148,9 +153,7 @@ class _WriterBudget:
         used = limits.lock_timeout_ms if waiting else limits.timeout_ms
         if used is not None and used < self.statement_ms:
             return self._spent()
-        return PluginSqlLimitExceeded(
-            limit_message(error.message, "migration_timeout_ms"), details=error.details
-        )
+        return _naming(error, "migration_timeout_ms")
 
     def _spent(self) -> PluginSqlLimitExceeded:
         return PluginSqlLimitExceeded(
@@ -414,9 +417,7 @@ class PluginDatabase:
             try:
                 compiled, result = await self._runtime(unit, access, entry, values, limits)
             except PluginSqlLimitExceeded as error:  # the statement ran out of time
-                raise PluginSqlLimitExceeded(
-                    limit_message(error.message, "statement_timeout_ms"), details=error.details
-                ) from error
+                raise _naming(error, "statement_timeout_ms") from error
         if len(result.rows) > limit:
             raise PluginSqlLimitExceeded(
                 limit_message(
@@ -449,9 +450,7 @@ class PluginDatabase:
             try:
                 _, result = await self._runtime(unit, access, entry, values, limits)
             except PluginSqlLimitExceeded as error:  # the statement ran out of time
-                raise PluginSqlLimitExceeded(
-                    limit_message(error.message, "write_timeout_ms"), details=error.details
-                ) from error
+                raise _naming(error, "write_timeout_ms") from error
         return {"rowCount": result.row_count}
 
     async def _runtime(
