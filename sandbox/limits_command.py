@@ -8,6 +8,7 @@ containment. A limit's error message names the same variable this command lists.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -16,6 +17,8 @@ from core.plugin_config import PluginConfigSettings
 from core.plugin_database.settings import PluginSqlSettings
 from core.plugin_logs import PluginLogSettings
 from core.settings import InvalidSetting
+from sandbox.containment.isolation import describe_containment
+from sandbox.containment.kernel import probe_kernel
 from sandbox.containment.policy import ContainmentSettings
 from sandbox.protocol.limits import WorkerLimits
 
@@ -48,16 +51,25 @@ def limits() -> list[dict[str, Any]]:
 
 
 @click.command("limits")
-@click.option("--json", "as_json", is_flag=True, help="Print the limits as a JSON array.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"limits": [...], "containment": "..."} as JSON.',
+)
 def limits_command(as_json: bool) -> None:
-    """List every limit on plugins, its value here and the variable that changes it."""
+    """List every limit on plugins, its value here and the variable that changes it, and how
+    workers are contained on this machine."""
 
     try:
         rows = limits()
+        containment = describe_containment(
+            ContainmentSettings.from_env(), probe_kernel(), real_root=os.geteuid() == 0
+        )
     except InvalidSetting as error:
         raise click.ClickException(str(error)) from error
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps({"limits": rows, "containment": containment}))
         return
     click.echo(f"{'part':<19} {'variable':<40} {'value':>12} {'default':>12}")
     for row in rows:
@@ -67,6 +79,7 @@ def limits_command(as_json: bool) -> None:
             f"{row['default']!s:>12}{changed}"
         )
     click.echo("* set by its environment variable")
+    click.echo(f"worker containment here: {containment}")
 
 
 __all__ = ["SETTINGS", "limits", "limits_command"]

@@ -24,6 +24,22 @@ def worker_isolation(
     return "contained" if (kernel or probe_kernel()).supported else "unsupported"
 
 
+def describe_containment(
+    settings: ContainmentSettings, kernel: KernelSupport, *, real_root: bool
+) -> str:
+    """How workers started here are contained, in one line (``sandbox limits``)."""
+    if not settings.enabled:
+        return "off (SANDBOX_CONTAINMENT=off): workers run uncontained"
+    if not kernel.supported:
+        return unsupported_notice(kernel)
+    mechanisms = kernel.describe()
+    if real_root:
+        mechanisms += (
+            "; SANDBOX_WORKER_PROCESSES is not applied: the kernel exempts root from RLIMIT_NPROC"
+        )
+    return mechanisms
+
+
 def unsupported_notice(kernel: KernelSupport) -> str:
     """The one line said once when workers run uncontained because the kernel cannot contain
     them."""

@@ -63,17 +63,6 @@ class ContainmentSettings(EnvironmentSettings):
     #: CPU seconds per worker process (RLIMIT_CPU); a restarted worker starts a new count.
     cpu_seconds: int = Field(default=3600, gt=0)
 
-    def describe_limits(self, *, real_root: bool) -> str:
-        """The limits in one line, each with its variable."""
-        processes = f"{self.processes} processes (SANDBOX_WORKER_PROCESSES)"
-        if real_root:
-            processes += ", not applied: the host runs as root"
-        return (
-            f"{self.memory_bytes / (1 << 20):.0f} MiB address space (SANDBOX_WORKER_MEMORY_BYTES), "
-            f"{self.open_files} open files (SANDBOX_WORKER_OPEN_FILES), {processes}, "
-            f"{self.cpu_seconds} s CPU (SANDBOX_WORKER_CPU_SECONDS)"
-        )
-
 
 def _runtime_paths(executable: str, env: Mapping[str, str]) -> list[str]:
     """The installation a worker's interpreter runs from."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from core.plugin_database.settings import PluginSqlSettings
+from sandbox.containment.kernel import probe_kernel
 from sandbox.containment.policy import ContainmentSettings
 from sandbox.limits_command import SETTINGS
 
@@ -26,7 +27,7 @@ def test_every_limit_is_listed_with_its_variable_and_the_value_in_effect() -> No
     result = limits("--json", env={"SANDBOX_PLUGIN_SQL_MAX_ROWS": "77"})
 
     assert result.returncode == 0, result.stderr
-    rows = {row["variable"]: row for row in json.loads(result.stdout)}
+    rows = {row["variable"]: row for row in json.loads(result.stdout)["limits"]}
     expected = {variable for model in SETTINGS.values() for variable in model.ENVIRONMENT.values()}
     assert set(rows) == expected
     assert rows["SANDBOX_PLUGIN_SQL_MAX_ROWS"] == {
@@ -37,6 +38,21 @@ def test_every_limit_is_listed_with_its_variable_and_the_value_in_effect() -> No
         "default": PluginSqlSettings().max_rows,
     }
     assert rows["SANDBOX_WORKER_MEMORY_BYTES"]["value"] == ContainmentSettings().memory_bytes
+
+
+def test_it_says_how_workers_are_contained_here() -> None:
+    kernel = probe_kernel()
+
+    said = json.loads(limits("--json").stdout)["containment"]
+    off = json.loads(limits("--json", env={"SANDBOX_CONTAINMENT": "off"}).stdout)["containment"]
+
+    if kernel.supported:
+        assert said.startswith("user, PID, network and mount namespaces")
+        assert f"Landlock ABI {kernel.landlock_abi}" in said
+        assert ("SANDBOX_WORKER_PROCESSES is not applied" in said) == (os.geteuid() == 0)
+    else:
+        assert said.startswith("Plugin workers run uncontained: ")
+    assert off == "off (SANDBOX_CONTAINMENT=off): workers run uncontained"
 
 
 def test_the_table_marks_what_a_variable_changed() -> None:
