@@ -1,53 +1,75 @@
-"""What host services return: typed records with upstream's JSON shape.
+"""The host's records: what host services return, with upstream's JSON shape.
 
-Fields are snake_case in Python and camelCase on the wire (``record.model_dump(mode="json",
-by_alias=True)``), exactly as the published SDK's types name them. Ids are canonical lowercase
-strings, as plugins see them; timestamps are aware UTC datetimes (ISO-8601 on the wire).
-
-This module imports nothing but pydantic, so the plugin SDK can use these records without
-loading the database layer. Unknown fields from newer hosts are ignored when parsing.
+The records plugins receive (issues, relations, documents, comments, wakeups, summaries) and
+their ``Record`` base are defined in ``paperclip_records``, which the plugin SDK shares without
+loading the host; they are re-exported here so the host imports every record from one place.
+The records below are the host's own (companies, agents, costs, activity, plugins); plugins
+read companies and agents as wire JSON.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from paperclip_records import (
+    ActiveRun,
+    ApprovalSummary,
+    AssigneeSummary,
+    BatchWakeupResult,
+    BudgetIncidentSummary,
+    CheckoutOwnership,
+    Comment,
+    CostSummary,
+    Document,
+    DocumentSummary,
+    Id,
+    InvocationBlock,
+    Issue,
+    IssueListItem,
+    Label,
+    OrchestrationSummary,
+    Record,
+    RelatedIssue,
+    RelationSummary,
+    RunSummary,
+    Subtree,
+    WakeupResult,
+)
 
-def _id_text(value: Any) -> Any:
-    return str(value) if isinstance(value, uuid.UUID) else value
-
-
-#: An id as plugins see it: canonical lowercase text (database UUIDs are converted).
-Id = Annotated[str, BeforeValidator(_id_text)]
-
-
-class Record(BaseModel):
-    """Base of every record: camelCase aliases, immutable."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
-    )
-
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON object a plugin receives."""
-        return self.model_dump(mode="json", by_alias=True)
-
-    @classmethod
-    def trusted(cls, values: Any) -> Any:
-        """Build a record from a database row the host itself wrote, without re-validating.
-
-        Summaries build thousands of records per call; validation would dominate their cost.
-        Only the id conversion that validation would do (UUID to text) is applied.
-        """
-        fields = cls.model_fields
-        return cls.model_construct(
-            **{name: _id_text(value) for name, value in dict(values).items() if name in fields}
-        )
+__all__ = [
+    "ActiveRun",
+    "ActivityEntry",
+    "Agent",
+    "ApprovalSummary",
+    "AssigneeSummary",
+    "BatchWakeupResult",
+    "BudgetIncidentSummary",
+    "CheckoutOwnership",
+    "Comment",
+    "Company",
+    "CompanyMembership",
+    "CostEvent",
+    "CostSummary",
+    "Document",
+    "DocumentSummary",
+    "Id",
+    "InvocationBlock",
+    "Issue",
+    "IssueListItem",
+    "Label",
+    "OrchestrationSummary",
+    "PluginLogRecord",
+    "PluginRecord",
+    "Record",
+    "RelatedIssue",
+    "RelationSummary",
+    "RunSummary",
+    "Subtree",
+    "WakeupResult",
+]
 
 
 class Company(Record):
@@ -65,6 +87,19 @@ class Company(Record):
     spent_monthly_cents: int
     require_board_approval_for_new_agents: bool
     brand_color: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompanyMembership(Record):
+    """A user's or an agent's membership of a company (``company_memberships``)."""
+
+    id: Id
+    company_id: Id
+    principal_type: str
+    principal_id: str
+    status: str
+    membership_role: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -94,162 +129,6 @@ class Agent(Record):
     updated_at: datetime
 
 
-class Label(Record):
-    """A label on an issue."""
-
-    id: Id
-    company_id: Id
-    name: str
-    color: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class Issue(Record):
-    """An issue row with its labels (upstream's ``Issue``)."""
-
-    id: Id
-    company_id: Id
-    project_id: Id | None = None
-    project_workspace_id: Id | None = None
-    goal_id: Id | None = None
-    parent_id: Id | None = None
-    title: str
-    description: str | None = None
-    status: str
-    priority: str
-    assignee_agent_id: Id | None = None
-    assignee_user_id: Id | None = None
-    checkout_run_id: Id | None = None
-    execution_run_id: Id | None = None
-    execution_agent_name_key: str | None = None
-    execution_locked_at: datetime | None = None
-    created_by_agent_id: Id | None = None
-    created_by_user_id: Id | None = None
-    issue_number: int | None = None
-    identifier: str | None = None
-    origin_kind: str
-    origin_id: Id | None = None
-    origin_run_id: Id | None = None
-    request_depth: int = 0
-    billing_code: str | None = None
-    assignee_adapter_overrides: dict[str, Any] | None = None
-    execution_policy: dict[str, Any] | None = None
-    execution_state: dict[str, Any] | None = None
-    execution_workspace_id: Id | None = None
-    execution_workspace_preference: str | None = None
-    execution_workspace_settings: dict[str, Any] | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    hidden_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
-    labels: list[Label] = Field(default_factory=list)
-    label_ids: list[Id] = Field(default_factory=list)
-
-
-class ActiveRun(Record):
-    """The queued or running execution run shown on an issue list row."""
-
-    id: Id
-    status: str
-    agent_id: Id
-    invocation_source: str
-    trigger_detail: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    created_at: datetime
-
-
-class IssueListItem(Issue):
-    """A row of ``issues.list``: the description cut to 1,200 characters, execution JSON omitted."""
-
-    active_run: ActiveRun | None = None
-    last_activity_at: datetime | None = None
-
-
-class RelatedIssue(Record):
-    """An issue on the other end of a ``blocks`` edge (upstream's ``IssueRelationIssueSummary``)."""
-
-    id: Id
-    identifier: str | None = None
-    title: str
-    status: str
-    priority: str
-    assignee_agent_id: Id | None = None
-    assignee_user_id: Id | None = None
-
-
-class RelationSummary(Record):
-    """The issues that block an issue, and the issues it blocks; each sorted by title."""
-
-    blocked_by: tuple[RelatedIssue, ...] = ()
-    blocks: tuple[RelatedIssue, ...] = ()
-
-
-class CheckoutOwnership(Record):
-    """The outcome of ``assert_checkout_owner``."""
-
-    issue_id: Id
-    status: str
-    assignee_agent_id: Id | None = None
-    checkout_run_id: Id | None = None
-    adopted_from_run_id: Id | None = None
-
-
-class WakeupResult(Record):
-    """Whether a wakeup put a run in the queue (``run_id`` is the new or coalesced run)."""
-
-    queued: bool
-    run_id: Id | None = None
-
-
-class BatchWakeupResult(WakeupResult):
-    """One issue's outcome in ``request_wakeups``."""
-
-    issue_id: Id
-
-
-class RunSummary(Record):
-    """A heartbeat run working on an issue."""
-
-    id: Id
-    issue_id: Id | None = None
-    agent_id: Id
-    status: str
-    invocation_source: str
-    trigger_detail: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    error: str | None = None
-    created_at: datetime
-
-
-class ApprovalSummary(Record):
-    """An approval linked to an issue of the subtree."""
-
-    issue_id: Id
-    id: Id
-    type: str
-    status: str
-    requested_by_agent_id: Id | None = None
-    requested_by_user_id: Id | None = None
-    decided_by_user_id: Id | None = None
-    decided_at: datetime | None = None
-    created_at: datetime
-
-
-class CostSummary(Record):
-    """Summed cost events of a subtree, narrowed by billing code when one applies."""
-
-    cost_cents: int = 0
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_tokens: int = 0
-    billing_code: str | None = None
-
-
 class CostEvent(Record):
     """One billed model call of an agent (a ``cost_events`` row)."""
 
@@ -270,117 +149,6 @@ class CostEvent(Record):
     cost_cents: int
     occurred_at: datetime
     created_at: datetime
-
-
-class BudgetIncidentSummary(Record):
-    """An open budget incident of the company."""
-
-    id: Id
-    scope_type: str
-    scope_id: Id
-    metric: str
-    window_kind: str
-    threshold_type: str
-    amount_limit: int
-    amount_observed: int
-    status: str
-    approval_id: Id | None = None
-    created_at: datetime
-
-
-class InvocationBlock(Record):
-    """Why an issue's assignee cannot be started now (a budget or pause stop)."""
-
-    issue_id: Id
-    agent_id: Id
-    scope_type: str
-    scope_id: Id
-    scope_name: str
-    reason: str
-
-
-class OrchestrationSummary(Record):
-    """Everything a workflow plugin needs to steer an issue or subtree, in one read."""
-
-    issue_id: Id
-    company_id: Id
-    subtree_issue_ids: list[Id]
-    relations: dict[str, RelationSummary]
-    approvals: list[ApprovalSummary]
-    runs: list[RunSummary]
-    costs: CostSummary
-    open_budget_incidents: list[BudgetIncidentSummary]
-    invocation_blocks: list[InvocationBlock]
-
-
-class AssigneeSummary(Record):
-    """An agent assigned to an issue of a subtree."""
-
-    id: Id
-    name: str
-    role: str
-    title: str | None = None
-    status: str
-
-
-class DocumentSummary(Record):
-    """An issue document without its body."""
-
-    id: Id
-    company_id: Id
-    issue_id: Id
-    key: str
-    title: str | None = None
-    format: str
-    latest_revision_id: Id | None = None
-    latest_revision_number: int
-    created_by_agent_id: Id | None = None
-    created_by_user_id: Id | None = None
-    updated_by_agent_id: Id | None = None
-    updated_by_user_id: Id | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
-class Document(DocumentSummary):
-    """An issue document with its latest body."""
-
-    body: str
-
-
-class Subtree(Record):
-    """An issue and its descendants, with the optional parts that were asked for."""
-
-    root_issue_id: Id
-    company_id: Id
-    issue_ids: list[Id]
-    issues: list[Issue]
-    relations: dict[str, RelationSummary] | None = None
-    documents: dict[str, list[DocumentSummary]] | None = None
-    active_runs: dict[str, list[RunSummary]] | None = None
-    assignees: dict[str, AssigneeSummary] | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        """As upstream: optional parts that were not asked for are absent, not null."""
-        wire = self.model_dump(mode="json", by_alias=True)
-        for part in ("relations", "documents", "activeRuns", "assignees"):
-            if wire[part] is None:
-                del wire[part]
-        return wire
-
-
-class Comment(Record):
-    """A comment on an issue."""
-
-    id: Id
-    company_id: Id
-    issue_id: Id
-    author_agent_id: Id | None = None
-    author_user_id: Id | None = None
-    created_by_run_id: Id | None = None
-    body: str
-    created_at: datetime
-    updated_at: datetime
 
 
 class ActivityEntry(Record):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUR_PACKAGES = ("db", "core", "sandbox", "tui")
+OUR_PACKAGES = ("db", "paperclip_records", "core", "sandbox", "tui")
 
 
 def _imported_packages(package: str) -> set[str]:
@@ -59,7 +59,13 @@ def test_importing_db_starts_no_server_and_loads_no_cli() -> None:
 
 def test_core_imports_neither_the_runtime_nor_the_tui() -> None:
     """Guards the dependency direction: the host core sits under both its users."""
-    assert _imported_packages("core") <= {"core", "db"}
+    assert _imported_packages("core") <= {"core", "db", "paperclip_records"}
+
+
+def test_the_plugin_records_import_nothing_of_ours() -> None:
+    """Guards the SDK's independence: the host and the plugin SDK share these records, so a
+    worker loads them without the host."""
+    assert _imported_packages("paperclip_records") <= {"paperclip_records"}
 
 
 def test_the_tui_reads_through_core_and_db_only() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import Field
 
 from core.settings import EnvironmentSettings
+from sandbox.worker_launch import NODE_BOOTSTRAP
 
 #: Environment variables that override the defaults, by setting name.
 ENVIRONMENT = {
@@ -42,8 +43,8 @@ ETC_FILES = (
     "/etc/passwd",
     "/etc/group",
 )
-#: The packages of the sandbox a Python worker imports (``sandbox.sdk`` needs ``core.records``).
-SDK_PACKAGES = ("sandbox", "core")
+#: The packages of the sandbox a Python worker imports: the SDK and the records it parses.
+SDK_PACKAGES = ("sandbox", "paperclip_records")
 
 
 class ContainmentSettings(EnvironmentSettings):
@@ -96,6 +97,8 @@ def jail_spec(
     if "PYTHONPATH" in env:
         read += [str(sdk_root / package) for package in SDK_PACKAGES]
     read += [path for path in env.get("NODE_PATH", "").split(os.pathsep) if path]
+    if str(NODE_BOOTSTRAP) in argv:  # the sandbox's own modules that start a Node worker
+        read.append(str(NODE_BOOTSTRAP.parent))
     return {
         "argv": list(argv),
         "env": dict(env),

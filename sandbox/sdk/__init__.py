@@ -6,10 +6,13 @@ the plugin over stdio when the host spawns it. The wire stays upstream's camelCa
 the same host runs Python and JavaScript plugins. ``WorkerRuntime`` serves a plugin over any
 transport (``run_worker`` uses stdio; the sandbox's in-process runner, an in-memory pair).
 
-Importing this package loads neither the database layer nor the TUI or HTTP server.
+Importing this package loads nothing of the host (``core``, ``db``, the CLI, the TUI or HTTP
+server), so a plugin may have its own ``core`` or ``db`` module; the records it returns are
+defined in ``paperclip_records``, which the host shares. ``python -m sandbox.sdk.reference``
+writes docs/ctx-reference.md.
 """
 
-from core.records import (
+from paperclip_records import (
     BatchWakeupResult,
     CheckoutOwnership,
     Comment,

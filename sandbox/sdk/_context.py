@@ -66,15 +66,19 @@ class Logger:
         self._host = host
 
     def info(self, message: str, meta: Mapping[str, Any] | None = None) -> None:
+        """Log an info line to the plugin's logs (``meta`` is stored with it)."""
         self._log("info", message, meta)
 
     def warn(self, message: str, meta: Mapping[str, Any] | None = None) -> None:
+        """Log a warning line to the plugin's logs."""
         self._log("warn", message, meta)
 
     def error(self, message: str, meta: Mapping[str, Any] | None = None) -> None:
+        """Log an error line to the plugin's logs."""
         self._log("error", message, meta)
 
     def debug(self, message: str, meta: Mapping[str, Any] | None = None) -> None:
+        """Log a debug line to the plugin's logs."""
         self._log("debug", message, meta)
 
     def _log(self, level: str, message: str, meta: Mapping[str, Any] | None) -> None:
@@ -89,6 +93,7 @@ class MetricsClient:
         self._host = host
 
     async def write(self, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
+        """Write a numeric metric data point, with optional tags."""
         params = {"name": name, "value": value, "tags": None if tags is None else dict(tags)}
         await self._host.call("metrics.write", compact(params))
 
@@ -136,6 +141,7 @@ class StateClient:
         scope_id: str | None = None,
         namespace: str | None = None,
     ) -> None:
+        """Store a JSON value under the key, replacing any value there."""
         params = _state_key(scope_kind, scope_id, namespace, state_key) | {"value": value}
         await self._host.call("state.set", params)
 
@@ -147,6 +153,7 @@ class StateClient:
         scope_id: str | None = None,
         namespace: str | None = None,
     ) -> None:
+        """Remove the value under the key (nothing happens when there is none)."""
         await self._host.call(
             "state.delete", _state_key(scope_kind, scope_id, namespace, state_key)
         )
@@ -222,12 +229,14 @@ class CompaniesClient:
     async def list(
         self, *, limit: int | None = None, offset: int | None = None
     ) -> builtins.list[dict[str, Any]]:
+        """The instance's companies, paged."""
         return (
             await self._host.call("companies.list", compact({"limit": limit, "offset": offset}))
             or []
         )
 
     async def get(self, company_id: str) -> dict[str, Any] | None:
+        """A company by id, or None."""
         return await self._host.call("companies.get", {"companyId": company_id})
 
 
@@ -245,12 +254,14 @@ class AgentsClient:
         limit: int | None = None,
         offset: int | None = None,
     ) -> builtins.list[dict[str, Any]]:
+        """The company's agents, optionally of one status, paged."""
         params = compact(
             {"companyId": company_id, "status": status, "limit": limit, "offset": offset}
         )
         return await self._host.call("agents.list", params) or []
 
     async def get(self, agent_id: str, company_id: str) -> dict[str, Any] | None:
+        """An agent of the company by id, or None."""
         return await self._host.call("agents.get", {"agentId": agent_id, "companyId": company_id})
 
 
@@ -261,8 +272,10 @@ class DataClient:
         self._state = state
 
     def register(self, key: str, handler: DataHandler) -> None:
-        """``handler(params)``; ``params`` includes ``companyId`` and ``renderEnvironment``
-        when the host sends them."""
+        """``handler(params)`` answers the host's ``getData`` for ``key`` (``usePluginData``).
+
+        ``params`` includes ``companyId`` and ``renderEnvironment`` when the host sends them.
+        """
         self._state.data[key] = handler
 
 
@@ -273,7 +286,10 @@ class ActionsClient:
         self._state = state
 
     def register(self, key: str, handler: ActionHandler) -> None:
-        """``handler(params, context)``; ``context`` names the caller and its company."""
+        """``handler(params, context)`` answers the host's ``performAction`` for ``key``.
+
+        ``context`` names the caller and its company.
+        """
         self._state.actions[key] = handler
 
 
@@ -284,6 +300,8 @@ class JobsClient:
         self._state = state
 
     def register(self, key: str, handler: JobHandler) -> None:
+        """``handler(job)`` runs the manifest's job ``key`` when the host sends ``runJob``
+        (declaring jobs needs ``jobs.schedule``)."""
         self._state.jobs[key] = handler
 
 
@@ -302,7 +320,8 @@ class ToolsClient:
         description: str,
         parameters_schema: Mapping[str, Any],
     ) -> None:
-        """``handler(parameters, run_context)`` answers a ``ToolResult`` (or its dict)."""
+        """``handler(parameters, run_context)`` answers the host's ``executeTool`` for ``name``
+        with a ``ToolResult`` or its dict (declaring tools needs ``agent.tools.register``)."""
         self._state.tools[name] = ToolRegistration(
             handler, display_name, description, parameters_schema
         )
@@ -316,16 +335,19 @@ class StreamsClient:
         self._companies: dict[str, str] = {}
 
     def open(self, channel: str, company_id: str) -> None:
+        """Open a channel to the company's UI subscribers."""
         self._companies[channel] = company_id
         self._host.notify("streams.open", {"channel": channel, "companyId": company_id})
 
     def emit(self, channel: str, event: Any) -> None:
+        """Push an event to the channel's subscribers."""
         company_id = self._companies.get(channel, "")
         self._host.notify(
             "streams.emit", {"channel": channel, "companyId": company_id, "event": event}
         )
 
     def close(self, channel: str) -> None:
+        """Close the channel."""
         company_id = self._companies.pop(channel, "")
         self._host.notify("streams.close", {"channel": channel, "companyId": company_id})
 

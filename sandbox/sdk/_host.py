@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
-from core.records import Record
+from paperclip_records import Record
 from sandbox.sdk._types import Actor
 
 R = TypeVar("R", bound=Record)

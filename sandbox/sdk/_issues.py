@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from core.records import (
+from paperclip_records import (
     BatchWakeupResult,
     CheckoutOwnership,
     Comment,
@@ -36,6 +36,7 @@ class IssueRelationsClient:
         self._host = host
 
     async def get(self, issue_id: str, company_id: str) -> RelationSummary:
+        """The issues that block the issue, and the issues it blocks."""
         params = {"issueId": issue_id, "companyId": company_id}
         return one(RelationSummary, await self._host.call("issues.relations.get", params))
 
@@ -60,6 +61,7 @@ class IssueRelationsClient:
         *,
         actor: Actor | None = None,
     ) -> RelationSummary:
+        """Add blockers to the issue; the ones it has stay."""
         return await self._change(
             "addBlockers", "blockerIssueIds", issue_id, blocker_issue_ids, company_id, actor
         )
@@ -72,6 +74,7 @@ class IssueRelationsClient:
         *,
         actor: Actor | None = None,
     ) -> RelationSummary:
+        """Remove blockers from the issue."""
         return await self._change(
             "removeBlockers", "blockerIssueIds", issue_id, blocker_issue_ids, company_id, actor
         )
@@ -97,10 +100,12 @@ class IssueDocumentsClient:
         self._host = host
 
     async def list(self, issue_id: str, company_id: str) -> list[DocumentSummary]:
+        """The issue's documents, without their bodies."""
         params = {"issueId": issue_id, "companyId": company_id}
         return many(DocumentSummary, await self._host.call("issues.documents.list", params))
 
     async def get(self, issue_id: str, key: str, company_id: str) -> Document | None:
+        """The issue's document under ``key``, with its latest body, or None."""
         params = {"issueId": issue_id, "key": key, "companyId": company_id}
         return optional(Document, await self._host.call("issues.documents.get", params))
 
@@ -115,6 +120,7 @@ class IssueDocumentsClient:
         format: str | None = None,
         change_summary: str | None = None,
     ) -> Document:
+        """Create the issue's document under ``key``, or write a new revision of it."""
         params = compact(
             {
                 "issueId": issue_id,
@@ -129,6 +135,7 @@ class IssueDocumentsClient:
         return one(Document, await self._host.call("issues.documents.upsert", params))
 
     async def delete(self, issue_id: str, key: str, company_id: str) -> None:
+        """Delete the issue's document under ``key``."""
         params = {"issueId": issue_id, "key": key, "companyId": company_id}
         await self._host.call("issues.documents.delete", params)
 
@@ -147,6 +154,7 @@ class IssueSummariesClient:
         include_subtree: bool | None = None,
         billing_code: str | None = None,
     ) -> OrchestrationSummary:
+        """Relations, approvals, runs, costs and budget stops of an issue or subtree, at once."""
         params = compact(
             {
                 "issueId": issue_id,
@@ -182,6 +190,7 @@ class IssuesClient:
         limit: int | None = None,
         offset: int | None = None,
     ) -> builtins.list[IssueListItem]:
+        """The company's issues, filtered and paged (descriptions cut to 1,200 characters)."""
         params = compact(
             {
                 "companyId": company_id,
@@ -199,6 +208,7 @@ class IssuesClient:
         return many(IssueListItem, await self._host.call("issues.list", params))
 
     async def get(self, issue_id: str, company_id: str) -> Issue | None:
+        """An issue of the company by id, or None."""
         params = {"issueId": issue_id, "companyId": company_id}
         return optional(Issue, await self._host.call("issues.get", params))
 
@@ -230,6 +240,7 @@ class IssuesClient:
         execution_workspace_settings: Mapping[str, Any] | None = None,
         actor: Actor | None = None,
     ) -> Issue:
+        """Create an issue, optionally blocked by other issues, attributed to the plugin."""
         params = compact(
             {
                 "companyId": company_id,
@@ -302,6 +313,7 @@ class IssuesClient:
         include_active_runs: bool | None = None,
         include_assignees: bool | None = None,
     ) -> Subtree:
+        """An issue and its descendants; relations, documents, runs and assignees on request."""
         params = compact(
             {
                 "issueId": issue_id,
@@ -362,12 +374,14 @@ class IssuesClient:
         return many(BatchWakeupResult, result)
 
     async def list_comments(self, issue_id: str, company_id: str) -> builtins.list[Comment]:
+        """The issue's comments."""
         params = {"issueId": issue_id, "companyId": company_id}
         return many(Comment, await self._host.call("issues.listComments", params))
 
     async def create_comment(
         self, issue_id: str, body: str, company_id: str, *, author_agent_id: str | None = None
     ) -> Comment:
+        """Add a comment to the issue, authored by an agent when one is given."""
         params = compact(
             {
                 "issueId": issue_id,

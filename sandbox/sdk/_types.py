@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from core.records import Record
+from paperclip_records import Record
 
 
 class _Sparse(Record):
