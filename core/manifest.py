@@ -54,6 +54,7 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 from core.capabilities import PLUGIN_CAPABILITIES
 from core.errors import InvalidInput
 from core.plugin_database.declaration import PluginDatabaseDeclaration, missing_capability_messages
+from core.suggestions import did_you_mean
 from db.constants import PLUGIN_CATEGORIES
 
 #: The version this host reports; ``minimumHostVersion`` is compared with it.
@@ -854,13 +855,34 @@ class PluginManifest(_ManifestModel):
 # -- errors and entry points ---------------------------------------------------------------------
 
 
+#: zod's message for a value outside an enum (its option list quotes each option).
+_ENUM_ISSUE = re.compile(r"Invalid enum value\. Expected (.*), received '(.*)'", re.DOTALL)
+
+
+def _suggestion(message: str) -> str | None:
+    """``did you mean "issues.create"?`` for an enum issue whose value is close to an option."""
+    match = _ENUM_ISSUE.fullmatch(message)
+    if match is None:
+        return None
+    return did_you_mean(match[2], re.findall(r"'([^']*)'", match[1]))
+
+
 class InvalidManifest(InvalidInput):
-    """The manifest breaks the v1 schema; ``details["issues"]`` lists each path and message."""
+    """The manifest breaks the v1 schema; ``details["issues"]`` lists each path and message.
+
+    The message is upstream's (``Invalid plugin manifest: <path>: <message>; ...``), followed
+    by ``-- <path>: did you mean "..."?`` for each enum value close to an allowed one.
+    """
 
     def __init__(self, issues: Sequence[tuple[str, str]]) -> None:
         joined = "; ".join(f"{path}: {message}" if path else message for path, message in issues)
+        hints = [
+            f"{path}: {hint}" if path else hint
+            for path, message in issues
+            if (hint := _suggestion(message)) is not None
+        ]
         super().__init__(
-            f"Invalid plugin manifest: {joined}",
+            f"Invalid plugin manifest: {joined}" + (f" -- {'; '.join(hints)}" if hints else ""),
             details={"issues": [{"path": path, "message": message} for path, message in issues]},
         )
 

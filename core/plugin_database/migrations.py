@@ -10,13 +10,13 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.plugin_database.declaration import (
     PluginDatabaseDeclaration,
     missing_capability_messages,
@@ -79,6 +79,22 @@ def migration_files(directory: Path) -> list[str]:
             for entry in entries
             if entry.name.endswith(".sql") and entry.is_file(follow_symlinks=False)
         )
+
+
+def migration_path(migrations_dir: str, key: str) -> str:
+    """The file as its author knows it, relative to the package: ``migrations/001_init.sql``."""
+    return str(PurePosixPath(migrations_dir) / key)
+
+
+def checksum_mismatch(key: str, plugin_key: str) -> Conflict:
+    """Upstream's refusal of an edited, already applied file, and the two ways out."""
+    return Conflict(
+        f"Plugin migration checksum mismatch for {key} -- applied migrations are immutable: "
+        "put the change in a new migration file, or start over with `sandbox plugin uninstall "
+        f"{plugin_key} --remove-data` (this deletes the plugin's tables and data) and install "
+        "it again",
+        details={"migration": key},
+    )
 
 
 @dataclass(frozen=True)
@@ -175,8 +191,10 @@ __all__ = [
     "ManifestView",
     "MigrationFile",
     "applied_checksums",
+    "checksum_mismatch",
     "ledger_row",
     "migration_files",
+    "migration_path",
     "migrations_directory",
     "read_manifest",
     "read_migration",

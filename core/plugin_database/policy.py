@@ -26,6 +26,7 @@ from typing import Literal
 import pglast
 from pglast import ast, enums
 
+from core.errors import HostError
 from core.plugin_database import upstream_rules
 from core.plugin_database.allowlists import (
     ALLOWED_FUNCTIONS,
@@ -34,6 +35,7 @@ from core.plugin_database.allowlists import (
     statement_name,
 )
 from core.plugin_database.errors import PluginSqlInvalid, PluginSqlRejected
+from core.plugin_database.statement_place import StatementPlace, with_place
 
 
 class Mode(enum.StrEnum):
@@ -57,6 +59,8 @@ class CheckedStatement:
     placeholders: tuple[int, ...]
     #: Declares a foreign key to a core table (migrations; see ``references_core``).
     references_core: bool = False
+    #: Where a migration statement sits in its file (None at runtime).
+    place: StatementPlace | None = None
 
 
 #: How a statement uses a table.
@@ -168,7 +172,8 @@ TOO_DEEP_MESSAGE = "stack depth limit exceeded"
 
 
 def parse(sql: str) -> tuple[ast.RawStmt, ...]:
-    """Parse with PostgreSQL's grammar; a syntax error carries PostgreSQL's message.
+    """Parse with PostgreSQL's grammar; a syntax error carries PostgreSQL's message (and the
+    character offset it reports, as ``details["position"]``).
 
     pglast builds its Python tree recursively in C with no depth check: ``SELECT 1 + 1 + ...``
     with 30,000 terms (120 KB) overflows the C stack and kills the process. Its protobuf
@@ -180,7 +185,9 @@ def parse(sql: str) -> tuple[ast.RawStmt, ...]:
     except pglast.parser.ParseError as error:
         if "nested too deeply" in str(error):
             raise PluginSqlInvalid(TOO_DEEP_MESSAGE) from None
-        raise PluginSqlInvalid(_AT_INDEX.sub("", str(error))) from None
+        message, position = error.args if len(error.args) == 2 else (str(error), None)
+        details = {"position": position} if isinstance(position, int) else None
+        raise PluginSqlInvalid(_AT_INDEX.sub("", str(message)), details=details) from None
     return pglast.parse_sql(sql)
 
 
@@ -228,27 +235,57 @@ def check_migration(
 ) -> list[CheckedStatement]:
     """Accept every statement of a migration file, or raise for the first refused one.
 
-    ``max_statements`` is counted on upstream's split, before anything is parsed; the caller
-    words the error (``TooManyStatements``) with the setting that changes it.
+    A refused statement's error keeps upstream's message and carries the statement's place
+    (``statement_place.with_place``); each accepted statement carries its own. ``max_statements``
+    is counted on upstream's split, before anything is parsed; the caller words the error
+    (``TooManyStatements``) with the setting that changes it.
     """
     _refuse_nul(content)
-    pieces = upstream_rules.split_statements(content)
-    if not pieces:
+    spans = upstream_rules.statement_spans(content)
+    if not spans:
         raise PluginSqlInvalid(f"Plugin migration {migration_key} is empty")
-    if max_statements is not None and len(pieces) > max_statements:
-        raise TooManyStatements(len(pieces))
-    for piece in pieces:
-        upstream_rules.check_migration_statement(piece, namespace, core_read_tables)
+    if max_statements is not None and len(spans) > max_statements:
+        raise TooManyStatements(len(spans))
+    for ordinal, (offset, piece) in enumerate(spans, 1):
+        try:
+            upstream_rules.check_migration_statement(piece, namespace, core_read_tables)
+        except HostError as error:
+            place = StatementPlace.at(content, ordinal, offset, piece)
+            raise with_place(error, place) from None
+    try:
+        statements = parse(content)
+    except PluginSqlInvalid as error:
+        raise with_place(error, _syntax_error_place(content, spans, error)) from None
     checked = []
     tables = frozenset(core_read_tables)
-    for raw in parse(content):
-        walker = _Walker(Mode.MIGRATION, namespace, tables)
-        _walk(walker, raw.stmt)
-        if walker.placeholders():
-            raise PluginSqlRejected("Plugin migrations cannot use $n placeholders")
+    for ordinal, raw in enumerate(statements, 1):
         text = statement_text(content, raw)
-        checked.append(CheckedStatement(Mode.MIGRATION, text, raw.stmt, (), walker.references_core))
+        place = StatementPlace.at(content, ordinal, raw.stmt_location or 0, text)
+        walker = _Walker(Mode.MIGRATION, namespace, tables)
+        try:
+            _walk(walker, raw.stmt)
+            if walker.placeholders():
+                raise PluginSqlRejected("Plugin migrations cannot use $n placeholders")
+        except HostError as error:
+            raise with_place(error, place) from None
+        checked.append(
+            CheckedStatement(
+                Mode.MIGRATION, text, raw.stmt, (), walker.references_core, place=place
+            )
+        )
     return checked
+
+
+def _syntax_error_place(
+    content: str, spans: Sequence[tuple[int, str]], error: PluginSqlInvalid
+) -> StatementPlace:
+    """The statement (on upstream's split) holding the parser's error position, at its line."""
+    position = error.details.get("position")
+    index = 0
+    if isinstance(position, int):
+        index = max((i for i, (offset, _) in enumerate(spans) if offset <= position), default=0)
+    offset, piece = spans[index]
+    return StatementPlace.at(content, index + 1, offset, piece, error_offset=position)
 
 
 class TooManyStatements(Exception):

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from core.errors import Conflict, HostError
+from core.errors import HostError
 from core.plugin_database.cache import CachedStatement, StatementCache
 from core.plugin_database.errors import PluginSqlInvalid, PluginSqlLimitExceeded
 from core.plugin_database.kinds import Catalog
@@ -44,8 +44,10 @@ from core.plugin_database.migrations import (
     ManifestView,
     MigrationFile,
     applied_checksums,
+    checksum_mismatch,
     ledger_row,
     migration_files,
+    migration_path,
     migrations_directory,
     read_manifest,
     read_migration,
@@ -80,6 +82,7 @@ from core.plugin_database.settings import (
     byte_size,
     limit_message,
 )
+from core.plugin_database.statement_place import place_of, placed
 from core.unit_of_work import UnitOfWork, read, write
 from db import Database, advisory_xact_lock
 from db.engine import ConnectionsBusy
@@ -279,13 +282,16 @@ class PluginDatabase:
             migration = read_migration(directory, key, max_bytes=self.settings.max_text_bytes)
             if key in applied:
                 if applied[key] != migration.checksum:
-                    raise Conflict(f"Plugin migration checksum mismatch for {key}")
+                    raise checksum_mismatch(key, view.id)
                 continue
             try:
                 statements = await self._checked_migration(
                     migration, namespace, view.database.read_tables
                 )
             except HostError as error:
+                place = place_of(error)
+                if place is not None:
+                    error = placed(error, migration_path(view.database.migrations_dir, key), place)
                 raise _MigrationFailed(migration, error) from error
             pending.append((migration, statements))
         return pending
@@ -335,30 +341,19 @@ class PluginDatabase:
         existing = await ledger_row(unit, plugin_id, migration.key)
         if existing is not None and existing.status == APPLIED:  # applied by another host
             if existing.checksum != migration.checksum:
-                raise Conflict(f"Plugin migration checksum mismatch for {migration.key}")
+                raise checksum_mismatch(migration.key, view.id)
             return
         assert view.database is not None
         tables = view.database.read_tables
+        path = migration_path(view.database.migrations_dir, migration.key)
         try:
             for checked in statements:
-                if checked.references_core or (
-                    not budget.started and await self.backend.holds_writer_locks(unit.session)
-                ):
-                    budget.start()
-                compiled = await self._compile_fresh(unit, checked, namespace)
-                access = PluginSqlAccess(
-                    namespace,
-                    tables,
-                    "migrate",
-                    compiled.cte_names,
-                    compiled.unknown_assignments,
-                )
-                for sql in compiled.statements:
-                    limits = budget.limits()
-                    try:
-                        await self._run(unit, sql, [], access, limits)
-                    except PluginSqlLimitExceeded as error:
-                        raise budget.explain(error, limits) from error
+                try:
+                    await self._migrate_statement(unit, checked, namespace, tables, budget)
+                except HostError as error:
+                    if checked.place is None:
+                        raise
+                    raise placed(error, path, checked.place) from error
             budget.limits()  # the file's last statement may have spent the budget
             await record_migration(
                 unit,
@@ -369,6 +364,29 @@ class PluginDatabase:
             )
         except HostError as error:
             raise _MigrationFailed(migration, error) from error
+
+    async def _migrate_statement(
+        self,
+        unit: UnitOfWork,
+        checked: CheckedStatement,
+        namespace: str,
+        tables: frozenset[str],
+        budget: _WriterBudget,
+    ) -> None:
+        if checked.references_core or (
+            not budget.started and await self.backend.holds_writer_locks(unit.session)
+        ):
+            budget.start()
+        compiled = await self._compile_fresh(unit, checked, namespace)
+        access = PluginSqlAccess(
+            namespace, tables, "migrate", compiled.cte_names, compiled.unknown_assignments
+        )
+        for sql in compiled.statements:
+            limits = budget.limits()
+            try:
+                await self._run(unit, sql, [], access, limits)
+            except PluginSqlLimitExceeded as error:
+                raise budget.explain(error, limits) from error
 
     async def drop_namespace(self, plugin_id: uuid.UUID | str) -> str | None:
         """Drop the plugin's namespace with its tables and forget its migrations (a purge).

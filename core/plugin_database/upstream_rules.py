@@ -88,7 +88,13 @@ class QualifiedRef:
 
 def split_statements(text: str) -> list[str]:
     """Upstream's splitter: quotes and comments are honoured; dollar quotes and E'' are not."""
-    statements: list[str] = []
+    return [statement for _, statement in statement_spans(text)]
+
+
+def statement_spans(text: str) -> list[tuple[int, str]]:
+    """``split_statements`` with each statement's offset in ``text`` (where its trimmed text
+    starts), so an error can name the line it is on."""
+    statements: list[tuple[int, str]] = []
     start, index, quote = 0, 0, ""
     line_comment = block_comment = False
     while index < len(text):
@@ -115,15 +121,18 @@ def split_statements(text: str) -> list[str]:
         elif char in ("'", '"'):
             quote = char
         elif char == ";":
-            statement = _js_trim(text[start:index])
-            if statement:
-                statements.append(statement)
+            _add_statement(statements, text, start, index)
             start = index + 1
         index += 1
-    trailing = _js_trim(text[start:])
-    if trailing:
-        statements.append(trailing)
+    _add_statement(statements, text, start, len(text))
     return statements
+
+
+def _add_statement(statements: list[tuple[int, str]], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    statement = _js_trim(piece)
+    if statement:
+        statements.append((start + piece.index(statement), statement))
 
 
 def _js_trim(text: str) -> str:
@@ -196,7 +205,10 @@ def check_migration_statement(
     refs = qualified_refs(statement)
     is_comment = normalised.startswith("comment ")
     if not is_comment and not any(ref.keyword in _OBJECT_KEYWORDS for ref in refs):
-        raise PluginSqlRejected("Plugin migration objects must use fully qualified schema names")
+        raise PluginSqlRejected(
+            "Plugin migration objects must use fully qualified schema names"
+            + _namespace_hint(statement, namespace)
+        )
     for ref in refs:
         if ref.schema == namespace:
             continue
@@ -206,6 +218,23 @@ def check_migration_statement(
         raise PluginSqlRejected(
             f'Plugin SQL references schema "{ref.schema}" outside namespace "{namespace}"'
         )
+
+
+#: A name without a schema after a keyword that names an object (``CREATE TABLE notes``,
+#: ``... INDEX i ON notes``, ``INSERT INTO notes``), for the hint of the rule above.
+_UNQUALIFIED_NAME = re.compile(
+    rf"\b(?:table|view|on|into|update){_WS}+(?:if{_WS}+(?:not{_WS}+)?exists{_WS}+)?"
+    rf"(\"{_IDENT}\"|{_IDENT}\b)(?!\.)",
+    re.IGNORECASE | _FLAGS,
+)
+
+
+def _namespace_hint(statement: str, namespace: str) -> str:
+    """Ours, after upstream's message: the schema name to write, before the name the
+    statement left unqualified when there is one."""
+    match = _UNQUALIFIED_NAME.search(statement)
+    name = match[1] if match else "<table>"
+    return f" (this plugin's namespace is {namespace}: write {namespace}.{name})"
 
 
 def _single_statement(sql: str) -> str:
@@ -263,4 +292,5 @@ __all__ = [
     "normalise",
     "qualified_refs",
     "split_statements",
+    "statement_spans",
 ]

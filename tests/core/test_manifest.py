@@ -435,7 +435,8 @@ INVALID = [
     ),
     pytest.param(
         manifest(capabilities=["issues.delete"]),
-        f"capabilities.0: Invalid enum value. Expected {CAPABILITY_ENUM}, received 'issues.delete'",
+        f"capabilities.0: Invalid enum value. Expected {CAPABILITY_ENUM}, received 'issues.delete'"
+        ' -- capabilities.0: did you mean "issues.create" or "issues.update"?',
         id="unknown capability",
     ),
     pytest.param(
@@ -655,7 +656,8 @@ INVALID = [
     # §1.6 slots
     pytest.param(
         with_ui(slot(type="sidebarDrawer")),
-        f"ui.slots.0.type: Invalid enum value. Expected {SLOT_TYPE_ENUM}, received 'sidebarDrawer'",
+        f"ui.slots.0.type: Invalid enum value. Expected {SLOT_TYPE_ENUM}, received 'sidebarDrawer'"
+        ' -- ui.slots.0.type: did you mean "sidebarPanel" or "sidebar"?',
         id="slot type",
     ),
     pytest.param(
@@ -688,7 +690,8 @@ INVALID = [
         with_ui(slot(entityTypes=["workspace"])),
         "ui.slots.0.entityTypes.0: Invalid enum value. Expected 'project' | 'issue' | 'agent' | "
         "'goal' | 'run' | 'comment' | 'execution_workspace' | 'project_workspace', received "
-        "'workspace'",
+        "'workspace' -- ui.slots.0.entityTypes.0: did you mean \"project_workspace\" or "
+        '"execution_workspace"?',
         id="unknown entity type",
     ),
     pytest.param(
@@ -738,7 +741,7 @@ INVALID = [
     pytest.param(
         with_launchers(launcher(placementZone="routeSidebar")),
         f"launchers.0.placementZone: Invalid enum value. Expected {ZONE_ENUM}, received "
-        "'routeSidebar'",
+        "'routeSidebar' -- launchers.0.placementZone: did you mean \"sidebar\"?",
         id="route sidebar is not a launcher zone",
     ),
     pytest.param(
@@ -972,7 +975,8 @@ def test_an_aborting_issue_skips_the_cross_field_rules_of_enclosing_objects() ->
     assert schema_message(raw) == (
         "Invalid plugin manifest: ui.slots.0.entityTypes.0: Invalid enum value. Expected "
         "'project' | 'issue' | 'agent' | 'goal' | 'run' | 'comment' | 'execution_workspace' | "
-        "'project_workspace', received 'workspace'"
+        "'project_workspace', received 'workspace' -- ui.slots.0.entityTypes.0: did you mean "
+        '"project_workspace" or "execution_workspace"?'
     )
 
 

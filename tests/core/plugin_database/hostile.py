@@ -47,7 +47,10 @@ ONE_STATEMENT = "Plugin runtime SQL must contain exactly one statement"
 LOCKING = "Plugin SQL cannot use row-locking clauses (FOR UPDATE/FOR SHARE)"
 TARGET = f'ctx.db.execute target must be inside plugin namespace "{NS}"'
 NO_PUBLIC = "ctx.db.execute cannot reference public or other non-plugin schemas"
-QUALIFIED = "Plugin migration objects must use fully qualified schema names"
+QUALIFIED = (
+    "Plugin migration objects must use fully qualified schema names "
+    f"(this plugin's namespace is {NS}: write {NS}.<table>)"
+)
 DESTRUCTIVE = "Destructive plugin migrations are not allowed in Phase 1"
 ONLY_SELECT = "ctx.db.query only allows SELECT statements"
 ONLY_DML = "ctx.db.execute only allows INSERT, UPDATE, or DELETE"

@@ -102,13 +102,19 @@ async def test_allowed_corpus_agrees_across_backends(
 
 
 async def _refusal_mismatch(
-    case: hostile.Hostile, attempt: Coroutine[Any, Any, Any]
+    case: hostile.Hostile, attempt: Coroutine[Any, Any, Any], *, migration: str | None = None
 ) -> tuple[str, str, str] | None:
-    """None when ``attempt`` fails exactly as the case expects, else what happened."""
+    """None when ``attempt`` fails exactly as the case expects, else what happened.
+
+    A refused ``migration`` file's message is the case's, then the file and the statement.
+    """
+    expected = re.escape(case.message)
+    if migration is not None:
+        expected += rf" \({re.escape(migration)}, statement \d+ at line \d+: .+\)"
     try:
         await attempt
     except HostError as error:
-        if type(error) is not case.error or error.message != case.message:
+        if type(error) is not case.error or not re.fullmatch(expected, error.message):
             return case.sql, type(error).__name__, error.message
         return None
     return case.sql, "accepted", ""
@@ -144,7 +150,9 @@ async def test_backend_refuses_hostile_migrations(db: Database, tmp_path: Path) 
         # The same pending file, rewritten: a failed file is retried on the next activation.
         package = write_package(tmp_path, {"003_hostile.sql": case.sql})
         applying = plugin_db.apply_migrations(access.plugin_id, plugin_manifest, package)
-        mismatches.append(await _refusal_mismatch(case, applying))
+        mismatches.append(
+            await _refusal_mismatch(case, applying, migration="migrations/003_hostile.sql")
+        )
     assert [mismatch for mismatch in mismatches if mismatch] == []
     assert (await _snapshot(db), await _tables(db, corpus.NS)) == before
 

@@ -52,6 +52,8 @@ ENDLESS_BACKFILL = (
     "issue_id uuid REFERENCES public.issues(id));\n"
     f"INSERT INTO {NS}.links (id) SELECT 1 WHERE 0 < {FOREVER};\n"
 )
+#: How an error quotes the backfill (its first 80 characters).
+BACKFILL_EXCERPT = f"INSERT INTO {NS}.links (id) SELECT 1 WHERE 0 <..."
 
 
 async def _plugin(
@@ -316,7 +318,8 @@ async def test_a_long_migration_does_not_stall_host_writes(db: Database, tmp_pat
     error = await migration
     message = (
         "Plugin migration kept host writes waiting for over 500 ms "
-        "(SANDBOX_PLUGIN_MIGRATION_LOCK_MS)"
+        "(SANDBOX_PLUGIN_MIGRATION_LOCK_MS) (migrations/001_links.sql, statement 2 at line 2: "
+        f"{BACKFILL_EXCERPT})"
     )
     assert (type(error), error.message) == (PluginSqlLimitExceeded, message)
     assert longest < 3.0  # the budget, given a wide margin; 30 s without it
@@ -336,7 +339,8 @@ async def test_a_migration_that_times_out_is_recorded_alike_on_both_backends(
     error = await _refused(plugin_db.apply_migrations(plugin_id, plugin_manifest, package))
 
     message = (
-        "Plugin SQL exceeded the statement timeout of 200 ms (SANDBOX_PLUGIN_MIGRATION_TIMEOUT_MS)"
+        "Plugin SQL exceeded the statement timeout of 200 ms (SANDBOX_PLUGIN_MIGRATION_TIMEOUT_MS) "
+        f"(migrations/002_links.sql, statement 2 at line 2: {BACKFILL_EXCERPT})"
     )
     assert (type(error), error.message) == (PluginSqlLimitExceeded, message)
     assert await _ledger(db, plugin_id) == {"002_links.sql": ("failed", message)}

@@ -124,8 +124,12 @@ async def test_creating_an_existing_table_reads_the_same_on_both_backends(
 ) -> None:
     plugin_db, plugin_id, plugin_manifest = await _setup(db)
     package = write_package(tmp_path, {"001_a.sql": TABLE_A, "002_again.sql": TABLE_A})
-    with pytest.raises(PluginSqlInvalid, match='^relation "a" already exists$'):
+    with pytest.raises(PluginSqlInvalid) as raised:
         await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
+    assert raised.value.message == (
+        'relation "a" already exists (migrations/002_again.sql, statement 1 at line 1: '
+        f"CREATE TABLE {NS}.a (id uuid PRIMARY KEY))"
+    )
 
 
 async def test_a_failing_file_rolls_back_the_run_and_is_recorded(
@@ -142,7 +146,8 @@ async def test_a_failing_file_rolls_back_the_run_and_is_recorded(
     assert ledger["002_b.sql"]["status"] == "failed"
     assert ledger["002_b.sql"]["applied_at"] is None
     assert ledger["002_b.sql"]["error"] == (
-        "Plugin SQL references public.agents, which is not whitelisted"
+        "Plugin SQL references public.agents, which is not whitelisted (migrations/002_b.sql, "
+        f"statement 1 at line 1: CREATE TABLE {NS}.b (id uuid PRIMARY KEY, a_id...)"
     )
     assert await _status(db, plugin_id) == "migration_failed"
     assert await namespace_tables(plugin_db, NS) == {}
@@ -189,7 +194,12 @@ async def test_an_edited_applied_file_is_refused_and_later_files_wait(
     with pytest.raises(Conflict) as raised:
         await plugin_db.apply_migrations(plugin_id, plugin_manifest, package)
 
-    assert raised.value.message == "Plugin migration checksum mismatch for 001_a.sql"
+    assert raised.value.message == (
+        "Plugin migration checksum mismatch for 001_a.sql -- applied migrations are immutable: "
+        "put the change in a new migration file, or start over with `sandbox plugin uninstall "
+        "paperclip.dbtest --remove-data` (this deletes the plugin's tables and data) and install "
+        "it again"
+    )
     assert await _ledger(db, plugin_id) == before
     assert await _status(db, plugin_id) == "active"
     assert await namespace_tables(plugin_db, NS) == {"a": ["id"]}
@@ -348,7 +358,7 @@ async def test_runtime_needs_the_read_and_write_capabilities(db: Database, tmp_p
         await bridge.handle("db.execute", {"sql": f"DELETE FROM {NS}.a"}, call)
     assert raised.value.message == (
         f'Plugin "{plugin_id}" is missing required capability "database.namespace.write" '
-        'for method "db.execute"'
+        'for method "db.execute" (plugin paperclip.dbtest)'
     )
 
     blind_manifest = manifest("paperclip.blind", capabilities=[])
