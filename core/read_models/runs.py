@@ -141,9 +141,11 @@ class QueueFilter:
     plugin_id: str | None = None
     agent_id: str | None = None
     status: str | None = None
+    #: The issue of the wakeup (``payload.issueId``) or run (``context_snapshot.issueId``).
+    issue_id: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("company_id", "plugin_id", "agent_id"):
+        for name in ("company_id", "plugin_id", "agent_id", "issue_id"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, as_uuid(value) or value)
@@ -156,6 +158,7 @@ class QueueFilter:
             (self.company_id, row.company_id),
             (self.agent_id, row.agent_id),
             (self.status, row.status),
+            (self.issue_id, row.issue_id),
         )
         return all(wanted is None or wanted == actual for wanted, actual in checks)
 
@@ -167,6 +170,9 @@ class QueueFilter:
             found.append(table.c.agent_id == as_uuid(self.agent_id))
         if self.status is not None:
             found.append(table.c.status == self.status)
+        if self.issue_id is not None:
+            context = table.c.payload if table is requests else table.c.context_snapshot
+            found.append(JsonText(context, "issueId") == self.issue_id)
         if self.plugin_id is not None:
             found += [
                 requests.c.requested_by_actor_type == "system",
