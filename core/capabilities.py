@@ -156,20 +156,24 @@ def required_capability(method: str) -> str | None:
     return METHOD_CAPABILITIES.get(method)
 
 
-def require_capability(plugin_id: str, capabilities: Collection[str], method: str) -> None:
+def require_capability(
+    plugin_id: str, plugin_key: str, capabilities: Collection[str], method: str
+) -> None:
     """Refuse ``method`` unless the plugin declared the capability it requires.
 
     Args:
         plugin_id: the plugin record id (upstream names the UUID, not the key, in the message).
+        plugin_key: the plugin's key, appended to upstream's message so an author knows which
+            plugin it is.
         capabilities: the capabilities of the plugin's manifest.
         method: the worker-to-host method being called.
 
     Raises:
-        CapabilityDenied: with upstream's message.
+        CapabilityDenied: with upstream's message, then ``(plugin <key>)``.
     """
     capability = required_capability(method)
     if capability is not None and capability not in capabilities:
         raise CapabilityDenied(
             f'Plugin "{plugin_id}" is missing required capability "{capability}" '
-            f'for method "{method}"'
+            f'for method "{method}" (plugin {plugin_key})'
         )

@@ -50,7 +50,7 @@ from core.ids import as_uuid
 from core.issues import update_issue
 from core.unit_of_work import UnitOfWork, write
 from core.wakeups import agent_name_key
-from db import Database, lock_for_update, tables
+from db import Database, any_of, lock_for_update, tables
 from db.claims import claim_rows
 from db.constants import HEARTBEAT_RUN_ACTIVE_STATUSES
 from db.types import JsonText
@@ -392,12 +392,14 @@ async def claim_queued_runs(
     limit: int,
     now: datetime,
     bus: EventBus | None = None,
+    only: Sequence[str] | None = None,
 ) -> ClaimBatch:
     """Claim up to ``limit`` queued runs, oldest first, for ``host_id``; each run exactly once.
 
     Concurrent hosts never claim the same run: on PostgreSQL each skips the runs (and issues)
     another claimer has locked, on SQLite claimers take turns on the write lock. A stopped or
-    unknown host claims nothing.
+    unknown host claims nothing. ``only`` limits the claim to these run ids (the test harness
+    starts the runs it seeds and no other).
     """
     runs, agents, hosts = tables.heartbeat_runs, tables.agents, tables.sandbox_hosts
     batch = ClaimBatch()
@@ -417,6 +419,7 @@ async def claim_queued_runs(
             )
             .join(agents, agents.c.id == runs.c.agent_id)
             .where(runs.c.status == "queued", agents.c.status.not_in(LEFT_QUEUED_AGENT_STATUSES))
+            .where(*([] if only is None else [any_of(unit.dialect, runs.c.id, list(only))]))
             .order_by(runs.c.created_at, runs.c.id)
             .limit(limit),
             of=runs,

@@ -62,7 +62,9 @@ def _requested_company(method: str, params: Any) -> str | object | None:
     return None
 
 
-def check_invocation_scope(plugin_id: str, method: str, params: Any, context: CallContext) -> None:
+def check_invocation_scope(
+    plugin_id: str, plugin_key: str, method: str, params: Any, context: CallContext
+) -> None:
     """Refuse a worker call that names a company outside its invocation (upstream's gate).
 
     Call it after the capability check. ``companies.list`` inside a scope is allowed; its
@@ -70,12 +72,13 @@ def check_invocation_scope(plugin_id: str, method: str, params: Any, context: Ca
 
     Args:
         plugin_id: the plugin record id, as upstream names it in the message.
+        plugin_key: the plugin's key, appended to upstream's message.
         method: the worker-to-host method.
         params: the call's params.
         context: the call's ``CallContext``.
 
     Raises:
-        InvocationScopeDenied: with upstream's message.
+        InvocationScopeDenied: with upstream's message, then ``(plugin <key>)``.
     """
     requested = _requested_company(method, params)
     if requested is None:
@@ -98,5 +101,5 @@ def check_invocation_scope(plugin_id: str, method: str, params: Any, context: Ca
         else:
             return
     raise InvocationScopeDenied(
-        f'Plugin "{plugin_id}" is not allowed to perform "{method}": {reason}'
+        f'Plugin "{plugin_id}" is not allowed to perform "{method}": {reason} (plugin {plugin_key})'
     )

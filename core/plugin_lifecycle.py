@@ -51,6 +51,25 @@ def check_can_disable(status: str) -> None:
         )
 
 
+#: Statuses an upgrade runs from: upstream's two, and ``error``, so that installing a fixed
+#: folder over a plugin whose migration or setup failed retries it (upstream only reinstalls).
+UPGRADABLE = frozenset({"ready", "upgrade_pending", "error"})
+
+
+def check_can_upgrade(status: str) -> None:
+    """Upstream's refusal, with the way out for a disabled plugin."""
+    if status not in UPGRADABLE:
+        hint = (
+            " Enable it instead: enabling re-reads the plugin's folder."
+            if status == "disabled"
+            else ""
+        )
+        raise InvalidInput(
+            f"Cannot upgrade plugin in status '{status}'. Plugin must be in 'ready' or "
+            f"'upgrade_pending' status to be upgraded.{hint}"
+        )
+
+
 def check_can_uninstall(plugin_key: str, status: str, *, remove_data: bool) -> None:
     """An uninstalled plugin can only be deleted for good."""
     if status == "uninstalled" and not remove_data:

@@ -1,10 +1,11 @@
 """Installed plugins: the ``plugins`` rows.
 
 A plugin is found by its record id or its key (the manifest id), as upstream's routes accept
-both. Installing a key that is already installed is a conflict. Re-installing an uninstalled
-key from the same package (the same ``package_name``) reuses its row, so the plugin's config,
-state and namespace survive the round trip, as upstream's do; a different package that reuses
-the key is a new plugin and starts clean (upstream would hand it the old plugin's data).
+both. Registering a key that is already installed is a conflict (the runtime upgrades such a
+plugin instead, ``core.plugin_upgrade``). Re-installing an uninstalled key from the same
+package (the same ``package_name``) reuses its row, so the plugin's config, state and
+namespace survive the round trip, as upstream's do; a different package that reuses the key
+is a new plugin and starts clean (upstream would hand it the old plugin's data).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from core.ids import as_uuid
 from core.plugin_lifecycle import check_transition
 from core.records import PluginRecord
 from db import Database, UniqueViolation, tables
+
+
+class PluginAlreadyInstalled(Conflict):
+    """``Plugin already installed: <key>`` (upstream's message); ``plugin_key`` names it."""
+
+    def __init__(self, plugin_key: str) -> None:
+        super().__init__(f"Plugin already installed: {plugin_key}")
+        self.plugin_key = plugin_key
 
 
 async def find_plugin(db: Database, ref: str) -> PluginRecord | None:
@@ -67,15 +76,17 @@ async def register_plugin(
     *,
     package_name: str,
     package_path: str | None,
+    new_id: str | None = None,
 ) -> PluginRecord:
     """Store a validated manifest as an ``installed`` plugin.
 
     Args:
         manifest: the plugin's raw manifest (keys of newer releases included), already
             validated; it is what the worker receives in ``initialize``.
+        new_id: the id of a new row (random by default).
 
     Raises:
-        Conflict: ``Plugin already installed: <key>`` unless the key is uninstalled.
+        PluginAlreadyInstalled: unless the key is uninstalled.
     """
     plugins = tables.plugins
     key = manifest["id"]
@@ -99,7 +110,7 @@ async def register_plugin(
                 .first()
             )
             if existing is not None and existing["status"] != "uninstalled":
-                raise Conflict(f"Plugin already installed: {key}")
+                raise PluginAlreadyInstalled(key)
             if existing is not None and existing["package_name"] != package_name:
                 # Another package reuses the key: the uninstalled plugin's config, state and
                 # namespace record go with its row, and its namespace tables are dropped when
@@ -112,7 +123,7 @@ async def register_plugin(
                 )
                 record_id = existing["id"]
             else:
-                record_id = str(uuid.uuid4())
+                record_id = new_id or str(uuid.uuid4())
                 order = sa.select(sa.func.coalesce(sa.func.max(plugins.c.install_order), 0) + 1)
                 await session.execute(
                     sa.insert(plugins).values(
@@ -129,8 +140,17 @@ async def register_plugin(
                 .one()
             )
     except UniqueViolation as error:  # a concurrent install of the same key won
-        raise Conflict(f"Plugin already installed: {key}") from error
+        raise PluginAlreadyInstalled(key) from error
     return PluginRecord.model_validate(row)
+
+
+async def namespace_names(db: Database) -> dict[str, str]:
+    """The database namespace (schema name) of each plugin that has one, by plugin id."""
+    namespaces = tables.plugin_database_namespaces
+    query = sa.select(namespaces.c.plugin_id, namespaces.c.namespace_name)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {str(plugin_id): name for plugin_id, name in rows}
 
 
 async def set_status(

@@ -296,6 +296,14 @@ async def drop_database(server_url: URL, name: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def rename_database(server_url: URL, name: str, new_name: str) -> None:
+    """Rename database ``name`` to ``new_name`` (nobody may be connected to it)."""
+    if not (_SAFE_DATABASE_NAME.match(name) and _SAFE_DATABASE_NAME.match(new_name)):
+        raise ValueError(f"unsafe database name: {name!r} or {new_name!r}")
+    async with _server_connection(server_url) as connection:
+        await connection.execute(f'ALTER DATABASE "{name}" RENAME TO "{new_name}"')
+
+
 @asynccontextmanager
 async def _server_connection(server_url: URL) -> AsyncIterator[asyncpg.Connection]:
     """A plain asyncpg connection for creating and dropping databases; a server error is

@@ -201,12 +201,15 @@ class Database:
                 assert_never(self.dialect)
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection; the plugin connection sets handed out so far are
+        closed and forgotten (a ``Database`` reused after ``dispose``, as test databases are,
+        does not keep every earlier host's set)."""
         await self.engine.dispose()
         if self.writer_engine is not self.engine:
             await self.writer_engine.dispose()
-        for connections in self._plugin_connections:
-            await connections.dispose()
+        connections, self._plugin_connections = self._plugin_connections, []
+        for plugin_connections in connections:
+            await plugin_connections.dispose()
 
     def _writer_lock(self) -> asyncio.Lock | nullcontext[None]:
         match self.dialect:

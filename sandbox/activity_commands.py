@@ -12,13 +12,17 @@ from typing import TextIO
 
 import click
 
-from core.companies import find_company
-from core.plugin_registry import find_plugin
 from core.read_models.activity import ActivityFilter, list_activity
 from core.read_models.export import EXPORT_FORMATS, RowWriter
 from db import migrate
 from db.connect import open_database
-from sandbox.cli_support import database_option, progress, run_command
+from sandbox.cli_support import (
+    database_option,
+    progress,
+    require_company,
+    require_plugin,
+    run_command,
+)
 
 #: Rows read per page.
 PAGE_ROWS = 2_000
@@ -99,15 +103,9 @@ def export(
                 )
             company_id = plugin_id = None
             if company is not None:
-                found = await find_company(db, company)
-                if found is None:
-                    raise click.ClickException(f"Company not found: {company}")
-                company_id = found.id
+                company_id = (await require_company(db, company)).id
             if plugin_ref is not None:
-                plugin = await find_plugin(db, plugin_ref)
-                if plugin is None:
-                    raise click.ClickException(f"Plugin not found: {plugin_ref}")
-                plugin_id = plugin.id
+                plugin_id = (await require_plugin(db, plugin_ref)).id
             wanted = ActivityFilter(
                 company_id=company_id,
                 plugin_id=plugin_id,

@@ -21,10 +21,15 @@ import click
 from core import records
 from core.agent_keys import AgentApiKey, create_agent_key, list_agent_keys, revoke_agent_key
 from core.agents import find_agents
-from core.companies import find_company
 from core.errors import HostError, NotFound
 from db import Database
-from sandbox.cli_support import database_option, open_migrated_database, progress, run_command
+from sandbox.cli_support import (
+    database_option,
+    open_migrated_database,
+    progress,
+    require_company,
+    run_command,
+)
 
 T = TypeVar("T")
 
@@ -150,9 +155,7 @@ async def _require_agent(db: Database, ref: str, company_ref: str | None) -> rec
     """The one agent ``ref`` (an id or a name) names, within ``company_ref`` when given."""
     agents = await find_agents(db, ref)
     if company_ref is not None:
-        company = await find_company(db, company_ref)
-        if company is None:
-            raise click.ClickException(f"Company not found: {company_ref}")
+        company = await require_company(db, company_ref)
         agents = [a for a in agents if a.company_id == company.id]
     if not agents:
         raise click.ClickException(f"Agent not found: {ref}")

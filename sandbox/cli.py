@@ -10,6 +10,7 @@ from db import migrate
 from db.connect import describe_choice, open_database
 from sandbox.activity_commands import activity
 from sandbox.agent_commands import agent
+from sandbox.benchmarks.author_tests import author_tests_command
 from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
 from sandbox.benchmarks.isolation import isolation_command
@@ -18,17 +19,32 @@ from sandbox.benchmarks.plugins import plugins_command
 from sandbox.benchmarks.runs import runs_command
 from sandbox.benchmarks.serve import serve_command
 from sandbox.benchmarks.tui import tui_command
-from sandbox.cli_support import configure_logging, database_option, progress, run_command
+from sandbox.cli_support import (
+    VERBOSE,
+    configure_logging,
+    database_option,
+    progress,
+    run_command,
+)
 from sandbox.limits_command import limits_command
 from sandbox.plugin_commands import action, api, data, demo, health, plugin, seed
 from sandbox.serve.command import serve
+from sandbox.show_commands import show
 from sandbox.tui_command import tui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="paperclip-sandbox")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="When a plugin's handler fails, print its traceback (Python) or stack (JS) too.",
+)
+@click.pass_context
+def main(context: click.Context, verbose: bool) -> None:
     """Develop and review Paperclip plugins against a real host, on SQLite or PostgreSQL."""
+    context.meta[VERBOSE] = verbose
     configure_logging()
 
 
@@ -100,6 +116,7 @@ def bench() -> None:
     """Measure the sandbox: programs that print figures for both backends."""
 
 
+bench.add_command(author_tests_command)
 bench.add_command(cold_start_command)
 bench.add_command(host_command)
 bench.add_command(isolation_command)
@@ -121,3 +138,4 @@ main.add_command(demo)
 main.add_command(tui)
 main.add_command(activity)
 main.add_command(agent)
+main.add_command(show)

@@ -1,5 +1,6 @@
-"""What every ``sandbox`` command shares: the ``--db`` option, progress lines, and turning
-user-facing failures into one ``Error:`` line with exit status 1."""
+"""What every ``sandbox`` command shares: the ``--db`` option, progress lines, looking up the
+plugin or company a command names, and turning user-facing failures into one ``Error:`` line
+with exit status 1."""
 
 from __future__ import annotations
 
@@ -11,15 +12,28 @@ from typing import Any, TypeVar
 
 import click
 
+from core.companies import find_company, list_companies
+from core.plugin_registry import find_plugin, list_plugins
+from core.records import Company, PluginRecord
+from core.suggestions import did_you_mean
 from db import Database, DatabaseError, migrate
 from db.connect import DATABASE_URL_ENV, describe_choice, open_database
 
 T = TypeVar("T")
 
+#: ``click.Context.meta`` key: ``sandbox -v`` was given (see ``verbose``).
+VERBOSE = "sandbox.verbose"
+
 _DB_HELP = (
     "Database: a SQLite file path or URL, a PostgreSQL URL, or 'embedded-postgres' "
     "(optionally 'embedded-postgres:DATA_DIR'). Default: ./.sandbox/sandbox.db."
 )
+
+
+def verbose() -> bool:
+    """Whether the command runs under ``sandbox -v``: failures show the plugin's trace."""
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.meta.get(VERBOSE))
 
 
 def progress(message: str) -> None:
@@ -44,6 +58,31 @@ async def open_migrated_database(choice: str | None) -> AsyncIterator[Database]:
             progress(f"Migrating {describe_choice(choice)} ...")
             await migrate.upgrade(db)
         yield db
+
+
+def _not_found(what: str, ref: str, known: list[str]) -> click.ClickException:
+    hint = did_you_mean(ref, known)
+    return click.ClickException(f"{what} not found: {ref}" + (f" -- {hint}" if hint else ""))
+
+
+async def require_plugin(db: Database, ref: str) -> PluginRecord:
+    """The plugin whose key or record id is ``ref``; else an error that suggests the installed
+    key closest to it (``Plugin not found: acme.trackr -- did you mean "acme.tracker"?``)."""
+    record = await find_plugin(db, ref)
+    if record is None:
+        installed = await list_plugins(db, include_uninstalled=True)
+        raise _not_found("Plugin", ref, [plugin.plugin_key for plugin in installed])
+    return record
+
+
+async def require_company(db: Database, ref: str) -> Company:
+    """The company whose id or issue prefix (any case) is ``ref``; else an error that suggests
+    the closest prefix (``Company not found: ACX -- did you mean "ACM"?``)."""
+    company = await find_company(db, ref)
+    if company is None:
+        companies = await list_companies(db)
+        raise _not_found("Company", ref, [company.issue_prefix for company in companies])
+    return company
 
 
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:

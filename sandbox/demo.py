@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from core.plugin_registry import find_plugin
-from core.records import Company
+from core.read_models.runs import WakeupRow
+from core.records import Company, Issue
 from db import Database
 from sandbox.harness import PluginSandbox
 from sandbox.plugin_host import PluginHost
@@ -124,23 +125,23 @@ async def _installed(host: PluginHost, path: Path) -> str:
     return key
 
 
-def _issue(row: dict[str, Any]) -> dict[str, Any]:
+def _issue(issue: Issue) -> dict[str, Any]:
     return {
-        "id": str(row["id"]),
-        "identifier": row["identifier"],
-        "title": row["title"],
-        "status": row["status"],
-        "parent": None if row["parent_id"] is None else str(row["parent_id"]),
-        "originKind": row["origin_kind"],
+        "id": issue.id,
+        "identifier": issue.identifier,
+        "title": issue.title,
+        "status": issue.status,
+        "parent": issue.parent_id,
+        "originKind": issue.origin_kind,
     }
 
 
-def _wakeup(row: dict[str, Any]) -> dict[str, Any]:
+def _wakeup(wakeup: WakeupRow) -> dict[str, Any]:
     return {
-        "agentId": str(row["agent_id"]),
-        "status": row["status"],
-        "reason": row["reason"],
-        "runId": None if row["run_id"] is None else str(row["run_id"]),
+        "agentId": wakeup.agent_id,
+        "status": wakeup.status,
+        "reason": wakeup.reason,
+        "runId": wakeup.run_id,
     }
 
 

@@ -1,11 +1,13 @@
 """A real plugin host for tests and scripts: install plugins, seed data, drive them, inspect.
 
 ``PluginSandbox`` wraps a ``PluginHost`` on one migrated database with what a plugin author's
-test needs: seeds (companies, agents, issues made by the board), the calls Paperclip's bridges
-make (actions, data, API requests, jobs, tools, events) and inspection helpers (activity,
-wakeups, runs, the plugin's namespace rows, state and logs). ``SandboxDatabases`` makes fresh
-migrated databases fast (a template migrated once, copied per use). ``sandbox.testing`` turns
-them into the ``plugin_sandbox`` pytest fixture; ``open_sandbox`` serves scripts.
+test needs: seeds (companies, agents, members, issues made by the board, heartbeat runs,
+checkouts, cost events), the calls Paperclip's bridges make (actions, data, API requests, jobs,
+tools, events) and inspection helpers returning records (issues, relations, documents and their
+revisions, comments, activity, wakeups, runs, costs, the plugin's namespace rows, state, logs).
+``SandboxDatabases`` makes fresh migrated databases fast (a template migrated once, copied per
+use). ``sandbox.testing`` turns them into the ``plugin_sandbox`` pytest fixture;
+``open_sandbox`` serves scripts.
 
 This module does not import pytest, so the command line can use it.
 """
@@ -16,78 +18,101 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from core import records
 from core.agents import create_agent
+from core.checkout import assert_checkout_owner
+from core.comments import list_comments
 from core.companies import create_company
+from core.costs import record_cost_event
+from core.documents import get_document, list_documents
+from core.errors import NotFound
 from core.event_bus import PluginEvent
-from core.issues import IssueCreate, create_issue
+from core.heartbeat_runs import RunCost, RunOutcome, claim_queued_runs, finish_run
+from core.hosts import register_host
+from core.ids import require_uuid
+from core.issue_relations import relation_summary
+from core.issues import (
+    IssueCreate,
+    IssuePatch,
+    create_issue,
+    issue_record,
+    labels_by_issue,
+    load_issue,
+    update_issue,
+)
+from core.memberships import PrincipalType, add_membership
 from core.plugin_logs import list_logs
 from core.plugin_state import StateKey, get_state
-from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
-from core.unit_of_work import write
-from db import Database, create_db, tables, templates
-from db.embedded_postgres import EmbeddedPostgres, drop_database
+from core.read_models.pages import MAX_PAGE_ROWS, Page
+from core.read_models.runs import (
+    QueueFilter,
+    RunRow,
+    WakeupRow,
+    list_runs,
+    list_wakeups,
+    runs_by_id,
+)
+from core.scoped_routes import LOCAL_BOARD_USER_ID, ApiCaller, ApiRequest, ApiResponse
+from core.unit_of_work import UnitOfWork, read, write
+from core.wakeups import IssueWakeup, enqueue_issue_wakeup, load_agent
+from db import Database, lock_for_update, tables, templates
+from db.embedded_postgres import EmbeddedPostgres
 from db.templates import POSTGRES_URL_ENV as POSTGRES_URL_ENV  # the harness's public name
+from sandbox.harness_records import DocumentRevision, IssueRelations
 from sandbox.plugin_host import CallActor, PluginHost, PythonWorkers
+from sandbox.plugin_package import SdkVersionWarning, sdk_version_warning
+from sandbox.plugin_templates import PluginTemplates
+from sandbox.spare_workers import SpareWorkers
+from sandbox.worker_process import WorkerTimings
 
 Backend = Literal["sqlite", "postgres"]
+#: How a seeded run is left: queued, claimed by a host, or ended.
+SeedRunStatus = Literal["queued", "running", "succeeded", "failed", "timed_out"]
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class SandboxDatabases:
-    """Fresh migrated databases, made fast: one migrated template, copied for every test."""
+    """Fresh migrated databases, made fast: one migrated template, copied for every test
+    (``db.templates.TemplateClones``: PostgreSQL copies are made and dropped in the
+    background)."""
 
     def __init__(self, backend: Backend, directory: Path) -> None:
         self.backend = backend
         self.directory = directory
         self._server: EmbeddedPostgres | None = None
-        self._server_url: URL | None = None
-        self._template: Path | str | None = None
+        self._clones: templates.TemplateClones | None = None
+        #: Plugins installed once into templates of their own (``sandbox.plugin_templates``).
+        self.plugin_templates: PluginTemplates | None = None
 
     async def start(self) -> None:
         """Migrate the template (and start PostgreSQL when needed)."""
-        if self.backend == "sqlite":
-            self._template = await templates.build_sqlite_template(self.directory / "template.db")
-            return
-        self._server_url, self._server = templates.start_postgres(self.directory / "postgres")
-        name = f"sandbox_plugin_template_{uuid.uuid4().hex[:8]}"
-        await templates.build_postgres_template(self._server_url, name)
-        self._template = name
+        server_url: URL | None = None
+        if self.backend == "postgres":
+            server_url, self._server = templates.start_postgres(self.directory / "postgres")
+        self._clones = templates.TemplateClones(self.directory, server_url)
+        await self._clones.start()
+        self.plugin_templates = PluginTemplates(self._clones)
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:
         """A new migrated database, removed afterwards."""
-        assert self._template is not None, "start() first"
-        if self.backend == "sqlite":
-            path = self.directory / f"test-{uuid.uuid4().hex[:12]}.db"
-            db = create_db(templates.clone_sqlite(Path(self._template), path))
-            try:
-                yield db
-            finally:
-                await db.dispose()
-                templates.remove_sqlite(path)
-            return
-        assert self._server_url is not None
-        name = f"sandbox_plugin_test_{uuid.uuid4().hex[:12]}"
-        url = await templates.clone_postgres(self._server_url, str(self._template), name)
-        db = create_db(url)
-        try:
+        assert self._clones is not None, "start() first"
+        async with self._clones.database() as db:
             yield db
-        finally:
-            await db.dispose()
-            await drop_database(self._server_url, name)
 
     async def close(self) -> None:
-        if self._server_url is not None and isinstance(self._template, str):
-            await drop_database(self._server_url, self._template)
+        if self._clones is not None:
+            await self._clones.close()
         if self._server is not None:
             self._server.stop()
 
@@ -218,23 +243,63 @@ class SandboxPlugin:
 class PluginSandbox:
     """A real host on one database: install plugins, seed data, drive and inspect.
 
+    Every inspection helper returns records (attribute access, immutable), oldest first:
+    ``core.records`` types, the read models' ``WakeupRow`` / ``RunRow``, and the harness's
+    ``IssueRelations`` / ``DocumentRevision`` (``sandbox.harness_records``). Only a plugin's own
+    tables (``SandboxPlugin.namespace_rows``) come back as dicts, since their columns are the
+    plugin's.
+
     Args:
         db: a migrated database.
         python_workers: ``"subprocess"`` (as Paperclip runs workers) or ``"in-process"``.
+        timings: the workers' timeouts (``WorkerTimings``: ``call`` 30 s, ``initialize`` 15 s
+            ... as upstream); shorter ones make a hanging handler fail fast in a test.
+        spare_workers: workers started ahead (``sandbox.spare_workers``).
+        templates: installed-plugin templates of ``db``'s ``SandboxDatabases``; with
+            ``spare_workers``, installing a package as the first use of ``db`` copies its
+            template instead (``sandbox.plugin_templates``).
     """
 
-    def __init__(self, db: Database, *, python_workers: PythonWorkers = "subprocess") -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        python_workers: PythonWorkers = "subprocess",
+        timings: WorkerTimings | None = None,
+        spare_workers: SpareWorkers | None = None,
+        templates: PluginTemplates | None = None,
+    ) -> None:
         self.db = db
-        self.host = PluginHost(db, python_workers=python_workers)
+        self.host = PluginHost(
+            db, python_workers=python_workers, timings=timings, spare_workers=spare_workers
+        )
+        self._spare_workers = spare_workers
+        self._templates = templates
+        self._run_host_id: str | None = None
 
     async def close(self) -> None:
-        await self.host.close()
+        """Kill the workers (nothing looks at them after this) and store their last logs."""
+        await self.host.close(graceful=False)
 
     async def install(
         self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None
     ) -> SandboxPlugin:
-        """Install and start the plugin in ``path`` (manifest checks, migrations, worker)."""
-        return SandboxPlugin(self, await self.host.install(path, config=config))
+        """Install and start the plugin in ``path`` (manifest checks, migrations, worker).
+
+        A JS plugin on an SDK version the sandbox does not support gets an ``SdkVersionWarning``.
+        """
+        prepared = None
+        if self._templates is not None and self._spare_workers is not None:
+            prepared = await self._templates.install(self.db, path, config, self._spare_workers)
+        if prepared is not None:
+            record = await self.host.start_prepared(prepared)
+        else:
+            record = await self.host.install(path, config=config)
+        if record.package_path is not None:
+            warning = sdk_version_warning(Path(record.package_path), record.plugin_key)
+            if warning is not None:
+                warnings.warn(warning, SdkVersionWarning, stacklevel=2)
+        return SandboxPlugin(self, record)
 
     # -- seeding ----------------------------------------------------------------------------
 
@@ -256,6 +321,26 @@ class PluginSandbox:
             self.db, company_id=_record_id(company), name=name, role=role, status=status, **columns
         )
 
+    async def add_member(
+        self,
+        company: records.Company | str,
+        principal_id: str,
+        *,
+        principal_type: PrincipalType = "user",
+        role: str | None = "member",
+        status: str = "active",
+    ) -> records.CompanyMembership:
+        """A company membership: a board user (``"user"``) or an agent. The host asks for an
+        active user membership before an issue may be assigned to that user."""
+        return await add_membership(
+            self.db,
+            company_id=_record_id(company),
+            principal_type=principal_type,
+            principal_id=principal_id,
+            role=role,
+            status=status,
+        )
+
     async def add_issue(
         self, company: records.Company | str, title: str = "Issue", **fields: Any
     ) -> records.Issue:
@@ -269,6 +354,127 @@ class PluginSandbox:
                 origin_kind="manual",
             )
         return issue
+
+    async def add_run(
+        self,
+        issue: records.Issue | str,
+        *,
+        agent: records.Agent | str | None = None,
+        status: SeedRunStatus = "queued",
+        error: str | None = None,
+        cost: RunCost | None = None,
+        comment: str | None = None,
+    ) -> RunRow:
+        """A heartbeat run of ``agent`` (the issue's assignee by default) on the issue, taken
+        through the host's own lifecycle: the board wakes the agent (``queued``), a host claims
+        the run (``running``: the issue's execution lock, the agent ``running``), and it ends
+        (``succeeded`` / ``failed`` / ``timed_out``, with ``error``; ``cost`` records a cost
+        event with the issue's billing code; a succeeded run leaves ``comment`` on the issue).
+        Subscribed plugins get the run's events.
+
+        Raises:
+            ValueError: no agent to run, or the host did not queue a run (its wakeup status).
+        """
+        if status not in get_args(SeedRunStatus):
+            raise ValueError(f"a seeded run is one of {get_args(SeedRunStatus)}, not {status!r}")
+        async with write(self.db, self.host.bus) as unit:
+            row = await _issue_row(unit, issue, lock=True)
+            company_id = str(row["company_id"])
+            agent_id = _record_id(agent) if agent is not None else row["assignee_agent_id"]
+            if agent_id is None:
+                raise ValueError("the issue has no assignee: pass agent=")
+            outcome = await enqueue_issue_wakeup(
+                unit,
+                IssueWakeup(
+                    company_id=company_id,
+                    agent_id=str(agent_id),
+                    issue_id=str(row["id"]),
+                    source="on_demand",
+                    trigger_detail="manual",
+                    reason="sandbox_seed",
+                    payload={"issueId": str(row["id"])},
+                    context_snapshot={"issueId": str(row["id"])},
+                    requested_by_actor_type="user",
+                    requested_by_actor_id=LOCAL_BOARD_USER_ID,
+                ),
+                agent=await load_agent(unit, company_id, str(agent_id)),
+                issue=row,
+            )
+        if outcome.run_id is None:
+            raise ValueError(f"the host queued no run: the wakeup was {outcome.status}")
+        run_id = outcome.run_id
+        if status != "queued":
+            host_id = await self._run_host()
+            now = datetime.now(UTC)
+            await claim_queued_runs(
+                self.db, host_id=host_id, limit=1, now=now, bus=self.host.bus, only=[run_id]
+            )
+            if status != "running":
+                finish = RunOutcome(status=status, error=error, cost=cost, comment=comment)
+                await finish_run(
+                    self.db, run_id, host_id=host_id, outcome=finish, now=now, bus=self.host.bus
+                )
+        await self.host.drain()
+        [run] = await runs_by_id(self.db, [run_id])
+        return run
+
+    async def add_checkout(
+        self, issue: records.Issue | str, agent: records.Agent | str | None = None
+    ) -> records.CheckoutOwnership:
+        """Check the issue out to ``agent`` (its assignee by default) as upstream's checkout
+        does: ``in_progress``, assigned to the agent, locked by a running run of it. Calls as
+        that run (``ApiCaller.agent(agent_id, company_id, run_id=...)``) pass the checkout
+        policy; other agents' runs get ``Issue run ownership conflict``."""
+        async with write(self.db, self.host.bus) as unit:
+            row = await _issue_row(unit, issue, lock=True)
+            agent_id = _record_id(agent) if agent is not None else row["assignee_agent_id"]
+            if agent_id is None:
+                raise ValueError("the issue has no assignee: pass agent=")
+            patch = IssuePatch(status="in_progress", assignee_agent_id=str(agent_id)).given()
+            await update_issue(unit, row, patch)
+        run = await self.add_run(str(row["id"]), agent=str(agent_id), status="running")
+        async with write(self.db, self.host.bus) as unit:
+            row = await _issue_row(unit, str(row["id"]), lock=True)
+            return await assert_checkout_owner(
+                unit, row, actor_agent_id=str(agent_id), actor_run_id=run.id
+            )
+
+    async def add_cost_event(
+        self,
+        company: records.Company | str,
+        agent: records.Agent | str,
+        cost_cents: int,
+        *,
+        provider: str = "anthropic",
+        model: str = "claude-sonnet-4",
+        issue: records.Issue | str | None = None,
+        **fields: Any,
+    ) -> records.CostEvent:
+        """A billed model call of the agent, as the cost service records it (the month's spend
+        of agent and company follows; ``billing_code``, ``input_tokens``, ``heartbeat_run_id``
+        ... may be given)."""
+        async with write(self.db, self.host.bus) as unit:
+            event = await record_cost_event(
+                unit,
+                company_id=_record_id(company),
+                agent_id=_record_id(agent),
+                provider=provider,
+                model=model,
+                cost_cents=cost_cents,
+                issue_id=None if issue is None else _record_id(issue),
+                **fields,
+            )
+        await self.host.drain()
+        return event
+
+    async def _run_host(self) -> str:
+        """The host that claims seeded runs (registered on first use)."""
+        if self._run_host_id is None:
+            host = await register_host(
+                self.db, hostname="plugin-sandbox", pid=os.getpid(), url="", now=datetime.now(UTC)
+            )
+            self._run_host_id = host.id
+        return self._run_host_id
 
     # -- driving ----------------------------------------------------------------------------
 
@@ -309,31 +515,132 @@ class PluginSandbox:
             query = query.where(log.c.company_id == _company_id(company))
         if action is not None:
             query = query.where(log.c.action == action)
-        return [records.ActivityEntry.model_validate(row) for row in await self._rows(query)]
+        async with read(self.db) as unit:
+            rows = (await unit.session.execute(query)).mappings().all()
+        return [records.ActivityEntry.model_validate(row) for row in rows]
 
-    async def wakeups(self, company: records.Company | str | None = None) -> list[dict[str, Any]]:
-        """Agent wakeup requests (``agent_wakeup_requests`` rows), oldest first."""
-        return await self._company_rows(tables.agent_wakeup_requests, company)
+    async def issues(self, company: records.Company | str) -> list[records.Issue]:
+        """The company's issues with their labels, oldest first."""
+        issues = tables.issues
+        query = (
+            sa.select(issues)
+            .where(issues.c.company_id == _record_id(company))
+            .order_by(issues.c.created_at, issues.c.id)
+        )
+        async with read(self.db) as unit:
+            rows = (await unit.session.execute(query)).mappings().all()
+            labels = await labels_by_issue(unit, [row["id"] for row in rows])
+        return [issue_record(row, labels.get(str(row["id"]), [])) for row in rows]
 
-    async def runs(self, company: records.Company | str | None = None) -> list[dict[str, Any]]:
-        """Heartbeat runs (``heartbeat_runs`` rows), oldest first."""
-        return await self._company_rows(tables.heartbeat_runs, company)
+    async def issue(self, issue: records.Issue | str) -> records.Issue:
+        """The issue as it is now (an id, or a record read earlier)."""
+        async with read(self.db) as unit:
+            row = await _issue_row(unit, issue)
+            return await load_issue(unit, row["id"])
 
-    async def issues(self, company: records.Company | str) -> list[dict[str, Any]]:
-        """The company's issues (``issues`` rows), oldest first."""
-        return await self._company_rows(tables.issues, company)
+    async def relations(self, issue: records.Issue | str) -> IssueRelations:
+        """What blocks the issue and what it blocks, its parent and its children."""
+        issues = tables.issues
+        async with read(self.db) as unit:
+            row = await _issue_row(unit, issue)
+            summary = await relation_summary(unit, str(row["company_id"]), row["id"])
+            parent = None if row["parent_id"] is None else await load_issue(unit, row["parent_id"])
+            children = (
+                await unit.session.execute(
+                    sa.select(issues.c.id)
+                    .where(issues.c.parent_id == row["id"])
+                    .order_by(issues.c.created_at, issues.c.id)
+                )
+            ).scalars()
+            loaded = [await load_issue(unit, child) for child in children.all()]
+        return IssueRelations(
+            blocked_by=summary.blocked_by,
+            blocks=summary.blocks,
+            parent=parent,
+            children=tuple(loaded),
+        )
 
-    async def _company_rows(
-        self, table: sa.Table, company: records.Company | str | None
-    ) -> list[dict[str, Any]]:
-        query = sa.select(table).order_by(table.c.created_at, table.c.id)
+    async def comments(self, issue: records.Issue | str) -> list[records.Comment]:
+        """The issue's comments, oldest first."""
+        async with read(self.db) as unit:
+            found = await list_comments(unit, await _issue_row(unit, issue))
+        return list(reversed(found))
+
+    async def documents(self, issue: records.Issue | str) -> list[records.Document]:
+        """The issue's documents with their latest body, by key (system keys left out)."""
+        async with read(self.db) as unit:
+            return await list_documents(unit, await _issue_row(unit, issue))
+
+    async def document_revisions(
+        self, issue: records.Issue | str, key: str
+    ) -> list[DocumentRevision]:
+        """Every revision of the issue's document ``key``, oldest (number 1) first.
+
+        Raises:
+            core.errors.NotFound: the issue has no document under ``key``.
+        """
+        revisions = tables.document_revisions
+        async with read(self.db) as unit:
+            document = await get_document(unit, await _issue_row(unit, issue), key)
+            if document is None:
+                raise NotFound(f"Document not found: {key}")
+            rows = (
+                await unit.session.execute(
+                    sa.select(revisions)
+                    .where(revisions.c.document_id == document.id)
+                    .order_by(revisions.c.revision_number)
+                )
+            ).mappings()
+            return [DocumentRevision.model_validate(row) for row in rows]
+
+    async def wakeups(self, company: records.Company | str | None = None) -> list[WakeupRow]:
+        """Agent wakeup requests, oldest first (with the issue and who asked)."""
+        return await _all_pages(list_wakeups, self.db, QueueFilter(company_id=_company_id(company)))
+
+    async def runs(self, company: records.Company | str | None = None) -> list[RunRow]:
+        """Heartbeat runs, oldest first (with their issue, status, error and timings)."""
+        return await _all_pages(list_runs, self.db, QueueFilter(company_id=_company_id(company)))
+
+    async def costs(self, company: records.Company | str | None = None) -> list[records.CostEvent]:
+        """Cost events, oldest first (by when the model call happened)."""
+        events = tables.cost_events
+        query = sa.select(events).order_by(events.c.occurred_at, events.c.id)
         if company is not None:
-            query = query.where(table.c.company_id == _company_id(company))
-        return await self._rows(query)
+            query = query.where(events.c.company_id == _company_id(company))
+        async with read(self.db) as unit:
+            rows = (await unit.session.execute(query)).mappings().all()
+        return [records.CostEvent.model_validate(row) for row in rows]
 
-    async def _rows(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
-        async with self.db.read() as session:
-            return [dict(row) for row in (await session.execute(query)).mappings()]
+
+Row = TypeVar("Row", WakeupRow, RunRow)
+
+
+async def _all_pages(
+    list_page: Callable[..., Awaitable[Page[Row]]], db: Database, queue_filter: QueueFilter
+) -> list[Row]:
+    """Every row of a newest-first read model, oldest first."""
+    rows: list[Row] = []
+    before = None
+    while True:
+        page = await list_page(db, queue_filter, before=before, limit=MAX_PAGE_ROWS)
+        rows.extend(page.items)
+        if page.next is None:
+            return list(reversed(rows))
+        before = page.next
+
+
+async def _issue_row(
+    unit: UnitOfWork, issue: records.Issue | str, *, lock: bool = False
+) -> Mapping[str, Any]:
+    """The ``issues`` row of a record or an id (any company's)."""
+    issues = tables.issues
+    query = sa.select(issues).where(issues.c.id == require_uuid(_record_id(issue), "issueId"))
+    if lock:
+        query = lock_for_update(unit.dialect, query)
+    row = (await unit.session.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound("Issue not found")
+    return row
 
 
 def _record_id(record: Any) -> str:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -23,25 +25,43 @@ import click
 from core import records
 from core.agent_keys import create_agent_key, revoke_agent_key
 from core.agents import create_agent, find_agents
-from core.companies import create_company, find_company, get_company
+from core.companies import create_company, get_company
 from core.errors import HostError
 from core.issues import IssueCreate, create_issue
 from core.plugin_config import get_config
 from core.plugin_jobs import JobRecord, JobRunRecord, list_jobs, list_runs
 from core.plugin_logs import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, list_logs
-from core.plugin_registry import find_plugin, list_plugins
+from core.plugin_registry import (
+    PluginAlreadyInstalled,
+    list_plugins,
+    namespace_names,
+)
 from core.plugin_trust import set_trusted, trusted_plugin_ids
+from core.plugin_upgrade import PluginUpdate
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse
 from core.unit_of_work import write
 from db import Database
 from db.constants import PLUGIN_LOG_LEVELS
-from sandbox.cli_support import database_option, open_migrated_database, progress, run_command
+from sandbox.cli_support import (
+    database_option,
+    open_migrated_database,
+    progress,
+    require_company,
+    require_plugin,
+    run_command,
+    verbose,
+)
 from sandbox.containment.isolation import worker_isolation
 from sandbox.containment.policy import ContainmentSettings
 from sandbox.demo import DEMO_PLUGINS, DemoRun, DemoUnavailable, demo_plugin, demo_report, run_demo
+from sandbox.log_follow import follow_logs
 from sandbox.plugin_host import PluginActivationError, PluginHost
+from sandbox.plugin_inspect_commands import sql_command, tables_command
+from sandbox.plugin_package import sdk_version_warning
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError, WorkerUnavailable
+from sandbox.scaffold import new_command
 from sandbox.serve.client import HostCallFailed, running_host
+from sandbox.worker_connection import PluginHandlerError
 
 T = TypeVar("T")
 
@@ -58,28 +78,44 @@ def _call(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         return run_command(coroutine)
     except (HostError, ProtocolError, PluginActivationError) as error:
+        if isinstance(error, PluginHandlerError) and verbose():
+            click.echo(error.trace.rstrip(), err=True)
         raise click.ClickException(_describe(error)) from error
     except HostCallFailed as error:
+        if error.trace and verbose():
+            click.echo(error.trace.rstrip(), err=True)
         raise click.ClickException(_describe_remote(error)) from error
 
 
 def _describe(error: HostError | ProtocolError | PluginActivationError) -> str:
-    """One line for a refusal: a worker's error names its code; config errors list each field."""
+    """One line for a refusal: a worker's error names its code (and the exception's type, with
+    how to see its trace); config errors list each field."""
     text = error.message
-    if isinstance(error, RpcError) and not isinstance(error, WorkerUnavailable):
+    if isinstance(error, PluginHandlerError):
+        text = f"{error.error_type}: {text} ({_code_name(error.code)})"
+    elif isinstance(error, RpcError) and not isinstance(error, WorkerUnavailable):
         text = f"{text} ({_code_name(error.code)})"
     elif isinstance(error, HostError) and error.details.get("fieldErrors"):
         fields = "; ".join(f"{e['field']}: {e['message']}" for e in error.details["fieldErrors"])
         text = f"{text}: {fields}"
-    return " ".join(text.split())
+    return _with_trace_hint(" ".join(text.split()), isinstance(error, PluginHandlerError))
 
 
 def _describe_remote(error: HostCallFailed) -> str:
     """The same line as ``_describe`` for a refusal that a running host sent back."""
-    text = " ".join(error.message.split())
+    text = f"{error.error_type}: {error.message}" if error.error_type else error.message
+    text = " ".join(text.split())
     if error.code in ErrorCode.__members__ and error.code != "WORKER_UNAVAILABLE":
-        return f"{text} ({error.code} {ErrorCode[error.code].value})"
-    return text
+        text = f"{text} ({error.code} {ErrorCode[error.code].value})"
+    return _with_trace_hint(text, bool(error.trace))
+
+
+def _with_trace_hint(line: str, has_trace: bool) -> str:
+    """``line``, saying how to see the trace when there is one and ``-v`` was not given."""
+    if has_trace and not verbose():
+        command = click.get_current_context().info_name
+        line += f" -- rerun as 'sandbox -v {command} ...' for the traceback"
+    return line
 
 
 def _code_name(code: int) -> str:
@@ -94,21 +130,6 @@ async def _host(choice: str | None) -> AsyncIterator[PluginHost]:
     """A plugin host on the chosen database; workers it starts stop when the block ends."""
     async with open_migrated_database(choice) as db, PluginHost(db) as host:
         yield host
-
-
-async def _require_plugin(db: Database, ref: str) -> records.PluginRecord:
-    record = await find_plugin(db, ref)
-    if record is None:
-        raise click.ClickException(f"Plugin not found: {ref}")
-    return record
-
-
-async def _require_company(db: Database, ref: str) -> records.Company:
-    """The company with this id, or with this issue prefix (any case)."""
-    company = await find_company(db, ref)
-    if company is None:
-        raise click.ClickException(f"Company not found: {ref}")
-    return company
 
 
 def _parse_json(text: str, what: str) -> Any:
@@ -149,6 +170,9 @@ def plugin() -> None:
     """
 
 
+plugin.add_command(new_command)
+
+
 @plugin.command()
 @database_option
 @click.argument("path")
@@ -160,25 +184,79 @@ def plugin() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plugin record as JSON.")
 def install(database: str | None, path: str, config_text: str | None, as_json: bool) -> None:
-    """Install the plugin package at PATH and load it.
+    """Install the plugin package at PATH and load it, or upgrade the installed plugin.
 
     Loading applies the plugin's migrations, then starts and initializes its worker; the worker
-    stops when the command ends and the plugin stays ready.
+    stops when the command ends and the plugin stays ready. Prints the plugin's database
+    namespace, the schema name its SQL must write before each table.
+
+    When the plugin's key is installed already, PATH upgrades it as Paperclip upgrades a
+    plugin: the new version, capabilities and manifest are stored, new migration files are
+    applied, and its config (unless --config is given), state and tables are kept. A plugin in
+    status error is upgraded too, so installing the fixed folder retries it.
     """
     config = None if config_text is None else _parse_json(config_text, "--config")
 
-    async def run() -> records.PluginRecord:
+    async def run() -> tuple[PluginUpdate, str | None]:
         async with _host(database) as host:
-            return await host.install(path, config=config)
+            try:
+                update = await host.install_or_upgrade(path, config=config)
+            except PluginAlreadyInstalled as error:
+                raise click.ClickException(_nothing_to_upgrade(error, path)) from None
+            return update, (await namespace_names(host.db)).get(update.record.id)
 
-    record = _call(run())
+    update, namespace = _call(run())
+    record = update.record
+    if record.package_path is not None:
+        warning = sdk_version_warning(Path(record.package_path), record.plugin_key)
+        if warning is not None:
+            click.echo(f"warning: {warning}", err=True)
     if as_json:
-        _echo_json(record.to_wire(), one_line=True)
+        wire = record.to_wire() | {"databaseNamespace": namespace}
+        if update.previous is not None:
+            wire["upgrade"] = {
+                "previousVersion": update.previous.version,
+                "previousStatus": update.previous.status,
+                "changes": list(update.changes),
+                "migrations": list(update.migrations),
+            }
+        _echo_json(wire, one_line=True)
         return
-    click.echo(
-        f"Installed {record.plugin_key} {record.version} ({record.status}) "
-        f"from {record.package_path}"
+    if update.previous is None:
+        click.echo(
+            f"Installed {record.plugin_key} {record.version} ({record.status}) "
+            f"from {record.package_path}"
+        )
+    else:
+        verb = "Reinstalled" if update.previous.version == record.version else "Upgraded"
+        click.echo(f"{verb} {record.plugin_key} {_upgrade_summary(update)}")
+    if namespace is not None:
+        click.echo(f"Database namespace: {namespace} (write {namespace}.<table> in its SQL)")
+
+
+def _nothing_to_upgrade(error: PluginAlreadyInstalled, path: str) -> str:
+    """Upstream's message, then why nothing happened and how to start over."""
+    return (
+        f"{error.message} -- nothing changed in {path} (manifest, migrations and config are as "
+        "installed; worker code is read each time the worker starts); to start over: "
+        f"sandbox plugin uninstall {error.plugin_key} --remove-data, then install it again"
     )
+
+
+def _upgrade_summary(update: PluginUpdate) -> str:
+    """``0.1.0 -> 0.2.0 (ready): capabilities added: x; applied 1 new migration: 002_x.sql``."""
+    assert update.previous is not None
+    before, after = update.previous, update.record
+    version = after.version
+    if before.version != after.version:
+        version = f"{before.version} -> {after.version}"
+    status = after.status if before.status == after.status else f"{before.status} -> {after.status}"
+    details = list(update.changes)
+    if update.migrations:
+        count = len(update.migrations)
+        noun = "migration" if count == 1 else "migrations"
+        details.append(f"applied {count} new {noun}: {', '.join(update.migrations)}")
+    return f"{version} ({status})" + (f": {'; '.join(details)}" if details else "")
 
 
 @plugin.command("list")
@@ -189,21 +267,26 @@ def list_command(database: str | None, include_uninstalled: bool, as_json: bool)
     """List installed plugins in install order.
 
     ISOLATION says how the plugin's worker runs: contained, trusted (``plugin trust``), off
-    (``SANDBOX_CONTAINMENT=off``) or unsupported (this kernel cannot contain it).
+    (``SANDBOX_CONTAINMENT=off``) or unsupported (this kernel cannot contain it). NAMESPACE is
+    the plugin's database schema: its SQL writes NAMESPACE.<table>.
     """
 
-    async def run() -> tuple[list[records.PluginRecord], set[str]]:
+    async def run() -> tuple[list[records.PluginRecord], set[str], dict[str, str]]:
         async with open_migrated_database(database) as db:
             plugins = await list_plugins(db, include_uninstalled=include_uninstalled)
-            return plugins, await trusted_plugin_ids(db)
+            return plugins, await trusted_plugin_ids(db), await namespace_names(db)
 
-    plugins, trusted = _call(run())
+    plugins, trusted, namespaces = _call(run())
     settings = ContainmentSettings.from_env()
     isolation = {
         p.id: worker_isolation(trusted=p.id in trusted, settings=settings) for p in plugins
     }
     if as_json:
-        wire = [record.to_wire() | {"isolation": isolation[record.id]} for record in plugins]
+        wire = [
+            record.to_wire()
+            | {"isolation": isolation[record.id], "databaseNamespace": namespaces.get(record.id)}
+            for record in plugins
+        ]
         _echo_json(wire, one_line=True)
         return
     if not plugins:
@@ -215,12 +298,14 @@ def list_command(database: str | None, include_uninstalled: bool, as_json: bool)
             p.version,
             p.status,
             isolation[p.id],
+            namespaces.get(p.id, "-"),
             p.package_path or "-",
             p.last_error or "-",
         )
         for p in plugins
     ]
-    click.echo(_table(("KEY", "VERSION", "STATUS", "ISOLATION", "PATH", "LAST ERROR"), rows))
+    headers = ("KEY", "VERSION", "STATUS", "ISOLATION", "NAMESPACE", "PATH", "LAST ERROR")
+    click.echo(_table(headers, rows))
 
 
 @plugin.command()
@@ -245,7 +330,7 @@ def untrust(database: str | None, plugin_ref: str) -> None:
 def _set_trust(database: str | None, plugin_ref: str, *, trusted: bool) -> None:
     async def run() -> tuple[records.PluginRecord, bool]:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
+            record = await require_plugin(db, plugin_ref)
             return record, await set_trusted(db, record.id, trusted)
 
     record, changed = _call(run())
@@ -259,16 +344,23 @@ def _set_trust(database: str | None, plugin_ref: str, *, trusted: bool) -> None:
 def enable(database: str | None, plugin_ref: str) -> None:
     """Enable a disabled or failed plugin.
 
-    Its worker must start and initialize again, as at install.
+    Its folder is read again first: a changed manifest or a new migration file upgrades the
+    plugin as `sandbox plugin install` does. Its worker must start and initialize again, as at
+    install.
     """
 
-    async def run() -> records.PluginRecord:
+    async def run() -> PluginUpdate:
         async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
+            record = await require_plugin(host.db, plugin_ref)
             return await host.enable(record.id)
 
-    record = _call(run())
-    click.echo(f"Enabled {record.plugin_key} ({record.status})")
+    update = _call(run())
+    record = update.record
+    assert update.previous is not None
+    if update.changes or update.migrations or update.previous.version != record.version:
+        click.echo(f"Enabled {record.plugin_key} {_upgrade_summary(update)}")
+    else:
+        click.echo(f"Enabled {record.plugin_key} ({record.status})")
 
 
 @plugin.command()
@@ -283,7 +375,7 @@ def disable(database: str | None, plugin_ref: str, reason: str | None) -> None:
 
     async def run() -> records.PluginRecord:
         async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
+            record = await require_plugin(host.db, plugin_ref)
             return await host.disable(record.id, reason)
 
     record = _call(run())
@@ -307,7 +399,7 @@ def uninstall(database: str | None, plugin_ref: str, remove_data: bool) -> None:
 
     async def run() -> records.PluginRecord:
         async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
+            record = await require_plugin(host.db, plugin_ref)
             return await host.uninstall(record.id, remove_data=remove_data)
 
     record = _call(run())
@@ -331,7 +423,7 @@ def config_command(database: str | None, plugin_ref: str, config_text: str | Non
 
     async def run() -> tuple[records.PluginRecord, dict[str, Any]]:
         async with _host(database) as host:
-            record = await _require_plugin(host.db, plugin_ref)
+            record = await require_plugin(host.db, plugin_ref)
             if config is None:
                 return record, await get_config(host.db, record.id)
             await host.configure(record.id, config)
@@ -358,17 +450,43 @@ def config_command(database: str | None, plugin_ref: str, config_text: str | Non
     help="Show the newest N lines.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the lines as JSON (oldest first).")
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Then print each new line as it is written, until Ctrl-C (--json: one object a line).",
+)
 def logs(
-    database: str | None, plugin_ref: str, level: str | None, limit: int, as_json: bool
+    database: str | None,
+    plugin_ref: str,
+    level: str | None,
+    limit: int,
+    as_json: bool,
+    follow: bool,
 ) -> None:
     """Show a plugin's stored log lines, oldest first.
 
     Lines come from ctx.logger, ctx.metrics, the worker's stderr and stray stdout, and crashes.
     """
+    if follow:
+
+        def emit(line: records.PluginLogRecord) -> None:
+            if as_json:
+                click.echo(json.dumps(line.to_wire(), ensure_ascii=False))
+            else:
+                _echo_log_line(line)
+
+        async def run_follow() -> None:
+            async with open_migrated_database(database) as db:
+                record = await require_plugin(db, plugin_ref)
+                await follow_logs(db, record.id, level=level, limit=limit, emit=emit)
+
+        _call(run_follow())
+        return
 
     async def run() -> list[records.PluginLogRecord]:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
+            record = await require_plugin(db, plugin_ref)
             newest_first = await list_logs(db, record.id, limit=limit, level=level)
             return newest_first[::-1]
 
@@ -379,9 +497,17 @@ def logs(
     if not lines:
         click.echo("No log lines.")
     for line in lines:
-        when = line.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        meta = f"  {json.dumps(line.meta, ensure_ascii=False)}" if line.meta else ""
-        click.echo(f"{when}  {line.level:<6}  {line.message}{meta}")
+        _echo_log_line(line)
+
+
+def _echo_log_line(line: records.PluginLogRecord) -> None:
+    when = line.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    rest = dict(line.meta or {})
+    stack = rest.pop("stack", None) if isinstance(rest.get("stack"), str) else None
+    meta = f"  {json.dumps(rest, ensure_ascii=False)}" if rest else ""
+    click.echo(f"{when}  {line.level:<6}  {line.message}{meta}")
+    if stack:  # a handler's traceback or stack, under its line
+        click.echo(textwrap.indent(stack.rstrip(), "    "))
 
 
 @plugin.command()
@@ -393,7 +519,7 @@ def jobs(database: str | None, plugin_ref: str, as_json: bool) -> None:
 
     async def run() -> list[tuple[JobRecord, JobRunRecord | None]]:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
+            record = await require_plugin(db, plugin_ref)
             found = []
             for job in await list_jobs(db, record.id):
                 last = await list_runs(db, record.id, job_key=job.job_key, limit=1)
@@ -456,6 +582,10 @@ def _job_wire(job: JobRecord, last: JobRunRecord | None) -> dict[str, Any]:
     }
 
 
+plugin.add_command(tables_command)
+plugin.add_command(sql_command)
+
+
 # -- calls into a plugin ------------------------------------------------------------------------
 
 
@@ -485,8 +615,8 @@ def action(
 
     async def run() -> Any:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
-            company_id = (await _require_company(db, company)).id
+            record = await require_plugin(db, plugin_ref)
+            company_id = (await require_company(db, company)).id
             client = await running_host(db)
             if client is not None:
                 return await client.action(record.id, key, params, company_id)
@@ -520,8 +650,8 @@ def data(
 
     async def run() -> Any:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
-            company_id = None if company is None else (await _require_company(db, company)).id
+            record = await require_plugin(db, plugin_ref)
+            company_id = None if company is None else (await require_company(db, company)).id
             client = await running_host(db)
             if client is not None:
                 return await client.data(record.id, key, params, company_id)
@@ -544,7 +674,7 @@ def health(database: str | None, plugin_ref: str, as_json: bool) -> None:
 
     async def run() -> tuple[records.PluginRecord, Any]:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
+            record = await require_plugin(db, plugin_ref)
             client = await running_host(db)
             if client is not None:
                 return record, await client.health(record.id)
@@ -610,7 +740,7 @@ def api(
 
     async def run() -> ApiResponse:
         async with open_migrated_database(database) as db:
-            record = await _require_plugin(db, plugin_ref)
+            record = await require_plugin(db, plugin_ref)
             agent = None if agent_ref is None else await _require_agent(db, agent_ref)
             client = await running_host(db)
             if client is not None:

@@ -16,7 +16,9 @@ Decisions beyond upstream, for a sandbox people develop in:
   wait for it. Each (re)start of a worker drops its previous subscriptions: the worker makes
   them again in ``setup``, and upstream's duplicates after a crash do not happen.
 - ``reload`` (``sandbox serve --watch``) upgrades a plugin in place from its package folder
-  and restarts its worker; its event subscriptions carry over (see ``reload``).
+  and restarts its worker; its event subscriptions carry over (see ``reload``). Installing a
+  folder whose key is installed upgrades that plugin, and ``enable`` re-reads the folder
+  (``install_or_upgrade``).
 - A worker that exhausts its restarts marks the plugin ``error`` (upstream leaves it ``ready``).
 - Activation happens on demand (``activate``), so a one-shot CLI command starts only the plugin
   it talks to.
@@ -44,7 +46,7 @@ from core.manifest import (
     validate_manifest,
 )
 from core.plugin_config import get_config, save_config, validate_config
-from core.plugin_database import PluginDatabase
+from core.plugin_database import PluginAccess, PluginDatabase
 from core.plugin_jobs import (
     JOB_TIMEOUT,
     JobRunRecord,
@@ -59,9 +61,11 @@ from core.plugin_lifecycle import (
     check_can_enable,
     check_can_load,
     check_can_uninstall,
+    check_can_upgrade,
 )
 from core.plugin_logs import LogBuffer, LogLine
 from core.plugin_registry import (
+    PluginAlreadyInstalled,
     delete_plugin,
     find_plugin,
     list_plugins,
@@ -70,7 +74,13 @@ from core.plugin_registry import (
     set_status,
 )
 from core.plugin_trust import is_trusted
-from core.plugin_upgrade import check_same_plugin, manifest_changes, upgrade_plugin
+from core.plugin_upgrade import (
+    PluginUpdate,
+    check_same_plugin,
+    manifest_changes,
+    unapplied_migrations,
+    upgrade_plugin,
+)
 from core.records import PluginRecord
 from core.scoped_routes import ApiCaller, ApiRequest, ApiResponse, dispatch_api_request
 from core.worker_bridge import PluginRef, WorkerBridge
@@ -80,8 +90,9 @@ from sandbox.containment.kernel import KernelSupport, probe_kernel
 from sandbox.containment.launcher import ContainedLauncher
 from sandbox.containment.policy import ContainmentSettings
 from sandbox.inprocess import InProcessLauncher, load_python_plugin
-from sandbox.plugin_package import load_package, worker_entrypoint
+from sandbox.plugin_package import PluginPackage, load_package, worker_entrypoint
 from sandbox.protocol import RpcError, WorkerUnavailable
+from sandbox.spare_workers import SpareWorkers, stable_plugin_id
 from sandbox.worker_launch import (
     NODE_SUFFIXES,
     SubprocessLauncher,
@@ -144,6 +155,21 @@ class ActivePlugin:
     bridge: WorkerBridge
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedPlugin:
+    """A plugin activated up to its worker: migrations applied, jobs synced, and what its
+    worker is started with, as read from the database (or from a copy of it)."""
+
+    record: PluginRecord
+    manifest: PluginManifest
+    root: Path
+    declared: str  # the worker entrypoint's file
+    namespace: str | None
+    database: PluginAccess | None
+    config: dict[str, Any]
+    trusted: bool
+
+
 #: An event subscription as a worker asks for it: type pattern and filter.
 _SubscriptionSpec = tuple[str, dict[str, Any] | None]
 
@@ -181,6 +207,8 @@ class PluginHost:
         containment: whether workers in their own process are contained, and their limits
             (``ContainmentSettings.from_env()`` by default; in-process workers never are).
         kernel: what the kernel offers (probed on the first contained start by default).
+        spare_workers: start each worker's successor ahead of time (``sandbox.spare_workers``;
+            new plugins then get ``stable_plugin_id`` ids).
     """
 
     def __init__(
@@ -193,10 +221,12 @@ class PluginHost:
         log_flush_interval: float = 1.0,
         containment: ContainmentSettings | None = None,
         kernel: KernelSupport | None = None,
+        spare_workers: SpareWorkers | None = None,
     ) -> None:
         self.db = db
         self.containment = containment or ContainmentSettings.from_env()
         self._kernel = kernel
+        self.spare_workers = spare_workers
         self._notified_unsupported = False
         self.bus = bus or EventBus()
         self.plugin_db = PluginDatabase(db)
@@ -219,11 +249,15 @@ class PluginHost:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def close(self) -> None:
-        """Stop every worker this host started and store the last log lines."""
+    async def close(self, *, graceful: bool = True) -> None:
+        """Stop every worker this host started and store the last log lines.
+
+        ``graceful=False`` kills the workers instead of asking them to shut down (a test's
+        end: nothing looks at what they would do next), so no one waits for a worker's exit.
+        """
         async with self._lifecycle:
             for plugin_id in list(self._active):
-                await self._deactivate(plugin_id)
+                await self._deactivate(plugin_id, graceful=graceful)
         await self.logs.flush()
         await self.usage.flush()
 
@@ -232,22 +266,137 @@ class PluginHost:
     async def install(
         self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None
     ) -> PluginRecord:
-        """Install the plugin package at ``path`` and load it (``ready``, worker running).
+        """Install the plugin package at ``path`` and load it (``ready``, worker running), or
+        upgrade the installed plugin of its key (``install_or_upgrade``).
 
         Raises:
             NotFound, InvalidInput: the package or its manifest is unusable (nothing stored).
-            Conflict: a plugin with the same key is installed.
+            PluginAlreadyInstalled: the key is installed and ``path`` holds nothing new.
             PluginActivationError: stored, but activation failed (status ``error``).
         """
+        return (await self.install_or_upgrade(path, config=config)).record
+
+    async def install_or_upgrade(
+        self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None
+    ) -> PluginUpdate:
+        """Install the plugin package at ``path``, or upgrade the installed plugin of its key.
+
+        An upgrade is upstream's: the row stays (id, config, state, namespace, jobs' history);
+        the new version, capabilities and the rest of the manifest, and the package's path,
+        are stored; then the worker restarts, and its activation applies the new migrations and
+        syncs the declared jobs. ``config`` replaces the stored config; without it the config
+        is kept. Beyond upstream: new capabilities need no approval (the author is installing
+        their own folder), and a plugin in status ``error`` is upgraded too, so installing the
+        fixed folder retries it.
+
+        Raises:
+            NotFound, InvalidInput: the package or its manifest is unusable, or the plugin's
+                status allows no upgrade (``check_can_upgrade``); nothing stored.
+            PluginAlreadyInstalled: the plugin is ``ready`` and its manifest, package path,
+                migration files and config are as installed (worker code is read at each
+                start, so it needs no upgrade).
+            PluginActivationError: stored, but activation failed (status ``error``); an
+                edited migration that was applied already fails here (checksum mismatch).
+        """
+        package, manifest = await self._checked_package(path)
+        if config is not None:
+            validate_config(manifest.instance_config_schema, config)
+        existing = await find_plugin(self.db, manifest.id)
+        if (
+            existing is not None
+            and existing.plugin_key == manifest.id
+            and existing.status != "uninstalled"
+        ):
+            return await self._upgrade(existing.id, package, config=config)
+        record = await register_plugin(
+            self.db,
+            package.manifest,
+            package_name=package.package_name,
+            package_path=str(package.root),
+            new_id=stable_plugin_id(manifest.id) if self.spare_workers else None,
+        )
+        if config is not None:
+            await save_config(self.db, record.id, config)
+        return PluginUpdate(await self.load(record.id))
+
+    async def _upgrade(
+        self, plugin_id: str, package: PluginPackage, *, config: Mapping[str, Any] | None
+    ) -> PluginUpdate:
+        async with self._lifecycle:
+            record = await require_plugin(self.db, plugin_id)
+            check_can_upgrade(record.status)
+            update = await self._changes(record, package, config)
+            if record.status == "ready" and not update.changes and not update.migrations:
+                raise PluginAlreadyInstalled(record.plugin_key)
+            return await self._store_and_activate(update, package, config)
+
+    async def _changes(
+        self, record: PluginRecord, package: PluginPackage, config: Mapping[str, Any] | None
+    ) -> PluginUpdate:
+        """What upgrading ``record`` from ``package`` would change (``record`` is the old one)."""
+        changes = manifest_changes(record.manifest_json, package.manifest, version=False)
+        if record.package_path != str(package.root):
+            changes.insert(0, f"package path {record.package_path} -> {package.root}")
+        if config is not None and dict(config) != await get_config(self.db, record.id):
+            changes.append("config replaced")
+        migrations = await unapplied_migrations(
+            self.db,
+            record.id,
+            package.manifest,
+            package.root,
+            max_bytes=self.plugin_db.settings.max_text_bytes,
+        )
+        return PluginUpdate(record, record, tuple(changes), tuple(migrations))
+
+    async def _store_and_activate(
+        self, update: PluginUpdate, package: PluginPackage, config: Mapping[str, Any] | None
+    ) -> PluginUpdate:
+        """Stop the worker, store the package's manifest (and ``config``), and activate."""
+        record = update.record
+        await self._deactivate(record.id)
+        record = await upgrade_plugin(
+            self.db,
+            record,
+            package.manifest,
+            package_name=package.package_name,
+            package_path=str(package.root),
+        )
+        if config is not None:
+            await save_config(self.db, record.id, config)
+        if record.status != "ready":
+            record = await set_status(self.db, record, "ready")
+        record = await self._activate_or_fail(record)
+        return PluginUpdate(record, update.previous, update.changes, update.migrations)
+
+    async def _checked_package(
+        self, path: str | os.PathLike[str], *, replacing: PluginRecord | None = None
+    ) -> tuple[PluginPackage, PluginManifest]:
+        """Load and validate the package at ``path`` as install does.
+
+        ``replacing``: the installed plugin the package is to upgrade (it must keep its key).
+        The package's own key is not counted among the installed plugins.
+        """
         package = await load_package(path)
+        if replacing is not None:
+            check_same_plugin(replacing, package.manifest)
         installed = {
             plugin.plugin_key: parse_manifest(plugin.manifest_json)
             for plugin in await list_plugins(self.db)
+            if plugin.plugin_key != package.manifest.get("id")
         }
         manifest = validate_manifest(
             package.manifest, host_version=HOST_VERSION, installed=installed
         )
         worker_entrypoint(package.root, manifest.id, manifest.entrypoints.worker)
+        return package, manifest
+
+    async def install_prepared(
+        self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None
+    ) -> PreparedPlugin:
+        """Install the plugin package at ``path`` as ``install`` does a new plugin, but stop
+        short of its worker (``ready``, migrations applied, jobs synced); ``start_prepared``
+        starts it, on this database or on a copy of it."""
+        package, manifest = await self._checked_package(path)
         if config is not None:
             validate_config(manifest.instance_config_schema, config)
         record = await register_plugin(
@@ -255,10 +404,19 @@ class PluginHost:
             package.manifest,
             package_name=package.package_name,
             package_path=str(package.root),
+            new_id=stable_plugin_id(manifest.id) if self.spare_workers else None,
         )
         if config is not None:
             await save_config(self.db, record.id, config)
-        return await self.load(record.id)
+        async with self._lifecycle:
+            check_can_load(record.status)
+            return await self._prepare(await set_status(self.db, record, "ready"))
+
+    async def start_prepared(self, prepared: PreparedPlugin) -> PluginRecord:
+        """Start the worker of a plugin ``install_prepared`` left ready (the same database, or
+        an unchanged copy of it)."""
+        async with self._lifecycle:
+            return await self._activate_or_fail(prepared.record, prepared)
 
     async def load(self, ref: str) -> PluginRecord:
         """Move an installed (or ready) plugin to ``ready`` and activate it."""
@@ -268,13 +426,22 @@ class PluginHost:
             record = await set_status(self.db, record, "ready")
             return await self._activate_or_fail(record)
 
-    async def enable(self, ref: str) -> PluginRecord:
-        """Re-activate a ``disabled`` (or ``error``) plugin."""
+    async def enable(self, ref: str) -> PluginUpdate:
+        """Re-activate a ``disabled`` (or ``error``) plugin, first upgraded from its folder.
+
+        The package at the plugin's path is read again and validated as at install; what
+        changed since it was stored (manifest, new migrations) is upgraded as
+        ``install_or_upgrade`` does. A package that is gone or invalid leaves the plugin as
+        it was.
+        """
         async with self._lifecycle:
             record = await require_plugin(self.db, ref)
             check_can_enable(record.status)
-            record = await set_status(self.db, record, "ready")
-            return await self._activate_or_fail(record)
+            if record.package_path is None:
+                raise NotFound(f"Plugin {record.plugin_key} has no package path")
+            package, _ = await self._checked_package(record.package_path, replacing=record)
+            update = await self._changes(record, package, None)
+            return await self._store_and_activate(update, package, None)
 
     async def disable(self, ref: str, reason: str | None = None) -> PluginRecord:
         """Stop a ``ready`` plugin's worker and mark it ``disabled`` (``reason`` kept)."""
@@ -381,17 +548,7 @@ class PluginHost:
                     )
                 if record.package_path is None:
                     raise NotFound(f"Plugin {record.plugin_key} has no package path")
-                package = await load_package(record.package_path)
-                check_same_plugin(record, package.manifest)
-                installed = {
-                    plugin.plugin_key: parse_manifest(plugin.manifest_json)
-                    for plugin in await list_plugins(self.db)
-                    if plugin.id != record.id
-                }
-                manifest = validate_manifest(
-                    package.manifest, host_version=HOST_VERSION, installed=installed
-                )
-                worker_entrypoint(package.root, manifest.id, manifest.entrypoints.worker)
+                package, _ = await self._checked_package(record.package_path, replacing=record)
             except Exception as error:
                 return await self._reload_ended(record, "refused", _describe(error))
             changes = tuple(manifest_changes(record.manifest_json, package.manifest))
@@ -404,7 +561,11 @@ class PluginHost:
                     self._add_subscription(record.id, spec, owner=holder)
                 await self._deactivate(record.id)
                 record = await upgrade_plugin(
-                    self.db, record, package.manifest, package_name=package.package_name
+                    self.db,
+                    record,
+                    package.manifest,
+                    package_name=package.package_name,
+                    package_path=str(package.root),
                 )
                 if record.status != "ready":
                     record = await set_status(self.db, record, "ready")
@@ -560,16 +721,19 @@ class PluginHost:
 
     # -- activation ---------------------------------------------------------------------------
 
-    async def _activate_or_fail(self, record: PluginRecord) -> PluginRecord:
+    async def _activate_or_fail(
+        self, record: PluginRecord, prepared: PreparedPlugin | None = None
+    ) -> PluginRecord:
         try:
-            await self._activate(record)
+            await self._start_worker(prepared or await self._prepare(record))
         except Exception as error:
             message = f"Activation failed: {_describe(error)}"
             await set_status(self.db, record, "error", last_error=message)
             raise PluginActivationError(message) from error
         return record
 
-    async def _activate(self, record: PluginRecord) -> None:
+    async def _prepare(self, record: PluginRecord) -> PreparedPlugin:
+        """Activation up to the worker: migrations applied, jobs synced, what the worker gets."""
         if record.package_path is None:
             raise NotFound(f"Plugin {record.plugin_key} has no package path")
         manifest = parse_manifest(record.manifest_json)
@@ -579,6 +743,25 @@ class PluginHost:
         database = await self.plugin_db.access(record.id) if namespace else None
         config = await get_config(self.db, record.id)
         await sync_jobs(self.db, record.id, manifest.jobs or (), now=datetime.now(UTC))
+        return PreparedPlugin(
+            record,
+            manifest,
+            root,
+            declared,
+            namespace.namespace_name if namespace else None,
+            database,
+            config,
+            await is_trusted(self.db, record.id),
+        )
+
+    async def _start_worker(self, prepared: PreparedPlugin) -> None:
+        record, manifest, root, declared = (
+            prepared.record,
+            prepared.manifest,
+            prepared.root,
+            prepared.declared,
+        )
+        database, config, namespace = prepared.database, prepared.config, prepared.namespace
         plugin_id = record.id
         bridge = WorkerBridge(
             db=self.db,
@@ -594,13 +777,11 @@ class PluginHost:
         )
         worker = WorkerProcess(
             plugin_id=plugin_id,
-            launcher=self._launcher(
-                plugin_id, root, declared, trusted=await is_trusted(self.db, plugin_id)
-            ),
+            launcher=self._launcher(plugin_id, root, declared, trusted=prepared.trusted),
             initialize=InitializeParams(
                 manifest=record.manifest_json,
                 config=config,
-                database_namespace=namespace.namespace_name if namespace else None,
+                database_namespace=namespace,
                 host_version=HOST_VERSION,
             ),
             handler=bridge.handle,
@@ -618,11 +799,11 @@ class PluginHost:
             self.bus.unsubscribe_owner(plugin_id)
             raise
 
-    async def _deactivate(self, plugin_id: str) -> None:
+    async def _deactivate(self, plugin_id: str, *, graceful: bool = True) -> None:
         active = self._active.pop(plugin_id, None)
         self.bus.unsubscribe_owner(plugin_id)
         if active is not None:
-            await active.worker.stop()
+            await active.worker.stop(graceful=graceful)
         await self.logs.flush()
         await self.usage.flush()
 
@@ -642,13 +823,14 @@ class PluginHost:
                 load_python_plugin(declared, package_root=root), call_timeout=self.timings.call
             )
         command = worker_command(declared, package_root=root, plugin_id=plugin_id)
+        launcher: WorkerLauncher = SubprocessLauncher(command)
         if self.containment.enabled and not trusted:
             if self.kernel.supported:
-                return ContainedLauncher(command, settings=self.containment, kernel=self.kernel)
-            if not self._notified_unsupported:  # once per host
+                launcher = ContainedLauncher(command, settings=self.containment, kernel=self.kernel)
+            elif not self._notified_unsupported:  # once per host
                 self._notified_unsupported = True
                 logger.warning(unsupported_notice(self.kernel))
-        return SubprocessLauncher(command)
+        return self.spare_workers.launcher(launcher) if self.spare_workers else launcher
 
     async def _reload_ended(
         self,

@@ -6,6 +6,12 @@ Upstream's rules for a local-path install: ``package.json`` names the manifest i
 is the manifest; Node does the import, as upstream. Python plugins, which have no
 ``package.json``, keep a ``manifest.json`` at the package root (``.json`` manifests are read,
 never executed, wherever they are named).
+
+Node takes a few hundred milliseconds to evaluate a manifest module, and a test suite installs
+the same package in every test, so each process keeps what Node printed for a manifest module
+while the package's files are unchanged: their paths, sizes and modification times, the folders
+``node_modules``, ``.git`` and ``__pycache__`` left out except ``node_modules/.package-lock.json``
+(which npm rewrites on every install). An edited, added or removed file is evaluated afresh.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,10 @@ from core.errors import InvalidInput, NotFound
 from sandbox.protocol import WorkerLimits
 from sandbox.protocol.limits import ENVIRONMENT, megabytes
 
+#: The ``@paperclipai/plugin-sdk`` version whose worker protocol and manifest schema the sandbox
+#: speaks (new JS plugins pin it).
+SUPPORTED_SDK_VERSION = "2026.707.0"
+_EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?")
 #: Upstream's fallbacks when ``package.json`` names no manifest, then ours for Python plugins.
 MANIFEST_FALLBACKS = ("dist/manifest.js", "manifest.js", "manifest.json")
 #: Seconds Node may take to import a manifest module.
@@ -36,6 +47,11 @@ process.stdout.write(JSON.stringify(module.default ?? module));
 
 class PluginPackageError(InvalidInput):
     """The directory is not a plugin package, or its manifest cannot be loaded."""
+
+
+class SdkVersionWarning(UserWarning):
+    """A JS plugin's ``@paperclipai/plugin-sdk`` is not the version the sandbox supports
+    (``PluginSandbox.install`` warns with ``sdk_version_warning``'s text, as the CLI prints it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +83,7 @@ async def load_package(path: str | os.PathLike[str]) -> PluginPackage:
             "(no manifest found)."
         )
     try:
-        manifest = await _load_manifest(manifest_path)
+        manifest = await _load_manifest(manifest_path, root)
     except (OSError, ValueError, RuntimeError) as error:
         raise PluginPackageError(
             f"Failed to load manifest module at {manifest_path}: {error}"
@@ -99,6 +115,42 @@ def worker_entrypoint(package_root: Path, plugin_key: str, declared: str) -> str
     )
 
 
+def sdk_version_warning(package_root: Path, plugin_key: str) -> str | None:
+    """A one-line warning when a JS plugin's ``@paperclipai/plugin-sdk`` is not the version the
+    sandbox supports, else None.
+
+    The version is the installed one, as Node resolves the package from the plugin's folder,
+    or else an exact version that ``package.json`` depends on (a range is not judged).
+    """
+    if not (package_root / "package.json").is_file():
+        return None  # not a JS plugin
+    found = None
+    for folder in (package_root, *package_root.parents):
+        installed = folder / "node_modules" / "@paperclipai" / "plugin-sdk" / "package.json"
+        if installed.is_file():
+            try:
+                found = json.loads(installed.read_text(encoding="utf-8")).get("version")
+            except (OSError, ValueError, AttributeError):
+                return None
+            break
+    else:
+        try:
+            dependencies = _read_package_json(package_root).get("dependencies")
+        except PluginPackageError:
+            return None
+        if isinstance(dependencies, dict):
+            found = dependencies.get("@paperclipai/plugin-sdk")
+        if not isinstance(found, str) or not _EXACT_VERSION.fullmatch(found):
+            return None
+    if not isinstance(found, str) or found == SUPPORTED_SDK_VERSION:
+        return None
+    return (
+        f"{plugin_key} uses @paperclipai/plugin-sdk {found}; the sandbox supports"
+        f" {SUPPORTED_SDK_VERSION} (pin it: npm install --save-exact"
+        f" @paperclipai/plugin-sdk@{SUPPORTED_SDK_VERSION})"
+    )
+
+
 def _read_package_json(root: Path) -> dict[str, Any]:
     path = root / "package.json"
     if not path.is_file():
@@ -121,12 +173,47 @@ def _find_manifest(root: Path, package_json: dict[str, Any]) -> Path | None:
     return None
 
 
-async def _load_manifest(path: Path) -> Any:
+#: What a package's files look like: (path, size, mtime_ns) of each, sorted.
+_Files = tuple[tuple[str, int, int], ...]
+#: Folders whose files a manifest module's evaluation is not keyed on (dependencies, caches).
+_NOT_FINGERPRINTED = frozenset({"node_modules", ".git", "__pycache__"})
+#: Manifest modules Node evaluated in this process: the package's files then, and the output.
+_EVALUATED: dict[Path, tuple[_Files, bytes]] = {}
+
+
+async def _load_manifest(path: Path, root: Path) -> Any:
     limit = WorkerLimits.from_env().max_manifest_bytes
     if path.suffix == ".json":
         if path.stat().st_size > limit:
             raise ValueError(_manifest_too_big(limit))
         return json.loads(path.read_text(encoding="utf-8"))
+    files = _package_files(root, path)
+    evaluated = _EVALUATED.get(path)
+    if evaluated is None or evaluated[0] != files or len(evaluated[1]) > limit:
+        evaluated = (files, await _evaluate_module(path, limit))
+        _EVALUATED[path] = evaluated
+    return json.loads(evaluated[1])
+
+
+def _package_files(root: Path, manifest: Path) -> _Files:
+    """The fingerprint a manifest module's evaluation is kept under (see the module's doc)."""
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in _NOT_FINGERPRINTED]
+        found.extend(os.path.join(folder, name) for name in names)
+    found += [str(manifest), str(root / "node_modules" / ".package-lock.json")]
+    state = []
+    for name in sorted(set(found)):
+        try:
+            stat = os.stat(name)
+        except FileNotFoundError:
+            continue
+        state.append((name, stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
+
+
+async def _evaluate_module(path: Path, limit: int) -> bytes:
+    """What Node prints for the manifest module at ``path``: its manifest as JSON."""
     process = await asyncio.create_subprocess_exec(
         "node",
         "--input-type=module",
@@ -155,7 +242,7 @@ async def _load_manifest(path: Path) -> Any:
     if process.returncode != 0:
         lines = errors.decode(errors="replace").strip().splitlines()
         raise RuntimeError(_node_error(lines))
-    return json.loads(output)
+    return output
 
 
 #: Bytes of Node's stderr kept to explain a failed import; the rest is read and dropped.

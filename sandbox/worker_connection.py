@@ -11,6 +11,12 @@ its size or depth that is a request or an awaited answer fails that call at once
 
 The host's handler sees every worker call as ``handler(method, params, context)``; the
 ``CallContext`` carries the invocation scope (``core.invocation_scope``) for the company gate.
+
+A worker's error answer carries only a message. When a handler raised, the worker first sends a
+``log`` error with ``meta {errorType, stack}`` (our Python SDK does, and so does the published
+JS SDK through the sandbox's preload, see ``sandbox/node_preload``); the connection remembers the
+latest such report per invocation and raises the answer as ``PluginHandlerError``, which carries
+the exception's type and trace.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import HostError
@@ -57,10 +64,48 @@ StrayOutputCallback = Callable[[str], None]
 #: Worker notifications the host acts on; anything else is logged and ignored (upstream).
 HOST_NOTIFICATIONS = frozenset({"log", "streams.open", "streams.emit", "streams.close"})
 
+#: Failure reports kept while waiting for the error answer they belong to.
+_MAX_FAILURE_REPORTS = 64
+
+#: What the host's log says once about a worker's stray stdout: how to log instead.
+STRAY_OUTPUT_HINT = (
+    "stdout carries the worker protocol; log with ctx.logger (Python: or print(...,"
+    " file=sys.stderr); JS: console.error)"
+)
+
 #: The start of a message as both SDKs write it, to identify an oversized line by its id.
 _MESSAGE_HEAD = re.compile(
     rb'^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(\d+)\s*,\s*"(method|result|error)"'
 )
+
+
+class PluginHandlerError(RpcError):
+    """A plugin's handler raised: the worker's error answer (code and message), with the
+    exception's type and the traceback (Python) or stack (JS) the worker logged with it."""
+
+    def __init__(
+        self, code: int, message: str, *, error_type: str, trace: str, data: Any = None
+    ) -> None:
+        super().__init__(code, message, data)
+        self.error_type = error_type
+        self.trace = trace
+
+    def __str__(self) -> str:
+        # What pytest and a traceback print: the type, then where the plugin raised it.
+        return f"{self.error_type}: {self.message}\n\n{self.trace.rstrip()}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code}, {self.error_type}: {self.message!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class _FailureReport:
+    """A worker's ``log`` error carrying ``meta.stack``; ``seq`` orders it among the others."""
+
+    seq: int
+    message: str
+    error_type: str
+    trace: str
 
 
 class WorkerConnection:
@@ -118,6 +163,9 @@ class WorkerConnection:
             max_in_flight_requests=self.limits.max_in_flight_requests,
         )
         self._open_streams: dict[str, str] = {}
+        # By the invocation id the report carried (None: none), newest last.
+        self._failure_reports: dict[str | None, _FailureReport] = {}
+        self._reports_seen = 0
         self._warned_stray = False
         self._reader: asyncio.Task[None] | None = None
         self._output_closed = asyncio.Event()
@@ -146,6 +194,7 @@ class WorkerConnection:
         """Send a request and return the worker's result.
 
         Raises:
+            PluginHandlerError: a handler raised, and the worker reported its type and trace.
             RpcError: the worker answered with an error (its code and message).
             RpcTimeout: no answer within ``timeout`` seconds (default ``call_timeout``).
             WorkerUnavailable: the connection is closed, or closed while waiting.
@@ -156,12 +205,24 @@ class WorkerConnection:
         if scope is not None:
             invocation = self._invocations.open(scope)
             envelope, invocation_id = {INVOCATION_FIELD: invocation}, invocation["id"]
+        sent_after = self._reports_seen
         try:
             return await self._peer.call(
                 method, params, timeout=seconds, envelope=envelope, drain=True
             )
         except ConnectionError as error:
             raise WorkerUnavailable(f'Failed to send "{method}" to worker: {error}') from None
+        except RpcError as error:
+            report = self._failure_report(error, invocation_id, sent_after)
+            if report is None:
+                raise
+            raise PluginHandlerError(
+                error.code,
+                error.message,
+                error_type=report.error_type,
+                trace=report.trace,
+                data=error.data,
+            ) from None
         finally:
             if invocation_id is not None:
                 self._invocations.close(invocation_id)
@@ -182,6 +243,40 @@ class WorkerConnection:
             if invocation_id is not None:
                 self._invocations.close(invocation_id)
 
+    def _failure_report(
+        self, error: RpcError, invocation_id: str | None, sent_after: int
+    ) -> _FailureReport | None:
+        """The worker's report of the exception behind ``error``: it arrived after the call
+        was sent, in the same invocation, and names the same message."""
+        if type(error) is not RpcError:  # a timeout or an exit: no handler answered
+            return None
+        for key in dict.fromkeys((invocation_id, None)):
+            report = self._failure_reports.get(key)
+            if report is not None and report.seq > sent_after and error.message in report.message:
+                del self._failure_reports[key]
+                return report
+        return None
+
+    def _remember_failure(self, params: dict[str, Any], invocation_id: Any) -> None:
+        meta = params.get("meta")
+        if params.get("level") != "error" or not isinstance(meta, dict):
+            return
+        trace, message = meta.get("stack"), params.get("message")
+        if not isinstance(trace, str) or not isinstance(message, str):
+            return
+        error_type = meta.get("errorType")
+        self._reports_seen += 1
+        key = invocation_id if isinstance(invocation_id, str) else None
+        self._failure_reports.pop(key, None)  # newest last
+        self._failure_reports[key] = _FailureReport(
+            self._reports_seen,
+            message,
+            error_type if isinstance(error_type, str) and error_type else "Error",
+            trace,
+        )
+        if len(self._failure_reports) > _MAX_FAILURE_REPORTS:
+            del self._failure_reports[next(iter(self._failure_reports))]
+
     # -- reading --------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -200,7 +295,13 @@ class WorkerConnection:
         # The plugin's logs keep every line (rate limited); the host's own log warns once.
         level = logging.DEBUG if self._warned_stray else logging.WARNING
         self._warned_stray = True
-        logger.log(level, "%s: unparseable message from worker: %.200s", self.label, line)
+        logger.log(
+            level,
+            "%s: unparseable message from worker: %.200s (%s)",
+            self.label,
+            line,
+            STRAY_OUTPUT_HINT,
+        )
         if self._on_stray_output is not None:
             self._on_stray_output(line)
 
@@ -264,7 +365,10 @@ class WorkerConnection:
             logger.info("%s: ignored notification %r from worker", self.label, method)
             return
         params = notification.params if isinstance(notification.params, dict) else {}
-        context = self._invocations.context_for(notification.envelope.get(INVOCATION_ID_FIELD))
+        invocation_id = notification.envelope.get(INVOCATION_ID_FIELD)
+        if method == "log":
+            self._remember_failure(params, invocation_id)
+        context = self._invocations.context_for(invocation_id)
         if method.startswith("streams.") and not self._track_stream(method, params, context):
             return
         self._deliver(method, params, context)

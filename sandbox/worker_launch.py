@@ -2,8 +2,10 @@
 
 A manifest's ``entrypoints.worker`` names the worker, relative to the plugin's package root:
 
-- ``*.js``, ``*.mjs``, ``*.cjs``: a Node worker, spawned as ``node <real path>`` (the published
-  SDK only starts when the real path matches its module, so symlinks are resolved first);
+- ``*.js``, ``*.mjs``, ``*.cjs``: a Node worker, spawned as ``node <bootstrap> <real path>``
+  (the published SDK only starts when the real path matches its module, so symlinks are resolved
+  first; the bootstrap, ``sandbox/node_worker/bootstrap.mjs``, removes itself from the worker's
+  ``process.argv`` and makes a handler's exception reported with its stack);
 - ``*.py``: a Python worker file, spawned as ``<python> <real path>``;
 - ``python:<module>``: a Python worker module, spawned as ``<python> -m <module>``.
 
@@ -25,8 +27,9 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,8 @@ NODE_SUFFIXES = (".js", ".mjs", ".cjs")
 PYTHON_MODULE_PREFIX = "python:"
 #: The directory holding the ``sandbox``, ``core`` and ``db`` packages.
 SANDBOX_ROOT = Path(__file__).resolve().parent.parent
+#: What runs every Node worker: it adds reports of handler failures with their stack.
+NODE_BOOTSTRAP = Path(__file__).resolve().parent / "node_worker" / "bootstrap.mjs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,8 @@ def node_worker_command(
     env: Mapping[str, str] | None = None,
     node: str = "node",
 ) -> WorkerCommand:
-    """``node <real path of entrypoint>``, run from the package root."""
-    argv = (node, os.path.realpath(entrypoint))
+    """``node <bootstrap> <real path of entrypoint>``, run from the package root."""
+    argv = (node, str(NODE_BOOTSTRAP), os.path.realpath(entrypoint))
     return WorkerCommand(argv, worker_environment(plugin_id, env), package_root)
 
 
@@ -166,6 +171,15 @@ class WorkerLauncher(abc.ABC):
         Raises:
             OSError: the worker could not be started (missing executable, permissions).
         """
+
+    def start_ahead(self) -> StartedAhead | None:
+        """Start one worker now, outside any event loop, for a later ``StartedAhead.adopt``
+        (``sandbox.spare_workers``); None when this launcher cannot.
+
+        Raises:
+            OSError: the worker could not be started.
+        """
+        return None
 
 
 #: Seconds the last output of an exited worker may take to arrive when its children still hold
@@ -274,3 +288,149 @@ class SubprocessLauncher(WorkerLauncher):
     async def launch(self) -> LaunchedWorker:
         command = self.command
         return await spawn_worker(command.argv, env=command.env, cwd=command.cwd)
+
+    def start_ahead(self) -> StartedAhead:
+        command = self.command
+        return StartedAhead(popen_worker(command.argv, env=command.env, cwd=command.cwd))
+
+
+def popen_worker(
+    argv: tuple[str, ...] | list[str], *, env: Mapping[str, str], cwd: Path | None
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as ``spawn_worker`` does (piped stdio, a new session), without a loop."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+
+
+class StartedAhead:
+    """A worker process started before anyone talks to it, with no event loop involved.
+
+    ``adopt`` connects its pipes and its exit to the running loop (any loop: a test's loop may
+    not be the one of the test that started it). ``finish`` wraps the adopted worker (a
+    contained worker removes its private folder when it ends); ``cleanup`` runs when the
+    process is discarded unused.
+    """
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        *,
+        finish: Callable[[LaunchedWorker], LaunchedWorker] | None = None,
+        cleanup: Callable[[], None] | None = None,
+    ) -> None:
+        self.process = process
+        self._finish = finish
+        self._cleanup = cleanup
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    async def adopt(self) -> LaunchedWorker:
+        worker = await _AdoptedSubprocess.attach(self.process)
+        return self._finish(worker) if self._finish else worker
+
+    def discard(self) -> None:
+        """Kill the process and its group, and remove what it was given."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        if self._cleanup is not None:
+            self._cleanup()
+
+
+class _PipeEnd(asyncio.StreamReaderProtocol):
+    """A read pipe's protocol that knows when the pipe closed."""
+
+    def __init__(self, reader: asyncio.StreamReader, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(reader, loop=loop)
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class _AdoptedSubprocess(LaunchedWorker):
+    """A ``StartedAhead`` process on the running loop: its exit is known through a pidfd, and
+    it ends as ``WorkerSubprocess`` does (its group killed, its pipes closed after a grace)."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        stdout: _PipeEnd,
+        stderr: _PipeEnd,
+        stderr_reader: asyncio.StreamReader,
+        transports: list[asyncio.BaseTransport],
+        transport: StreamTransport,
+        exited: asyncio.Future[None],
+    ) -> None:
+        self._process = process
+        self._pipes = (stdout, stderr)
+        self._stderr = stderr_reader
+        self._transports = transports
+        self._exited = exited
+        self.transport = transport
+        self.pid = process.pid
+
+    @classmethod
+    async def attach(cls, process: subprocess.Popen[bytes]) -> _AdoptedSubprocess:
+        assert process.stdin and process.stdout and process.stderr
+        loop = asyncio.get_running_loop()
+        readers = [asyncio.StreamReader(limit=2**16, loop=loop) for _ in range(2)]
+        ends = [_PipeEnd(reader, loop) for reader in readers]
+        out, _ = await loop.connect_read_pipe(lambda: ends[0], process.stdout)
+        err, _ = await loop.connect_read_pipe(lambda: ends[1], process.stderr)
+        into, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.streams.FlowControlMixin(loop=loop), process.stdin
+        )
+        writer = asyncio.StreamWriter(into, protocol, None, loop)
+        exited: asyncio.Future[None] = loop.create_future()
+        pidfd = os.pidfd_open(process.pid)
+
+        def on_exit() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            process.wait()  # it has ended: this reaps it
+            exited.set_result(None)
+
+        loop.add_reader(pidfd, on_exit)
+        transport = StreamTransport(readers[0], writer)
+        return cls(process, ends[0], ends[1], readers[1], [out, err, into], transport, exited)
+
+    async def read_stderr(self) -> bytes:
+        return await self._stderr.read(64 * 1024)
+
+    async def wait(self) -> WorkerExit:
+        await asyncio.shield(self._exited)
+        code = self._process.returncode
+        assert code is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        try:
+            async with asyncio.timeout(EXIT_OUTPUT_GRACE):
+                await asyncio.gather(*(pipe.closed for pipe in self._pipes))
+        except TimeoutError:
+            pass  # a descendant that left the group holds the pipes
+        finally:
+            for transport in self._transports:
+                transport.close()
+        if code < 0:
+            return WorkerExit(None, signal.Signals(-code).name)
+        return WorkerExit(code)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        if self._process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, sig)

@@ -226,6 +226,11 @@ class WorkerProcess:
         self._on_output = on_output
         self._on_event = on_event
         self._on_restart = on_restart
+        key = initialize.manifest.get("id")
+        #: How our own log lines name the plugin: its key (the manifest id) when it has one.
+        self.name = key if isinstance(key, str) and key else plugin_id
+        #: Appended to upstream's messages, which name only the record id.
+        self._key_suffix = f" (plugin {self.name})" if self.name != plugin_id else ""
         self._status = WorkerStatus.STOPPED
         self._lifecycle = asyncio.Lock()
         self._run: _Run | None = None
@@ -297,16 +302,17 @@ class WorkerProcess:
             if self._status not in (WorkerStatus.STOPPED, WorkerStatus.CRASHED):
                 raise WorkerStartError(
                     f'Worker for plugin "{self.plugin_id}" is already {self._status}'
+                    f"{self._key_suffix}"
                 )
             self._gave_up = False
             await self._start_attempt(restart=False)
 
-    async def stop(self) -> None:
+    async def stop(self, *, graceful: bool = True) -> None:
         """Stop the worker and cancel any pending restart.
 
         The worker gets ``shutdown`` (raced against its exit for ``timings.shutdown``), then a
-        short grace, then SIGTERM, then SIGKILL. A ``start()`` in progress is finished first; a
-        restart in progress is cut short.
+        short grace, then SIGTERM, then SIGKILL; ``graceful=False`` sends SIGKILL at once. A
+        ``start()`` in progress is finished first; a restart in progress is cut short.
         """
         self._cancel_restart()
         async with self._lifecycle:
@@ -316,9 +322,11 @@ class WorkerProcess:
                 self._set_status(WorkerStatus.STOPPING)
                 if run.intentional:  # already being killed (a cancelled restart)
                     await self._wait_exit(run, self.timings.kill)
-                else:
+                elif graceful:
                     run.intentional = True
                     await self._shut_down(run)
+                else:
+                    await self._kill(run)
             self._run = None
             self._set_status(WorkerStatus.STOPPED)
 
@@ -352,6 +360,7 @@ class WorkerProcess:
         if run is None or self._status not in (WorkerStatus.RUNNING, WorkerStatus.STARTING):
             raise WorkerUnavailable(
                 f'Cannot call "{method}" — worker for "{self.plugin_id}" is {self._status}'
+                f"{self._key_suffix}"
             )
         return await run.connection.call(method, params, timeout=timeout)
 
@@ -380,7 +389,7 @@ class WorkerProcess:
             handler=self._handler,
             on_notification=self._on_notification,
             on_stray_output=lambda line: self._output("stdout", line),
-            label=self.plugin_id,
+            label=self.name,
             call_timeout=self.timings.call,
             max_call_timeout=self.timings.max_call,
             notification_scope_ttl=self.timings.notification_scope_ttl,
@@ -409,7 +418,12 @@ class WorkerProcess:
             self._set_status(WorkerStatus.CRASHED)
             if not isinstance(error, ProtocolError):
                 raise  # e.g. initialize params that are not JSON: the caller's bug
-            message = f'Worker initialize failed for "{self.plugin_id}": {error.message}'
+            # The key ends the headline, before any stderr excerpt the reason carries.
+            reason, newline, excerpt = error.message.partition("\n")
+            message = (
+                f'Worker initialize failed for "{self.plugin_id}": {reason}{self._key_suffix}'
+                f"{newline}{excerpt}"
+            )
             raise WorkerStartError(with_stderr(message, self.stderr_tail)) from None
         run.ready = True
         self._supported_methods = tuple(result.get("supportedMethods") or ())
@@ -436,7 +450,7 @@ class WorkerProcess:
         run.exited.set()
         if run.intentional or not run.ready or self._run is not run:
             return
-        logger.error("plugin %s: worker crashed: %s", self.plugin_id, reason)
+        logger.error("plugin %s: worker crashed: %s", self.name, reason)
         self._on_crash(reason, exit)
 
     def _on_crash(self, reason: str, exit: WorkerExit | None) -> None:
@@ -465,7 +479,7 @@ class WorkerProcess:
             self._gave_up = True
             logger.error(
                 "plugin %s: %d consecutive crashes, not restarting",
-                self.plugin_id,
+                self.name,
                 self._consecutive_crashes,
             )
             return
@@ -485,7 +499,7 @@ class WorkerProcess:
             try:
                 await self._start_attempt(restart=True)
             except WorkerStartError as error:
-                logger.error("plugin %s: restart failed: %s", self.plugin_id, error.message)
+                logger.error("plugin %s: restart failed: %s", self.name, error.message)
                 self._on_crash(error.message, None)
 
     def _cancel_restart(self) -> None:
@@ -502,7 +516,7 @@ class WorkerProcess:
             if inspect.isawaitable(restarted):
                 await restarted
         except Exception:
-            logger.exception("plugin %s: on_restart hook failed", self.plugin_id)
+            logger.exception("plugin %s: on_restart hook failed", self.name)
 
     async def _shut_down(self, run: _Run) -> None:
         timings = self.timings
@@ -520,11 +534,11 @@ class WorkerProcess:
         for sig, wait in ((signal.SIGTERM, timings.terminate), (signal.SIGKILL, timings.kill)):
             if run.exited.is_set():
                 return
-            logger.warning("plugin %s: worker still running, sending %s", self.plugin_id, sig.name)
+            logger.warning("plugin %s: worker still running, sending %s", self.name, sig.name)
             run.launched.send_signal(sig)
             await self._wait_exit(run, wait)
         if not run.exited.is_set():
-            logger.error("plugin %s: worker still alive after SIGKILL", self.plugin_id)
+            logger.error("plugin %s: worker still alive after SIGKILL", self.name)
 
     async def _kill(self, run: _Run) -> None:
         run.intentional = True
@@ -556,7 +570,7 @@ class WorkerProcess:
         self._stderr_chars += len(line) + 1
         while self._stderr_chars - len(self._stderr_lines[0]) - 1 > STDERR_TAIL_CHARS:
             self._stderr_chars -= len(self._stderr_lines.popleft()) + 1
-        logger.info("plugin %s: [plugin stderr] %s", self.plugin_id, line)
+        logger.info("plugin %s: [plugin stderr] %s", self.name, line)
         self._output("stderr", line)
 
     def _output(self, stream: Literal["stdout", "stderr"], line: str) -> None:
@@ -565,7 +579,7 @@ class WorkerProcess:
         try:
             self._on_output(stream, line)
         except Exception:
-            logger.exception("plugin %s: output callback failed", self.plugin_id)
+            logger.exception("plugin %s: output callback failed", self.name)
 
     def _set_status(self, status: WorkerStatus) -> None:
         previous, self._status = self._status, status
@@ -578,4 +592,4 @@ class WorkerProcess:
         try:
             self._on_event(event)
         except Exception:
-            logger.exception("plugin %s: event callback failed", self.plugin_id)
+            logger.exception("plugin %s: event callback failed", self.name)

@@ -102,8 +102,9 @@ class WorkerBridge:
             )
             raise HostMethodNotFound(method)
         try:
-            require_capability(plugin_id, self.plugin.capabilities, method)
-            check_invocation_scope(plugin_id, method, params, context)
+            plugin_key = self.plugin.plugin_key
+            require_capability(plugin_id, plugin_key, self.plugin.capabilities, method)
+            check_invocation_scope(plugin_id, plugin_key, method, params, context)
         except CapabilityDenied as error:
             self.usage.record(plugin_id, method, "denied", denial=error.message)
             raise

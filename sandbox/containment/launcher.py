@@ -22,10 +22,11 @@ from sandbox.transport import Transport
 from sandbox.worker_launch import (
     SANDBOX_ROOT,
     LaunchedWorker,
+    StartedAhead,
     WorkerCommand,
     WorkerExit,
     WorkerLauncher,
-    WorkerSubprocess,
+    popen_worker,
     spawn_worker,
 )
 
@@ -61,7 +62,7 @@ def _running(pid: int) -> bool:
 class _ContainedWorker(LaunchedWorker):
     """A contained worker: its folder goes when it ends; a jail exit ``128 + n`` is signal n."""
 
-    def __init__(self, process: WorkerSubprocess, private: Path) -> None:
+    def __init__(self, process: LaunchedWorker, private: Path) -> None:
         self._process = process
         self._private = private
         self.transport: Transport = process.transport
@@ -101,8 +102,35 @@ class ContainedLauncher(WorkerLauncher):
         self.kernel = kernel
 
     async def launch(self) -> LaunchedWorker:
-        command = self.command
         await asyncio.to_thread(sweep_private_folders)
+        argv, env, private = self._prepare()
+        try:
+            process = await spawn_worker(argv, env=env, cwd=private)
+            (private / _OWNER_FILE).write_text(str(process.pid))
+        except BaseException:
+            shutil.rmtree(private, ignore_errors=True)
+            raise
+        return _ContainedWorker(process, private)
+
+    def start_ahead(self) -> StartedAhead:
+        sweep_private_folders()
+        argv, env, private = self._prepare()
+        try:
+            process = popen_worker(argv, env=env, cwd=private)
+            (private / _OWNER_FILE).write_text(str(process.pid))
+        except BaseException:
+            shutil.rmtree(private, ignore_errors=True)
+            raise
+        return StartedAhead(
+            process,
+            finish=lambda worker: _ContainedWorker(worker, private),
+            cleanup=lambda: shutil.rmtree(private, ignore_errors=True),
+        )
+
+    def _prepare(self) -> tuple[tuple[str, ...], dict[str, str], Path]:
+        """The prelude's command and environment for one start, and the private folder made
+        for it (the caller removes it if the start fails)."""
+        command = self.command
         private = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX)).resolve()
         try:
             (private / "root").mkdir()
@@ -145,9 +173,7 @@ class ContainedLauncher(WorkerLauncher):
                 "PATH": os.environ.get("PATH", os.defpath),
                 "PYTHONPATH": str(SANDBOX_ROOT),
             }
-            process = await spawn_worker(argv, env=prelude_env, cwd=private)
-            (private / _OWNER_FILE).write_text(str(process.pid))
         except BaseException:
             shutil.rmtree(private, ignore_errors=True)
             raise
-        return _ContainedWorker(process, private)
+        return argv, prelude_env, private

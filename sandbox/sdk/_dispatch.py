@@ -2,13 +2,19 @@
 
 A handler's exception becomes -32002 with its message unless it is an ``RpcError`` (including
 one the host returned to a worker call and the plugin let propagate), which keeps its code.
+Such an exception is first reported in a ``log`` error notification, ``<method> <key> failed:
+<type>: <message>`` with ``meta {errorType, stack}`` (the traceback of the plugin's frames), so
+that the host can show what raised it: the error response carries only the message.
 Like the published SDK there is no "initialized" guard: a request before ``initialize`` is
 dispatched normally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import difflib
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from sandbox.protocol import HOST_TO_WORKER_OPTIONAL_METHODS, ErrorCode, RpcError
@@ -34,6 +40,40 @@ _SUPPORTED_METHOD_HOOKS = (
     ("shutdown", "on_shutdown"),
     ("handleApiRequest", "on_api_request"),
 )
+
+
+#: The SDK's own folder: its frames are left out of a failure's traceback.
+_SDK_DIR = str(Path(__file__).resolve().parent)
+
+
+def _failure_log(method: str, params: Any, error: Exception) -> dict[str, Any]:
+    """The ``log`` notification reporting a handler's exception, as upstream's SDK reports an
+    uncaught one (``meta.stack``)."""
+    subject = None
+    if isinstance(params, dict):
+        job = params.get("job")
+        candidates = (params.get("key"), params.get("toolName"), params.get("routeKey"))
+        candidates += (job.get("jobKey") if isinstance(job, dict) else None,)
+        subject = next((value for value in candidates if isinstance(value, str)), None)
+    label = f"{method} {subject}" if subject else method
+    error_type = type(error).__name__
+    report = traceback.TracebackException.from_exception(error)
+    report.stack = traceback.StackSummary.from_list(
+        [frame for frame in report.stack if not frame.filename.startswith(_SDK_DIR)]
+    )
+    return {
+        "level": "error",
+        "message": f"{label} failed: {error_type}: {error}",
+        "meta": {"errorType": error_type, "stack": "".join(report.format())},
+    }
+
+
+def _closest(key: Any, registered: Iterable[str]) -> str:
+    """`` -- did you mean "<key>"?`` after upstream's unknown-key message, when one is close."""
+    if not isinstance(key, str):
+        return ""
+    matches = difflib.get_close_matches(key, list(registered), n=1)
+    return f' -- did you mean "{matches[0]}"?' if matches else ""
 
 
 def _not_implemented(method: str) -> RpcError:
@@ -108,7 +148,13 @@ class Dispatcher:
             if method in HOST_TO_WORKER_OPTIONAL_METHODS:
                 raise _not_implemented(method)
             raise RpcError(ErrorCode.METHOD_NOT_FOUND, f"Unknown method: {method}")
-        return await handler(params if isinstance(params, dict) else {})
+        try:
+            return await handler(params if isinstance(params, dict) else {})
+        except RpcError:
+            raise
+        except Exception as error:
+            self._host.notify("log", _failure_log(method, params, error))
+            raise
 
     async def on_event(self, params: dict[str, Any]) -> None:
         """Deliver ``params.event`` to the matching handlers."""
@@ -117,7 +163,7 @@ class Dispatcher:
 
     async def _initialize(self, params: dict[str, Any]) -> dict[str, Any]:
         if self._initialized:
-            raise RuntimeError("Worker already initialized")
+            raise RpcError(ErrorCode.WORKER_ERROR, "Worker already initialized")
         self.state.manifest = params.get("manifest")
         self.state.config = params.get("config") or {}
         self.state.database_namespace = params.get("databaseNamespace")
@@ -154,7 +200,7 @@ class Dispatcher:
         job = JobContext.model_validate(params.get("job"))
         handler = self.state.jobs.get(job.job_key)
         if handler is None:
-            raise RuntimeError(f'No handler registered for job "{job.job_key}"')
+            raise RpcError(ErrorCode.WORKER_ERROR, f'No handler registered for job "{job.job_key}"')
         await maybe_await(handler(job))
 
     async def _handle_webhook(self, params: dict[str, Any]) -> None:
@@ -173,21 +219,23 @@ class Dispatcher:
         key = params.get("key")
         handler = self.state.data.get(key) if isinstance(key, str) else None
         if handler is None:
-            raise RuntimeError(f'No data handler registered for key "{key}"')
+            message = f'No data handler registered for key "{key}"'
+            raise RpcError(ErrorCode.WORKER_ERROR, message + _closest(key, self.state.data))
         return await maybe_await(handler(_handler_params(params)))
 
     async def _perform_action(self, params: dict[str, Any]) -> Any:
         key = params.get("key")
         handler = self.state.actions.get(key) if isinstance(key, str) else None
         if handler is None:
-            raise RuntimeError(f'No action handler registered for key "{key}"')
+            message = f'No action handler registered for key "{key}"'
+            raise RpcError(ErrorCode.WORKER_ERROR, message + _closest(key, self.state.actions))
         return await maybe_await(handler(_handler_params(params), action_context(params)))
 
     async def _execute_tool(self, params: dict[str, Any]) -> Any:
         name = params.get("toolName")
         registration = self.state.tools.get(name) if isinstance(name, str) else None
         if registration is None:
-            raise RuntimeError(f'No tool handler registered for "{name}"')
+            raise RpcError(ErrorCode.WORKER_ERROR, f'No tool handler registered for "{name}"')
         parameters = params.get("parameters")
         run_context = ToolRunContext.model_validate(params.get("runContext") or {})
         return await maybe_await(

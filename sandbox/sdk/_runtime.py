@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from contextvars import ContextVar
 from typing import Any
 
+from paperclip_records import unbuilt_record_types
 from sandbox.protocol import (
     INVOCATION_FIELD,
     INVOCATION_ID_FIELD,
@@ -58,6 +59,7 @@ class WorkerRuntime:
         self.call_timeout = call_timeout
         self._dispatcher = Dispatcher(plugin, self)
         self._stopped = asyncio.Event()
+        self._messages_seen = False
         self._peer = JsonRpcPeer(
             transport,
             handler=self._serve,
@@ -80,12 +82,13 @@ class WorkerRuntime:
     async def serve(self) -> None:
         """Serve until ``shutdown`` was answered or the host closed the stream."""
         reader = asyncio.create_task(self._read_loop(), name="plugin worker reader")
+        builder = asyncio.create_task(self._build_records_while_idle(), name="record validators")
         try:
             await self._stopped.wait()
         finally:
             self._peer.close("Worker RPC host is shutting down")
             await asyncio.sleep(0)  # let handlers see that error before they are cancelled
-            tasks = (reader, *self._peer.tasks)
+            tasks = (reader, builder, *self._peer.tasks)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -114,6 +117,17 @@ class WorkerRuntime:
         """Run ``coroutine`` in the background; cancelled when the worker stops."""
         self._peer.spawn(coroutine)
 
+    async def _build_records_while_idle(self) -> None:
+        """Build the record validators a first use would build, one type per turn of the loop,
+        until the first message comes: a worker started ahead (``sandbox.spare_workers``) has
+        them built before it is used; one used at once builds the rest on first use, as before.
+        """
+        for record_type in unbuilt_record_types():
+            await asyncio.sleep(0)  # a message that came is read first
+            if self._messages_seen:
+                return
+            record_type.model_rebuild()
+
     # -- reading --------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -124,6 +138,7 @@ class WorkerRuntime:
             self._stopped.set()
 
     def _on_notification(self, notification: Notification) -> None:
+        self._messages_seen = True
         if notification.method == "onEvent" and notification.params:
             self.spawn(self._serve_event(notification))
 
@@ -132,6 +147,7 @@ class WorkerRuntime:
         self._peer.answer_error(None, ErrorCode.PARSE_ERROR, f"Parse error: {error.message}")
 
     async def _serve(self, request: Request) -> Any:
+        self._messages_seen = True
         _enter_invocation(request.envelope)
         result = await self._dispatcher.dispatch(request.method, request.params)
         if request.method == "shutdown":

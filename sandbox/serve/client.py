@@ -24,13 +24,18 @@ LIVE_WITHIN = timedelta(seconds=10)
 
 
 class HostCallFailed(Exception):
-    """The host answered a bridge call with an error body ``{code, message}``."""
+    """The host answered a bridge call with an error body ``{code, message}``; a handler's
+    exception also names its ``error_type`` and ``trace``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, error_type: str = "", trace: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.error_type = error_type
+        self.trace = trace
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,14 @@ class HostClient:
         response = await self._request("POST", f"/api/plugins/{plugin}/bridge/{kind}", json=payload)
         body = _json(response)
         if response.status_code >= 400:
-            code = body.get("code", "") if isinstance(body, dict) else ""
-            raise HostCallFailed(response.status_code, code, _message(body, response))
+            fields = body if isinstance(body, dict) else {}
+            raise HostCallFailed(
+                response.status_code,
+                str(fields.get("code", "")),
+                _message(body, response),
+                error_type=str(fields.get("errorType", "")),
+                trace=str(fields.get("trace", "")),
+            )
         return body.get("data") if isinstance(body, dict) else body
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

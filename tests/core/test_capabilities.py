@@ -19,12 +19,14 @@ def test_capability_list_matches_upstream_counts() -> None:
     assert set(METHOD_CAPABILITIES.values()) <= set(PLUGIN_CAPABILITIES)
 
 
-def test_denial_names_plugin_record_capability_and_method() -> None:
+def test_denial_names_plugin_record_capability_method_and_key() -> None:
     with pytest.raises(CapabilityDenied) as raised:
-        require_capability("11111111-1111-4111-8111-111111111111", ["issues.read"], "db.execute")
+        require_capability(
+            "11111111-1111-4111-8111-111111111111", "acme.tracker", ["issues.read"], "db.execute"
+        )
     assert str(raised.value) == (
         'Plugin "11111111-1111-4111-8111-111111111111" is missing required capability '
-        '"database.namespace.write" for method "db.execute"'
+        '"database.namespace.write" for method "db.execute" (plugin acme.tracker)'
     )
     assert raised.value.rpc_code == -32001
     assert raised.value.status == 403
@@ -33,4 +35,4 @@ def test_denial_names_plugin_record_capability_and_method() -> None:
 @pytest.mark.parametrize("method", ["config.get", "log", "entities.upsert", "entities.list"])
 def test_ungated_methods_need_nothing(method: str) -> None:
     assert required_capability(method) is None
-    require_capability("p", [], method)
+    require_capability("p", "acme.p", [], method)

@@ -79,7 +79,7 @@ async def test_a_missing_capability_is_refused_before_anything_runs(world: World
         await bridge.call("issues.create", companyId=world.company_id, title="Nope")
     assert denied.value.message == (
         f'Plugin "{bridge.plugin_id}" is missing required capability "issues.create" '
-        'for method "issues.create"'
+        f'for method "issues.create" (plugin {KEY})'
     )
     assert denied.value.rpc_code == -32001
     assert await world.rows(tables.issues) == []
@@ -95,7 +95,7 @@ async def test_the_invocation_scope_is_checked_after_the_capability(world: World
     assert denied.value.message == (
         f'Plugin "{bridge.plugin_id}" is not allowed to perform "issues.list": requested company '
         f'"{other.company_id}" but the current invocation is scoped to company '
-        f'"{world.company_id}"'
+        f'"{world.company_id}" (plugin {KEY})'
     )
     with pytest.raises(InvocationScopeDenied, match="missing, expired, or unknown invocation"):
         await bridge.call(

@@ -85,7 +85,7 @@ class TestCheckInvocationScope:
         ],
     )
     def test_allowed(self, method: str, params: Any, context: CallContext) -> None:
-        check_invocation_scope("p1", method, params, context)
+        check_invocation_scope("p1", "acme.p1", method, params, context)
 
     @pytest.mark.parametrize(
         ("method", "params", "context", "reason"),
@@ -136,6 +136,6 @@ class TestCheckInvocationScope:
     )
     def test_denied(self, method: str, params: Any, context: CallContext, reason: str) -> None:
         with pytest.raises(InvocationScopeDenied) as raised:
-            check_invocation_scope("p1", method, params, context)
-        assert raised.value.message == f'{PREFIX} "{method}": {reason}'
+            check_invocation_scope("p1", "acme.p1", method, params, context)
+        assert raised.value.message == f'{PREFIX} "{method}": {reason} (plugin acme.p1)'
         assert raised.value.rpc_code == -32005

@@ -72,16 +72,16 @@ async def test_the_smoke_scenario_runs_on_a_real_host(
     assert (row["root_issue_id"], row["child_issue_id"]) == (root.id, result["childIssueId"])
     assert row["last_summary"]["wakeupQueued"] is True
 
-    children = {i["title"]: i for i in await sandbox.issues(company) if i["parent_id"]}
+    children = {i.title: i for i in await sandbox.issues(company) if i.parent_id}
     blocker = children["Orchestration smoke blocker"]
     child = children["Orchestration smoke child"]
-    assert (blocker["status"], child["status"]) == ("done", "todo")
-    assert child["origin_kind"] == f"plugin:{plugin.key}:child"
-    assert child["identifier"].startswith(company.issue_prefix)
+    assert (blocker.status, child.status) == ("done", "todo")
+    assert child.origin_kind == f"plugin:{plugin.key}:child"
+    assert child.identifier is not None and child.identifier.startswith(company.issue_prefix)
 
     [wakeup] = await sandbox.wakeups(company)
-    assert str(wakeup["agent_id"]) == run["agent"].id
-    assert wakeup["idempotency_key"] == f"{root.id}:child"
+    assert wakeup.agent_id == run["agent"].id
+    assert wakeup.idempotency_key == f"{root.id}:child"
     actions = [entry.action for entry in await sandbox.activity(company)]
     for action in (
         "issue.created",

@@ -12,11 +12,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from core.plugin_database import derive_namespace
 from tests.fixtures.plugin_packages import write_plugin
 from tests.fixtures.workers import JS_SMOKE, PYTHON_SMOKE
 
 SMOKE_KEY = "paperclipai.plugin-orchestration-smoke-example"
 JS_SMOKE_KEY = "sandbox-fixtures.orchestration-smoke-js"
+SMOKE_NS = derive_namespace(SMOKE_KEY, "orchestration_smoke")
 
 
 def sandbox(database: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -77,7 +79,10 @@ def test_seed_install_call_and_manage_a_plugin(empty_database_url: str) -> None:
 
     installed = sandbox(db, "plugin", "install", str(PYTHON_SMOKE))
     assert "Migrating" not in installed.stderr
-    assert ok(installed).strip() == f"Installed {SMOKE_KEY} 0.1.0 (ready) from {PYTHON_SMOKE}"
+    assert ok(installed).splitlines() == [
+        f"Installed {SMOKE_KEY} 0.1.0 (ready) from {PYTHON_SMOKE}",
+        f"Database namespace: {SMOKE_NS} (write {SMOKE_NS}.<table> in its SQL)",
+    ]
 
     params = json.dumps({"issueId": issue_id, "assigneeAgentId": agent_id})
     action = ok(
@@ -113,8 +118,25 @@ def test_seed_install_call_and_manage_a_plugin(empty_database_url: str) -> None:
     assert health["health"]["message"] == "Orchestration smoke plugin worker is running"
 
     header, row = ok(sandbox(db, "plugin", "list")).splitlines()
-    assert header.split() == ["KEY", "VERSION", "STATUS", "ISOLATION", "PATH", "LAST", "ERROR"]
-    assert row.split() == [SMOKE_KEY, "0.1.0", "ready", "contained", str(PYTHON_SMOKE), "-"]
+    assert header.split() == [
+        "KEY",
+        "VERSION",
+        "STATUS",
+        "ISOLATION",
+        "NAMESPACE",
+        "PATH",
+        "LAST",
+        "ERROR",
+    ]
+    assert row.split() == [
+        SMOKE_KEY,
+        "0.1.0",
+        "ready",
+        "contained",
+        SMOKE_NS,
+        str(PYTHON_SMOKE),
+        "-",
+    ]
 
     disabled = sandbox(db, "plugin", "disable", SMOKE_KEY, "--reason", "too noisy")
     assert ok(disabled).strip() == f"Disabled {SMOKE_KEY}: too noisy"
@@ -272,7 +294,7 @@ def test_user_mistakes_are_one_error_line(empty_database_url: str, tmp_path: Pat
                 "--params",
                 f'{{"issueId": "{unknown}"}}',
             ],
-            f"Issue not found: {unknown} (WORKER_ERROR -32002)",
+            f"RuntimeError: Issue not found: {unknown} (WORKER_ERROR -32002)",
         ),
     ]
     for args, message in mistakes:

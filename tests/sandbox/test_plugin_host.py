@@ -88,12 +88,13 @@ async def test_install_validates_registers_and_starts_the_worker(
     assert answer["actor"]["companyId"] == world.company_id
 
 
-async def test_installing_the_same_key_twice_is_a_conflict(
+async def test_installing_an_unchanged_folder_again_is_a_conflict(
     host: PluginHost, tmp_path: Path
 ) -> None:
+    """(A changed folder upgrades the plugin: tests/sandbox/test_plugin_reinstall.py.)"""
     await host.install(write_plugin(tmp_path / "a", ECHO))
     with pytest.raises(Conflict, match="^Plugin already installed: sandbox-tests.plugin$"):
-        await host.install(write_plugin(tmp_path / "b", ECHO))
+        await host.install(tmp_path / "a")
 
 
 async def test_an_invalid_manifest_is_refused_and_nothing_is_stored(
@@ -126,7 +127,8 @@ plugin = define_plugin(setup=setup)
     assert record.status == "error"
     assert record.last_error == failure.value.message
     assert record.last_error.startswith(
-        f'Activation failed: Worker initialize failed for "{record.id}": setup exploded'
+        f'Activation failed: Worker initialize failed for "{record.id}": setup exploded '
+        f"(plugin {record.plugin_key})"
     )
     with pytest.raises(WorkerUnavailable, match=r"^Plugin is not ready \(current status: error\)$"):
         await host.perform_action(record.id, "echo")
@@ -447,5 +449,5 @@ plugin = define_plugin(setup=setup)
     assert denied.value.code == -32001  # the host's code reaches the plugin, which rethrows it
     assert denied.value.message == (
         f'Plugin "{record.id}" is missing required capability "issues.create" '
-        'for method "issues.create"'
+        f'for method "issues.create" (plugin {record.plugin_key})'
     )

@@ -83,3 +83,43 @@ def test_the_worker_entrypoint_must_be_inside_the_package(tmp_path: Path) -> Non
         worker_entrypoint(tmp_path, "k", "./dist/worker.js")
     with pytest.raises(PluginPackageError, match=r"\(outside the package\)$"):
         worker_entrypoint(tmp_path / "sub", "k", "../worker.py")
+
+
+async def test_node_evaluates_a_manifest_module_again_only_when_a_package_file_changed(
+    tmp_path: Path,
+) -> None:
+    """Installs of an unchanged JS package reuse what Node printed; any edit is read afresh."""
+    evaluations = tmp_path / "evaluations.log"  # outside the package: each evaluation adds a line
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "package.json").write_text(
+        json.dumps(
+            {"name": "counted", "type": "module", "paperclipPlugin": {"manifest": "./m.mjs"}}
+        )
+    )
+    (package / "m.mjs").write_text(
+        'import { appendFileSync } from "node:fs";\n'
+        'import { version } from "./version.mjs";\n'
+        f"appendFileSync({json.dumps(str(evaluations))}, 'x\\n');\n"
+        'export default { id: "counted", version };\n'
+    )
+    (package / "version.mjs").write_text('export const version = "1.0.0";\n')
+
+    async def installed() -> tuple[str, int]:
+        manifest = (await load_package(package)).manifest
+        return manifest["version"], len(evaluations.read_text().splitlines())
+
+    assert await installed() == ("1.0.0", 1)
+    assert await installed() == ("1.0.0", 1)  # unchanged: not evaluated again
+
+    (package / "version.mjs").write_text('export const version = "1.0.10";\n')  # an import edited
+    assert await installed() == ("1.0.10", 2)
+    assert await installed() == ("1.0.10", 2)
+
+    (package / "notes.txt").write_text("a file added")
+    assert await installed() == ("1.0.10", 3)
+    (package / "node_modules").mkdir()
+    (package / "node_modules" / "left-out.js").write_text("dependencies are not watched")
+    assert await installed() == ("1.0.10", 3)
+    (package / "node_modules" / ".package-lock.json").write_text("{}")  # but npm installs are
+    assert await installed() == ("1.0.10", 4)

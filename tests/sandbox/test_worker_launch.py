@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.worker_launch import (
+    NODE_BOOTSTRAP,
     SANDBOX_ROOT,
     LaunchedWorker,
     SubprocessLauncher,
@@ -51,7 +52,7 @@ class TestWorkerCommand:
         real.write_text("")
         (tmp_path / "linked.mjs").symlink_to(real)
         command = worker_command("./linked.mjs", package_root=tmp_path, plugin_id="p1")
-        assert command.argv == ("node", str(real.resolve()))
+        assert command.argv == ("node", str(NODE_BOOTSTRAP), str(real.resolve()))
         assert command.cwd == tmp_path
         assert command.env["PAPERCLIP_PLUGIN_ID"] == "p1"
 

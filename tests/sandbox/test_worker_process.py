@@ -129,7 +129,8 @@ async def test_start_call_stop(tmp_path: Path, workers: Any) -> None:
     with pytest.raises(WorkerUnavailable) as raised:
         await worker.process.call("health", {})
     assert (
-        raised.value.message == 'Cannot call "health" — worker for "plugin-under-test" is stopped'
+        raised.value.message
+        == 'Cannot call "health" — worker for "plugin-under-test" is stopped (plugin acme.test)'
     )
 
 
@@ -137,7 +138,8 @@ async def test_a_second_start_is_refused(tmp_path: Path, workers: Any) -> None:
     worker = workers(scripted_worker(tmp_path, ECHO))
     await worker.process.start()
     with pytest.raises(
-        WorkerStartError, match='Worker for plugin "plugin-under-test" is already running'
+        WorkerStartError,
+        match=r'Worker for plugin "plugin-under-test" is already running \(plugin acme\.test\)$',
     ):
         await worker.process.start()
 
@@ -150,7 +152,7 @@ async def test_initialize_that_never_answers_fails_the_start(tmp_path: Path, wor
         await worker.process.start()
     assert raised.value.message == (
         'Worker initialize failed for "plugin-under-test": '
-        'RPC call "initialize" timed out after 200ms'
+        'RPC call "initialize" timed out after 200ms (plugin acme.test)'
     )
     assert worker.process.status is WorkerStatus.CRASHED
     assert worker.crashes() == []  # a failed start is not a crash, and is not retried
@@ -161,12 +163,13 @@ async def test_initialize_that_never_answers_fails_the_start(tmp_path: Path, wor
     [
         pytest.param(
             "for line in sys.stdin:\n    reply(json.loads(line), {'ok': False})\n",
-            "Worker initialize returned ok=false",
+            "Worker initialize returned ok=false (plugin acme.test)",
             id="ok-false",
         ),
         pytest.param(
             "sys.stdin.readline()\nprint('setup exploded', file=sys.stderr)\nsys.exit(2)\n",
-            "Worker process exited (code=2, signal=null)\n\nWorker stderr:\nsetup exploded",
+            "Worker process exited (code=2, signal=null) (plugin acme.test)"
+            "\n\nWorker stderr:\nsetup exploded",
             id="exit",
         ),
     ],
@@ -382,8 +385,8 @@ for line in sys.stdin:
     assert "ignoring SIGTERM" in worker.stderr()
     sent = [r.getMessage() for r in caplog.records if "sending" in r.getMessage()]
     assert sent == [
-        "plugin plugin-under-test: worker still running, sending SIGTERM",
-        "plugin plugin-under-test: worker still running, sending SIGKILL",
+        "plugin acme.test: worker still running, sending SIGTERM",
+        "plugin acme.test: worker still running, sending SIGKILL",
     ]
     assert worker.crashes() == []
 
@@ -401,7 +404,7 @@ for line in sys.stdin:
     with caplog.at_level(logging.WARNING, logger="sandbox.worker_process"):
         await worker.process.stop()
     assert [r.getMessage() for r in caplog.records if "sending" in r.getMessage()] == [
-        "plugin plugin-under-test: worker still running, sending SIGTERM"
+        "plugin acme.test: worker still running, sending SIGTERM"
     ]
 
 

@@ -11,7 +11,8 @@ the same body with the key in the URL. Answers, in upstream's order:
   ``companyId``), then the caller's access to ``companyId`` (401/403) and, beyond upstream,
   404 "Company not found" for a company that does not exist;
 - 200 ``{"data": result}``, or 502 ``{code, message, details?}`` when the worker call fails,
-  with the 2026.707.0 code mapping (``bridge_error``).
+  with the 2026.707.0 code mapping (``bridge_error``); beyond upstream, a handler's exception
+  adds ``errorType`` and ``trace`` (its traceback or stack), which the CLI prints.
 
 The company goes to the worker as ``PluginHost.perform_action``/``get_data`` send it (the
 2026.707.0 wire). ``renderEnvironment`` is accepted but not forwarded: the host sends null.
@@ -32,6 +33,7 @@ from sandbox.plugin_host import CallActor, PluginActivationError, PluginHost
 from sandbox.protocol import ErrorCode, ProtocolError, RpcError
 from sandbox.serve.http.actors import board_request, require_company_access
 from sandbox.serve.http.responses import BadRequestBody, json_error, read_json_body
+from sandbox.worker_connection import PluginHandlerError
 
 #: Bridge error codes by JSON-RPC code (2026.707.0); any other code is ``UNKNOWN``.
 BRIDGE_ERROR_CODES: dict[int, str] = {
@@ -48,7 +50,8 @@ BridgeMethod = Literal["getData", "performAction"]
 
 
 def bridge_error(error: Exception) -> dict[str, Any]:
-    """Upstream's ``mapRpcErrorToBridgeError``: ``{code, message, details?}``.
+    """Upstream's ``mapRpcErrorToBridgeError``: ``{code, message, details?}``, plus
+    ``errorType`` and ``trace`` for a handler's exception.
 
     A failure that is not a JSON-RPC error is ``WORKER_UNAVAILABLE`` when its message says the
     worker is "not running" or "not registered" (upstream's test), or when the worker could not
@@ -63,6 +66,9 @@ def bridge_error(error: Exception) -> dict[str, Any]:
         }
         if error.data is not None:
             answer["details"] = error.data
+        if isinstance(error, PluginHandlerError):
+            answer["errorType"] = error.error_type
+            answer["trace"] = error.trace
         return answer
     unavailable = isinstance(error, PluginActivationError) or (
         "not running" in message or "not registered" in message

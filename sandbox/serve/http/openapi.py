@@ -45,6 +45,8 @@ _BRIDGE_ERROR = {
         },
         "message": {"type": "string"},
         "details": {},
+        "errorType": {"type": "string", "description": "The handler's exception type."},
+        "trace": {"type": "string", "description": "Its traceback (Python) or stack (JS)."},
     },
 }
 _BRIDGE_BODY = {

@@ -93,7 +93,7 @@ async def test_declared_against_used(world: World) -> None:
     assert methods["issues.update"].denied == 1
     assert methods["issues.update"].last_denial == (
         f'Plugin "{plugin_id}" is missing required capability "issues.update" '
-        'for method "issues.update"'
+        f'for method "issues.update" (plugin {KEY})'
     )
     assert methods["secrets.steal"].capability is None
     assert methods["secrets.steal"].last_denial == 'Host does not handle method "secrets.steal"'

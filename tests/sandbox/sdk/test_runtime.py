@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -193,3 +195,53 @@ async def test_closing_stdin_fails_waiting_host_calls_and_ends_the_runtime() -> 
     async with asyncio.timeout(5):
         await serving
     assert [error.message for error in outcome] == ["Worker RPC host is shutting down"]
+
+
+_RECORD_VALIDATORS = """
+import asyncio, json, sys
+from paperclip_records import unbuilt_record_types
+from sandbox.sdk import define_plugin
+from sandbox.sdk._runtime import WorkerRuntime
+from sandbox.transport import memory_transport_pair
+
+
+async def main(message_waiting):
+    host_end, worker_end = memory_transport_pair()
+    runtime = WorkerRuntime(define_plugin(setup=lambda ctx: None), worker_end)
+    before = len(unbuilt_record_types())
+    if message_waiting:
+        host_end.write(b'{"jsonrpc":"2.0","id":1,"method":"health"}\\n')
+    serving = asyncio.create_task(runtime.serve())
+    async with asyncio.timeout(60):
+        if message_waiting:
+            await host_end.read()  # its answer
+        else:
+            while unbuilt_record_types():
+                await asyncio.sleep(0.01)
+    after = len(unbuilt_record_types())
+    host_end.close()
+    await serving
+    print(json.dumps([before, after]))
+
+
+asyncio.run(main(sys.argv[1] == "waiting"))
+"""
+
+
+@pytest.mark.parametrize("start", ["idle", "waiting"])
+def test_a_worker_builds_record_validators_only_while_no_message_has_come(start: str) -> None:
+    """A worker started ahead builds them before its first action; one given a message at once
+    leaves them to their first use (a fresh interpreter: nothing built before)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RECORD_VALIDATORS, start],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    before, after = json.loads(done.stdout)
+    assert before > 30
+    if start == "idle":
+        assert after == 0
+    else:
+        assert after >= before - 1  # at most the one being built when the message came

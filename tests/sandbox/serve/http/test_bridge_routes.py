@@ -96,10 +96,15 @@ async def test_a_throwing_handler_and_an_unknown_key_are_worker_errors(served: S
         f"/api/plugins/{PLUGIN_KEY}/bridge/data", json={"key": "nope"}
     )
 
-    assert (thrown.status_code, thrown.json()) == (
-        502,
-        {"code": "WORKER_ERROR", "message": "action exploded"},
-    )
+    assert thrown.status_code == 502
+    body = thrown.json()
+    trace = body.pop("trace")
+    assert body == {
+        "code": "WORKER_ERROR",
+        "message": "action exploded",
+        "errorType": "RuntimeError",
+    }
+    assert 'raise RuntimeError("action exploded")' in trace  # beyond upstream: where it raised
     assert unknown.status_code == 502
     assert unknown.json()["code"] == "WORKER_ERROR"
 
