@@ -308,16 +308,23 @@ class PluginHost:
             and existing.status != "uninstalled"
         ):
             return await self._upgrade(existing.id, package, config=config)
+        record = await self._register(package, config)
+        return PluginUpdate(await self.load(record.id))
+
+    async def _register(
+        self, package: PluginPackage, config: Mapping[str, Any] | None
+    ) -> PluginRecord:
+        """The new plugin's record (``installed``), with its config saved when one is given."""
         record = await register_plugin(
             self.db,
             package.manifest,
             package_name=package.package_name,
             package_path=str(package.root),
-            new_id=stable_plugin_id(manifest.id) if self.spare_workers else None,
+            new_id=stable_plugin_id(package.manifest["id"]) if self.spare_workers else None,
         )
         if config is not None:
             await save_config(self.db, record.id, config)
-        return PluginUpdate(await self.load(record.id))
+        return record
 
     async def _upgrade(
         self, plugin_id: str, package: PluginPackage, *, config: Mapping[str, Any] | None
@@ -399,15 +406,7 @@ class PluginHost:
         package, manifest = await self._checked_package(path)
         if config is not None:
             validate_config(manifest.instance_config_schema, config)
-        record = await register_plugin(
-            self.db,
-            package.manifest,
-            package_name=package.package_name,
-            package_path=str(package.root),
-            new_id=stable_plugin_id(manifest.id) if self.spare_workers else None,
-        )
-        if config is not None:
-            await save_config(self.db, record.id, config)
+        record = await self._register(package, config)
         async with self._lifecycle:
             check_can_load(record.status)
             return await self._prepare(await set_status(self.db, record, "ready"))
