@@ -54,16 +54,8 @@ async def create_agent(
     }
     try:
         async with db.transaction() as session:
-            await session.execute(sa.insert(tables.agents).values(row))
-            stored = (
-                (
-                    await session.execute(
-                        sa.select(tables.agents).where(tables.agents.c.id == row["id"])
-                    )
-                )
-                .mappings()
-                .one()
-            )
+            inserted = sa.insert(tables.agents).values(row).returning(*tables.agents.c)
+            stored = (await session.execute(inserted)).mappings().one()
     except ForeignKeyViolation as error:
         raise NotFound("Company not found") from error
     return records.Agent.model_validate(stored)

@@ -8,16 +8,18 @@ nothing. A reviewer reads them against the manifest (``core.read_models.capabili
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.sql.dml import Insert
 
 from core.capabilities import required_capability
 from core.write_behind import WriteBehind
-from db import Database, tables, upsert
+from db import Database, Dialect, tables, upsert
 
 #: Longest method name stored: a worker may send any string as a method.
 MAX_METHOD_CHARS = 200
@@ -76,9 +78,34 @@ class UsageCounter(WriteBehind[dict[tuple[str, str], "_Tally"]]):
 
 
 async def add_usage(db: Database, counts: dict[tuple[str, str], _Tally]) -> None:
-    """Add counts per (plugin id, method) to ``plugin_capability_usage``, one statement each."""
-    usage = tables.plugin_capability_usage
+    """Add counts per (plugin id, method) to ``plugin_capability_usage``: one upsert, run for
+    each (plugin id, method)."""
     now = datetime.now(UTC)
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "plugin_id": plugin_id,
+            "method": method,
+            "capability": required_capability(method),
+            "allowed_count": tally.allowed,
+            "denied_count": tally.denied,
+            "out_of_scope_count": tally.out_of_scope,
+            "last_allowed_at": tally.last_allowed_at,
+            "last_denied_at": tally.last_denied_at,
+            "last_denial": tally.last_denial,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for (plugin_id, method), tally in sorted(counts.items())
+    ]
+    async with db.transaction() as session:
+        await session.execute(_usage_upsert(db.dialect), rows)
+
+
+@functools.cache
+def _usage_upsert(dialect: Dialect) -> Insert:
+    """The upsert of one count row (built once: building it costs more than running it)."""
+    usage = tables.plugin_capability_usage
 
     def combined(proposed: Any) -> dict[str, Any]:
         return {
@@ -91,28 +118,7 @@ async def add_usage(db: Database, counts: dict[tuple[str, str], _Tally]) -> None
             "updated_at": proposed.updated_at,
         }
 
-    async with db.transaction() as session:
-        for (plugin_id, method), tally in sorted(counts.items()):
-            row = {
-                "id": str(uuid.uuid4()),
-                "plugin_id": plugin_id,
-                "method": method,
-                "capability": required_capability(method),
-                "allowed_count": tally.allowed,
-                "denied_count": tally.denied,
-                "out_of_scope_count": tally.out_of_scope,
-                "last_allowed_at": tally.last_allowed_at,
-                "last_denied_at": tally.last_denied_at,
-                "last_denial": tally.last_denial,
-                "created_at": now,
-                "updated_at": now,
-            }
-            await session.execute(
-                upsert(
-                    db.dialect,
-                    usage,
-                    row,
-                    conflict_columns=["plugin_id", "method"],
-                    update_set=combined,
-                )
-            )
+    row = {column.name: sa.bindparam(column.name, type_=column.type) for column in usage.c}
+    return upsert(
+        dialect, usage, row, conflict_columns=["plugin_id", "method"], update_set=combined
+    )

@@ -60,16 +60,8 @@ async def create_company(
         }
         try:
             async with db.transaction() as session:
-                await session.execute(sa.insert(tables.companies).values(row))
-                stored = (
-                    (
-                        await session.execute(
-                            sa.select(tables.companies).where(tables.companies.c.id == row["id"])
-                        )
-                    )
-                    .mappings()
-                    .one()
-                )
+                inserted = sa.insert(tables.companies).values(row).returning(*tables.companies.c)
+                stored = (await session.execute(inserted)).mappings().one()
             return records.Company.model_validate(stored)
         except UniqueViolation as error:
             if error.constraint != "companies_issue_prefix_idx":

@@ -296,12 +296,15 @@ async def drop_database(server_url: URL, name: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def rename_database(server_url: URL, name: str, new_name: str) -> None:
-    """Rename database ``name`` to ``new_name`` (nobody may be connected to it)."""
-    if not (_SAFE_DATABASE_NAME.match(name) and _SAFE_DATABASE_NAME.match(new_name)):
-        raise ValueError(f"unsafe database name: {name!r} or {new_name!r}")
+async def rename_databases(server_url: URL, *renames: tuple[str, str]) -> None:
+    """Rename each database ``name`` to ``new_name`` of ``renames`` (nobody may be connected
+    to them), in order, over one connection."""
+    for name, new_name in renames:
+        if not (_SAFE_DATABASE_NAME.match(name) and _SAFE_DATABASE_NAME.match(new_name)):
+            raise ValueError(f"unsafe database name: {name!r} or {new_name!r}")
     async with _server_connection(server_url) as connection:
-        await connection.execute(f'ALTER DATABASE "{name}" RENAME TO "{new_name}"')
+        for name, new_name in renames:
+            await connection.execute(f'ALTER DATABASE "{name}" RENAME TO "{new_name}"')
 
 
 @asynccontextmanager

@@ -169,6 +169,24 @@ class OneStepConnection:
             return await _on_loop(lambda: function(real._conn, *args))
         return await real._execute(function, real._conn, *args)
 
+    async def setup(self, function: Callable[[sqlite3.Connection], None]) -> None:
+        """Call ``function(sqlite3_connection)`` in one trip to the connection's thread, the
+        writer's too: setting up a new connection takes milliseconds (SQLite reads the whole
+        schema), too long to block the loop. The writer retries while the database is busy,
+        as its statements do."""
+        real = self._real
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
+        backoff = 0.001
+        while True:
+            try:
+                await real._execute(function, real._conn)
+                return
+            except sqlite3.OperationalError as error:
+                if not self.on_loop or not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+
     def cursor(self) -> _CursorOpening:
         return _CursorOpening(OneStepCursor(self))
 

@@ -32,7 +32,7 @@ from db.embedded_postgres import (
     EmbeddedPostgres,
     drop_database,
     ensure_database,
-    rename_database,
+    rename_databases,
 )
 from db.engine import Database, create_db
 
@@ -316,8 +316,7 @@ class TemplateClones:
         # Renaming is a catalog change: the unused copy of the migrated template moves aside
         # (dropped in the background), the copy of ``template`` takes its name.
         aside = f"sandbox_plugin_aside_{uuid.uuid4().hex[:12]}"
-        await rename_database(self.server, slot.target, aside)
-        await rename_database(self.server, name, slot.target)
+        await rename_databases(self.server, (slot.target, aside), (name, slot.target))
         self._dropping.append(self._background.submit(drop_database(self.server, aside)))
 
     async def close(self) -> None:
@@ -359,11 +358,11 @@ class TemplateClones:
     async def _new_slot(self) -> _Slot:
         if self.server is None:
             path = self.directory / f"test-{uuid.uuid4().hex[:12]}.db"
-            slot = _Slot(create_db(path), path)
+            slot = _Slot(create_db(path, durable=False), path)
         else:
             name = f"sandbox_plugin_test_{uuid.uuid4().hex[:12]}"
             url = await clone_postgres(self.server, str(self._template), name)
-            slot = _Slot(create_db(url), name)
+            slot = _Slot(create_db(url, durable=False), name)
         self._slots.append(slot)
         return slot
 

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.util import await_only
-
 from db.plugin_sql.functions import register_functions
 from db.plugin_sql.table_names import logical_table_name
 from db.plugin_sql.values import PgValueError
@@ -146,22 +144,21 @@ def _describe(action: int, first: str | None, second: str | None) -> str:
     return f'table "{logical_table_name(first or "")}"' if first else f"operation {action}"
 
 
-def install_sqlite_support(dbapi_connection: Any, connection_record: Any) -> None:
-    """Give a new SQLite connection the plugin SQL functions and guard (from the connect hook).
+def install_sqlite_support(connection: sqlite3.Connection, info: dict[str, Any]) -> None:
+    """Give a new SQLite connection the plugin SQL functions and guard, keeping the guard in
+    ``info`` (the connection record's).
 
-    Runs inside SQLAlchemy's greenlet, so the aiosqlite coroutines can be awaited synchronously.
+    Called with the ``sqlite3`` connection itself, in the place that owns it (the connect hook
+    runs it in one step with the connection's other settings).
     """
     guard = Guard()
-    connection_record.info[_GUARD] = guard
-    register_functions(dbapi_connection.create_function, guard.record_function_error)
+    info[_GUARD] = guard
+    register_functions(connection.create_function, guard.record_function_error)
     # The first use of json_each declares its virtual table, which writes the connection's
     # schema; do it now, so plugin statements never need that permission.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SELECT 1 FROM json_each('[]')")
-    cursor.close()
-    driver = dbapi_connection.driver_connection
-    await_only(driver.set_authorizer(guard.authorize))
-    await_only(driver.set_progress_handler(guard.progress, _PROGRESS_STEPS))
+    connection.execute("SELECT 1 FROM json_each('[]')").close()
+    connection.set_authorizer(guard.authorize)
+    connection.set_progress_handler(guard.progress, _PROGRESS_STEPS)
 
 
 def guard_of(connection: Any) -> Guard:
