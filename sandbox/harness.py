@@ -14,6 +14,8 @@ This module does not import pytest, so the command line can use it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import tempfile
@@ -76,6 +78,8 @@ from sandbox.spare_workers import SpareWorkers
 from sandbox.worker_process import WorkerTimings
 
 Backend = Literal["sqlite", "postgres"]
+#: Seconds a worker has to shut down at a test's end (with spare workers) before it is killed.
+TEARDOWN_SHUTDOWN_SECONDS = 1.0
 #: How a seeded run is left: queued, claimed by a host, or ended.
 SeedRunStatus = Literal["queued", "running", "succeeded", "failed", "timed_out"]
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -254,7 +258,7 @@ class PluginSandbox:
         python_workers: ``"subprocess"`` (as Paperclip runs workers) or ``"in-process"``.
         timings: the workers' timeouts (``WorkerTimings``: ``call`` 30 s, ``initialize`` 15 s
             ... as upstream); shorter ones make a hanging handler fail fast in a test.
-        spare_workers: workers started ahead (``sandbox.spare_workers``).
+        spare_workers: worker processes kept between tests (``sandbox.spare_workers``).
         templates: installed-plugin templates of ``db``'s ``SandboxDatabases``; with
             ``spare_workers``, installing a package as the first use of ``db`` copies its
             template instead (``sandbox.plugin_templates``).
@@ -276,10 +280,20 @@ class PluginSandbox:
         self._spare_workers = spare_workers
         self._templates = templates
         self._run_host_id: str | None = None
+        self._connecting: asyncio.Future[None] | None = None
 
     async def close(self) -> None:
-        """Kill the workers (nothing looks at them after this) and store their last logs."""
-        await self.host.close(graceful=False)
+        """Stop the workers and store their last logs. With spare workers, each gets
+        ``shutdown`` and ``TEARDOWN_SHUTDOWN_SECONDS`` to end, so that its process can serve
+        the next test; without (or after that), each is killed: nothing looks at them after
+        this."""
+        if self._connecting is not None:
+            with contextlib.suppress(Exception):  # a statement that needed one said why
+                await self._connecting
+        if self._spare_workers is None:
+            await self.host.close(graceful=False)
+        else:
+            await self.host.close(within=TEARDOWN_SHUTDOWN_SECONDS)
 
     async def install(
         self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None
@@ -292,6 +306,9 @@ class PluginSandbox:
         if self._templates is not None and self._spare_workers is not None:
             prepared = await self._templates.install(self.db, path, config, self._spare_workers)
         if prepared is not None:
+            # SQLite: the copy's connections open while the worker starts and the test goes
+            # on (each reads the schema); close() waits for them.
+            self._connecting = asyncio.ensure_future(self.db.connect_ahead())
             record = await self.host.start_prepared(prepared)
         else:
             record = await self.host.install(path, config=config)

@@ -207,7 +207,7 @@ class PluginHost:
         containment: whether workers in their own process are contained, and their limits
             (``ContainmentSettings.from_env()`` by default; in-process workers never are).
         kernel: what the kernel offers (probed on the first contained start by default).
-        spare_workers: start each worker's successor ahead of time (``sandbox.spare_workers``;
+        spare_workers: start workers in processes kept between hosts (``sandbox.spare_workers``;
             new plugins then get ``stable_plugin_id`` ids).
     """
 
@@ -249,15 +249,16 @@ class PluginHost:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def close(self, *, graceful: bool = True) -> None:
+    async def close(self, *, graceful: bool = True, within: float | None = None) -> None:
         """Stop every worker this host started and store the last log lines.
 
         ``graceful=False`` kills the workers instead of asking them to shut down (a test's
-        end: nothing looks at what they would do next), so no one waits for a worker's exit.
+        end: nothing looks at what they would do next), so no one waits for a worker's exit;
+        ``within`` gives each worker that many seconds to shut down, then kills it.
         """
         async with self._lifecycle:
             for plugin_id in list(self._active):
-                await self._deactivate(plugin_id, graceful=graceful)
+                await self._deactivate(plugin_id, graceful=graceful, within=within)
         await self.logs.flush()
         await self.usage.flush()
 
@@ -798,11 +799,13 @@ class PluginHost:
             self.bus.unsubscribe_owner(plugin_id)
             raise
 
-    async def _deactivate(self, plugin_id: str, *, graceful: bool = True) -> None:
+    async def _deactivate(
+        self, plugin_id: str, *, graceful: bool = True, within: float | None = None
+    ) -> None:
         active = self._active.pop(plugin_id, None)
         self.bus.unsubscribe_owner(plugin_id)
         if active is not None:
-            await active.worker.stop(graceful=graceful)
+            await active.worker.stop(graceful=graceful, within=within)
         await self.logs.flush()
         await self.usage.flush()
 

@@ -278,3 +278,22 @@ def _node_error(lines: list[str]) -> str:
         if "Error" in line and ":" in line and not line.startswith(" "):
             return line.strip()
     return lines[-1] if lines else "node exited with an error"
+
+
+#: Folders of a package whose changes do not count (dependencies, caches).
+_NOT_WATCHED = frozenset({"node_modules", "__pycache__", ".git"})
+
+
+def package_state(root: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """What the files of a package folder look like now (paths, sizes, modification times;
+    ``node_modules`` and caches left out)."""
+    if root is None:
+        return ()
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in _NOT_WATCHED]
+        for name in files:
+            path = os.path.join(folder, name)
+            stat = os.stat(path)
+            found.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))

@@ -26,7 +26,8 @@ from typing import Any
 from db import Database
 from db.templates import DerivedTemplate, TemplateClones
 from sandbox.plugin_host import PluginHost, PreparedPlugin
-from sandbox.spare_workers import SpareWorkers, package_state
+from sandbox.plugin_package import package_state
+from sandbox.spare_workers import SpareWorkers
 
 _Key = tuple[object, ...]
 

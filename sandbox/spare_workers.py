@@ -1,35 +1,38 @@
-"""Workers started ahead of time, so that a test's install does not wait for a process to start.
+"""Worker processes kept between tests, so that a test's install does not wait for one to start.
 
 Starting a worker is most of what installing a plugin costs a test: the jail, then an
 interpreter (Python, or Node and the SDK) loading the worker's code. A host given
-``SpareWorkers`` (the ``plugin_sandbox`` fixture shares one per session) launches each worker
-through ``SpareWorkers.launcher``: a launch takes the oldest spare started earlier for the same
-command, and starts the next one at once, while the current test runs. ``SPARES_PER_COMMAND``
-are kept, so a spare has had the time of a whole test or more to load its code.
+``SpareWorkers`` (the ``plugin_sandbox`` fixture shares one per session) starts each worker as
+a process that serves one *generation* of it after another (``sandbox.worker_generations``):
+when a test's host stops the worker, the generation ends and the process waits; the next
+launch of the very same command (argv, environment, working folder, containment settings)
+starts its next generation instead of a new process.
 
-A spare is exactly a fresh start that began earlier: a new process (contained workers: a new
-jail and private folder) that has loaded the worker's code and received nothing; ``initialize``,
-and with it ``setup``, config, subscriptions and any state, come after it is taken. A spare is
-only taken for the very same command (argv, environment, working folder, containment settings)
-while the files of the package folder are unchanged since it started (``node_modules`` is not
-looked at); otherwise it is discarded and the worker starts the usual way.
+What a generation shares with the one before, and why a test still sees a fresh worker:
 
-The command holds the plugin's id (``PAPERCLIP_PLUGIN_ID``), so a host with spares gives a new
-plugin the id ``stable_plugin_id(key)``: the same in every test's fresh database.
+- Python: the process imported the SDK once and forks each generation from that state, so a
+  generation is a new process that runs the worker's file from the start; nothing the previous
+  test's worker did in memory, in threads or in child processes reaches it.
+- Node: the process loaded the packages under ``node_modules`` (the SDK) once; each generation
+  evaluates the worker's file anew and gets a new RPC host from the SDK. A generation that
+  leaves something running (a timer, a socket, a server) ends the process instead of being
+  reused, and so does a worker file that imports files of its own or CommonJS modules of its
+  own (those would be shared). Changes to the process's globals stay.
+- Both: ``initialize``, and with it ``setup``, config, event subscriptions and any state, come
+  after the generation started, from the new test's host and database; a contained worker's
+  private temporary folder is emptied between generations.
+
+The command holds the plugin's id (``PAPERCLIP_PLUGIN_ID``), so a host with spare workers
+gives a new plugin the id ``stable_plugin_id(key)``: the same in every test's fresh database.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 
+from sandbox.worker_generations import WorkerGeneration
 from sandbox.worker_launch import LaunchedWorker, StartedAhead, WorkerLauncher
 
-#: Spares kept per command: each taken spare had at least one whole test's time to start.
-SPARES_PER_COMMAND = 2
-#: Folders of a package whose changes do not count (dependencies, caches).
-_NOT_WATCHED = frozenset({"node_modules", "__pycache__", ".git"})
 _PLUGIN_IDS = uuid.UUID("5b0c3f52-86a5-4d39-9a57-1bde0e0b6a77")
 
 _Key = tuple[object, ...]
@@ -40,97 +43,69 @@ def stable_plugin_id(plugin_key: str) -> str:
     return str(uuid.uuid5(_PLUGIN_IDS, plugin_key))
 
 
-def package_state(root: Path | None) -> tuple[tuple[str, int, int], ...]:
-    """What the files of a package folder look like now (paths, sizes, modification times;
-    ``node_modules`` and caches left out)."""
-    if root is None:
-        return ()
-    found = []
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = [name for name in subfolders if name not in _NOT_WATCHED]
-        for name in files:
-            path = os.path.join(folder, name)
-            stat = os.stat(path)
-            found.append((path, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(found))
-
-
-class _Spare:
-    def __init__(self, started: StartedAhead, package: tuple[tuple[str, int, int], ...]) -> None:
-        self.started = started
-        self.package = package
-
-
 class SpareWorkers:
-    """Spare workers for each command that has been launched; ``close`` ends them."""
+    """The idle worker processes of each command; ``close`` ends them."""
 
     def __init__(self) -> None:
-        self._spares: dict[_Key, list[_Spare]] = {}
+        self._idle: dict[_Key, list[StartedAhead]] = {}
+        self._closed = False
 
     def launcher(self, launcher: WorkerLauncher) -> WorkerLauncher:
-        """``launcher``, taking spares for its command and starting the next one."""
-        command = getattr(launcher, "command", None)
-        if command is None:
+        """``launcher``, starting generations in idle processes of its command (or a new one)."""
+        generations = launcher.for_generations()
+        command = getattr(generations, "command", None)
+        if generations is None or command is None:
             return launcher
-        settings = getattr(launcher, "settings", None)
         key = (
-            type(launcher).__qualname__,
+            type(generations).__qualname__,
             command.argv,
             tuple(sorted(command.env.items())),
             command.cwd,
-            repr(settings),
+            repr(getattr(generations, "settings", None)),
         )
-        return _SpareLauncher(self, launcher, key, command.cwd)
+        return _GenerationLauncher(self, generations, key)
 
     def close(self) -> None:
-        """End every spare (nothing ever talked to them)."""
-        spares, self._spares = self._spares, {}
-        for kept in spares.values():
-            for spare in kept:
-                spare.started.discard()
+        """End every idle process."""
+        self._closed = True
+        idle, self._idle = self._idle, {}
+        for processes in idle.values():
+            for process in processes:
+                process.discard()
 
-    def _take(self, key: _Key, package: tuple[tuple[str, int, int], ...]) -> StartedAhead | None:
-        kept = self._spares.setdefault(key, [])
-        while kept:
-            spare = kept.pop(0)
-            if spare.package == package and spare.started.running():
-                return spare.started
-            spare.started.discard()  # stale code, or it died
+    def _take(self, key: _Key) -> StartedAhead | None:
+        idle = self._idle.get(key, [])
+        while idle:
+            process = idle.pop()
+            if process.running():
+                return process
+            process.discard()
         return None
 
-    def _prepare(
-        self, key: _Key, launcher: WorkerLauncher, package: tuple[tuple[str, int, int], ...]
-    ) -> None:
-        kept = self._spares.setdefault(key, [])
-        while len(kept) < SPARES_PER_COMMAND:
-            try:
-                started = launcher.start_ahead()
-            except OSError:
-                return  # the usual start will say why
-            if started is None:
-                return
-            kept.append(_Spare(started, package))
+    def _keep(self, key: _Key, process: StartedAhead) -> None:
+        if self._closed:
+            process.discard()
+        else:
+            self._idle.setdefault(key, []).append(process)
 
 
-class _SpareLauncher(WorkerLauncher):
-    def __init__(
-        self, pool: SpareWorkers, launcher: WorkerLauncher, key: _Key, root: Path | None
-    ) -> None:
+class _GenerationLauncher(WorkerLauncher):
+    def __init__(self, pool: SpareWorkers, launcher: WorkerLauncher, key: _Key) -> None:
         self._pool = pool
         self._launcher = launcher
         self._key = key
-        self._root = root
 
     async def launch(self) -> LaunchedWorker:
-        package = package_state(self._root)
-        spare = self._pool._take(self._key, package)
-        worker: LaunchedWorker | None = None
-        if spare is not None:
+        def keep(process: StartedAhead) -> None:
+            self._pool._keep(self._key, process)
+
+        idle = self._pool._take(self._key)
+        if idle is not None:
             try:
-                worker = await spare.adopt()
+                return await WorkerGeneration.start(idle, next_generation=True, on_end=keep)
             except OSError:
-                spare.discard()
-        if worker is None:
-            worker = await self._launcher.launch()
-        self._pool._prepare(self._key, self._launcher, package)
-        return worker
+                idle.discard()
+        started = self._launcher.start_ahead()
+        if started is None:
+            return await self._launcher.launch()
+        return await WorkerGeneration.start(started, next_generation=False, on_end=keep)

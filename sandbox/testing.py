@@ -162,7 +162,7 @@ def sandbox_databases(
 
 @pytest.fixture(scope="session")
 def sandbox_spare_workers() -> Iterator[SpareWorkers]:
-    """Workers started ahead for the session's tests (``sandbox.spare_workers``)."""
+    """Worker processes kept for the session's tests (``sandbox.spare_workers``)."""
     spares = SpareWorkers()
     yield spares
     spares.close()

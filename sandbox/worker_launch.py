@@ -32,6 +32,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from sandbox.protocol.limits import WorkerLimits
 from sandbox.transport import StreamTransport, Transport
@@ -134,6 +135,24 @@ def worker_command(
     return node_worker_command(path, plugin_id=plugin_id, package_root=package_root, env=env)
 
 
+#: Set in a Node worker's environment to make the bootstrap serve generations.
+NODE_GENERATIONS_VARIABLE = "SANDBOX_WORKER_GENERATIONS"
+
+
+def generations_command(command: WorkerCommand) -> WorkerCommand | None:
+    """``command`` as a process serving one generation of the worker after another: Node
+    workers through their bootstrap (``node_worker/generations.mjs``), Python workers through
+    ``python -m sandbox.sdk.generations``; None for any other command."""
+    argv = command.argv
+    if len(argv) == 3 and argv[1] == str(NODE_BOOTSTRAP):
+        env = dict(command.env) | {NODE_GENERATIONS_VARIABLE: "1"}
+        return WorkerCommand(argv, env, command.cwd)
+    if "PYTHONPATH" in command.env and len(argv) >= 2:
+        argv = (argv[0], "-m", "sandbox.sdk.generations", *argv[1:])
+        return WorkerCommand(argv, command.env, command.cwd)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerExit:
     """How a worker ended: an exit code, or the signal that killed it."""
@@ -179,6 +198,11 @@ class WorkerLauncher(abc.ABC):
         Raises:
             OSError: the worker could not be started.
         """
+        return None
+
+    def for_generations(self) -> WorkerLauncher | None:
+        """This launcher starting the worker as a process that serves one generation of it
+        after another (``sandbox.worker_generations``); None when it cannot."""
         return None
 
 
@@ -293,6 +317,10 @@ class SubprocessLauncher(WorkerLauncher):
         command = self.command
         return StartedAhead(popen_worker(command.argv, env=command.env, cwd=command.cwd))
 
+    def for_generations(self) -> SubprocessLauncher | None:
+        command = generations_command(self.command)
+        return None if command is None else SubprocessLauncher(command)
+
 
 def popen_worker(
     argv: tuple[str, ...] | list[str], *, env: Mapping[str, str], cwd: Path | None
@@ -313,9 +341,10 @@ class StartedAhead:
     """A worker process started before anyone talks to it, with no event loop involved.
 
     ``adopt`` connects its pipes and its exit to the running loop (any loop: a test's loop may
-    not be the one of the test that started it). ``finish`` wraps the adopted worker (a
-    contained worker removes its private folder when it ends); ``cleanup`` runs when the
-    process is discarded unused.
+    not be the one of the test that started it), through duplicates of its pipes, so that
+    ``detach`` can let go of a process that lives on (``sandbox.worker_generations``) and a
+    later ``adopt`` take it again. ``finish`` wraps the adopted worker (a contained worker
+    removes its private folder when it ends); ``cleanup`` runs when the process is discarded.
     """
 
     def __init__(
@@ -328,13 +357,21 @@ class StartedAhead:
         self.process = process
         self._finish = finish
         self._cleanup = cleanup
+        self._adopted: _AdoptedSubprocess | None = None
 
     def running(self) -> bool:
         return self.process.poll() is None
 
     async def adopt(self) -> LaunchedWorker:
-        worker = await _AdoptedSubprocess.attach(self.process)
+        worker = self._adopted = await _AdoptedSubprocess.attach(self.process)
         return self._finish(worker) if self._finish else worker
+
+    async def detach(self) -> None:
+        """Stop watching the adopted process and close the loop's ends of its pipes; the
+        process keeps running."""
+        if self._adopted is not None:
+            await self._adopted.detach()
+            self._adopted = None
 
     def discard(self) -> None:
         """Kill the process and its group, and remove what it was given."""
@@ -346,6 +383,12 @@ class StartedAhead:
                 pipe.close()
         if self._cleanup is not None:
             self._cleanup()
+
+
+def _duplicate(pipe: IO[bytes] | None, mode: str) -> IO[bytes]:
+    """A new file object on a duplicate of ``pipe``'s descriptor."""
+    assert pipe is not None
+    return os.fdopen(os.dup(pipe.fileno()), mode, buffering=0)
 
 
 class _PipeEnd(asyncio.StreamReaderProtocol):
@@ -374,7 +417,9 @@ class _AdoptedSubprocess(LaunchedWorker):
         transports: list[asyncio.BaseTransport],
         transport: StreamTransport,
         exited: asyncio.Future[None],
+        pidfd: int,
     ) -> None:
+        self._pidfd = pidfd
         self._process = process
         self._pipes = (stdout, stderr)
         self._stderr = stderr_reader
@@ -389,10 +434,10 @@ class _AdoptedSubprocess(LaunchedWorker):
         loop = asyncio.get_running_loop()
         readers = [asyncio.StreamReader(limit=2**16, loop=loop) for _ in range(2)]
         ends = [_PipeEnd(reader, loop) for reader in readers]
-        out, _ = await loop.connect_read_pipe(lambda: ends[0], process.stdout)
-        err, _ = await loop.connect_read_pipe(lambda: ends[1], process.stderr)
+        out, _ = await loop.connect_read_pipe(lambda: ends[0], _duplicate(process.stdout, "rb"))
+        err, _ = await loop.connect_read_pipe(lambda: ends[1], _duplicate(process.stderr, "rb"))
         into, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.streams.FlowControlMixin(loop=loop), process.stdin
+            lambda: asyncio.streams.FlowControlMixin(loop=loop), _duplicate(process.stdin, "wb")
         )
         writer = asyncio.StreamWriter(into, protocol, None, loop)
         exited: asyncio.Future[None] = loop.create_future()
@@ -406,7 +451,17 @@ class _AdoptedSubprocess(LaunchedWorker):
 
         loop.add_reader(pidfd, on_exit)
         transport = StreamTransport(readers[0], writer)
-        return cls(process, ends[0], ends[1], readers[1], [out, err, into], transport, exited)
+        ends_and_streams = (ends[0], ends[1], readers[1], [out, err, into], transport)
+        return cls(process, *ends_and_streams, exited, pidfd)
+
+    async def detach(self) -> None:
+        if not self._exited.done():
+            asyncio.get_running_loop().remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._exited.cancel()
+        for transport in self._transports:
+            transport.close()
+        await asyncio.sleep(0)  # the transports close their duplicates on the next turn
 
     async def read_stderr(self) -> bytes:
         return await self._stderr.read(64 * 1024)

@@ -307,12 +307,13 @@ class WorkerProcess:
             self._gave_up = False
             await self._start_attempt(restart=False)
 
-    async def stop(self, *, graceful: bool = True) -> None:
+    async def stop(self, *, graceful: bool = True, within: float | None = None) -> None:
         """Stop the worker and cancel any pending restart.
 
         The worker gets ``shutdown`` (raced against its exit for ``timings.shutdown``), then a
-        short grace, then SIGTERM, then SIGKILL; ``graceful=False`` sends SIGKILL at once. A
-        ``start()`` in progress is finished first; a restart in progress is cut short.
+        short grace, then SIGTERM, then SIGKILL; ``graceful=False`` sends SIGKILL at once.
+        ``within`` bounds the wait for ``shutdown`` and the exit, then sends SIGKILL (a test's
+        end). A ``start()`` in progress is finished first; a restart in progress is cut short.
         """
         self._cancel_restart()
         async with self._lifecycle:
@@ -324,7 +325,7 @@ class WorkerProcess:
                     await self._wait_exit(run, self.timings.kill)
                 elif graceful:
                     run.intentional = True
-                    await self._shut_down(run)
+                    await self._shut_down(run, within)
                 else:
                     await self._kill(run)
             self._run = None
@@ -518,18 +519,22 @@ class WorkerProcess:
         except Exception:
             logger.exception("plugin %s: on_restart hook failed", self.name)
 
-    async def _shut_down(self, run: _Run) -> None:
+    async def _shut_down(self, run: _Run, within: float | None = None) -> None:
         timings = self.timings
-        shutdown = asyncio.create_task(
-            run.connection.call("shutdown", {}, timeout=timings.shutdown)
-        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (within if within is not None else timings.shutdown)
+        seconds = min(timings.shutdown, deadline - loop.time())
+        shutdown = asyncio.create_task(run.connection.call("shutdown", {}, timeout=seconds))
         exited = asyncio.create_task(run.exited.wait())
-        await asyncio.wait(
-            {shutdown, exited}, timeout=timings.shutdown, return_when="FIRST_COMPLETED"
-        )
+        await asyncio.wait({shutdown, exited}, timeout=seconds, return_when="FIRST_COMPLETED")
         for task in (shutdown, exited):
             task.cancel()
         await asyncio.gather(shutdown, exited, return_exceptions=True)
+        if within is not None:
+            await self._wait_exit(run, max(deadline - loop.time(), 0.0))
+            if not run.exited.is_set():
+                await self._kill(run)
+            return
         await self._wait_exit(run, timings.exit_grace)
         for sig, wait in ((signal.SIGTERM, timings.terminate), (signal.SIGKILL, timings.kill)):
             if run.exited.is_set():

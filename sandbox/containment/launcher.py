@@ -26,6 +26,7 @@ from sandbox.worker_launch import (
     WorkerCommand,
     WorkerExit,
     WorkerLauncher,
+    generations_command,
     popen_worker,
     spawn_worker,
 )
@@ -126,6 +127,12 @@ class ContainedLauncher(WorkerLauncher):
             finish=lambda worker: _ContainedWorker(worker, private),
             cleanup=lambda: shutil.rmtree(private, ignore_errors=True),
         )
+
+    def for_generations(self) -> ContainedLauncher | None:
+        command = generations_command(self.command)
+        if command is None:
+            return None
+        return ContainedLauncher(command, settings=self.settings, kernel=self.kernel)
 
     def _prepare(self) -> tuple[tuple[str, ...], dict[str, str], Path]:
         """The prelude's command and environment for one start, and the private folder made

@@ -4,9 +4,18 @@
 // `initialize` can be read, it makes the handlers of the worker's default export report their
 // failures with a stack (failure_reports.mjs). The plugin's code is not changed; a worker
 // without a default export runs as it is, without these reports.
+//
+// With SANDBOX_WORKER_GENERATIONS=1 in its environment (the plugin_sandbox fixture), the
+// process serves one generation of the worker after another instead (generations.mjs), when
+// it can.
 import { pathToFileURL } from "node:url";
 import { reportFailures } from "./failure_reports.mjs";
 
-process.argv.splice(1, 1);
-const module = await import(pathToFileURL(process.argv[1]).href);
-reportFailures(module.default);
+const generations = process.env.SANDBOX_WORKER_GENERATIONS === "1";
+delete process.env.SANDBOX_WORKER_GENERATIONS;
+const serving = generations && (await (await import("./generations.mjs")).serveGenerations(process.argv[2]));
+if (!serving) {
+  process.argv.splice(1, 1);
+  const module = await import(pathToFileURL(process.argv[1]).href);
+  reportFailures(module.default);
+}

@@ -2,8 +2,8 @@
 
 The bench runs the test ``sandbox plugin new`` writes on the plugin it writes, and prints
 figures for both backends, the Python and the JS plugin, and upstream's in-memory harness.
-What the fixture shares between tests (databases made ahead, engines kept, workers started
-ahead, plugins installed once into templates: see README "What is shared between tests") must
+What the fixture shares between tests (databases made ahead, engines kept, worker processes
+serving one generation per test, plugins installed once into templates: see README) must
 leave every test as a fresh install would: a pytest run of an author's tests, on both backends,
 writes plugin state, namespace rows (a migration's too), config and an event subscription in
 the first and finds none of it in the second; seeding before installing, two plugins in one
