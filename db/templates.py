@@ -29,10 +29,10 @@ from sqlalchemy.engine import URL, make_url
 
 from db import migrate
 from db.embedded_postgres import (
+    DatabaseCatalog,
     EmbeddedPostgres,
     drop_database,
     ensure_database,
-    rename_databases,
 )
 from db.engine import Database, create_db
 
@@ -133,18 +133,25 @@ async def _migrate_and_close(url: Path | URL) -> None:
         await db.dispose()
 
 
-#: PostgreSQL copies kept made ahead: one in use, the others ready or being made again (a copy
-#: is made again while the next two tests run: making one can take longer than a test).
+#: PostgreSQL: copies of each template kept made ahead (or being made). A test takes one and
+#: another is started at once; making one can take longer than a test, so a few are ahead.
 PREPARED_COPIES = 3
+#: PostgreSQL: how many copies are made or dropped at a time. The server makes them faster side
+#: by side than one after another (each one waits on the disk and the catalog for a while).
+BACKGROUND_CONNECTIONS = 3
+#: PostgreSQL: slots made at start. Two take turns: while a test runs on one, the other's last
+#: copy is dropped and its next one renamed into place.
+FIRST_SLOTS = 2
 
 
 @dataclass(eq=False)
 class _Slot:
-    """Where copies of the template go, one at a time, and the ``Database`` opened on them."""
+    """Where a test's copy goes (one at a time), and the ``Database`` opened on it."""
 
     db: Database
     target: Path | str  # the SQLite file, or the PostgreSQL database's name
-    #: PostgreSQL: the copy being made again in the background.
+    #: PostgreSQL: the background work that puts its next copy in place (the last one dropped,
+    #: a copy of the migrated template renamed to its name); None: no copy in place.
     ready: concurrent.futures.Future[None] | None = None
     #: A connection was opened on the copy handed out now.
     touched: bool = False
@@ -158,8 +165,8 @@ class _Slot:
 
 
 @dataclass(eq=False)
-class DerivedTemplate:
-    """A template made from the migrated one by ``TemplateClones.derive``."""
+class Template:
+    """A template database: the migrated one, or one ``TemplateClones.derive`` made from it."""
 
     target: Path | str  # the SQLite file, or the PostgreSQL database's name
     #: PostgreSQL: copies made ahead (their names), each with the future of its making.
@@ -195,16 +202,22 @@ class TemplateClones:
     - the ``Database`` object of a slot: its engines keep their caches of SQL compiled from
       SQLAlchemy statements (a function of the statement and the dialect alone), so a test does
       not compile every statement of the host again;
-    - PostgreSQL: ``PREPARED_COPIES`` databases made ahead. The copy a test used is dropped and
-      made again from the template in the background (a thread with its own loop) while the
-      next test runs on another, so neither the copy nor the drop is on a test's path.
+    - PostgreSQL: ``PREPARED_COPIES`` databases made ahead per template. A test's copy is one
+      of them renamed to its slot's name (a catalog change: no data copied). When a test ends,
+      its copy is dropped, the slot's next copy renamed into place and another copy started,
+      all in the background (a thread with its own loop and connections kept open) while the
+      next test runs on another slot: no copy, drop or rename is on a test's path, unless
+      tests run faster than the server makes copies.
 
     Copies in use at the same time get slots of their own.
 
     ``derive`` makes further templates from the migrated one (the migrated one changed by a
     function, once); ``replace`` turns a copy nobody has connected to yet into a copy of such a
     template (SQLite: the file copied over it; PostgreSQL: a copy made ahead renamed into its
-    place), so a test's first step can start from a state prepared once per session.
+    place), so a test's first step can start from a state prepared once per session. The copy
+    of the migrated template it takes the place of goes back, unchanged (nobody connected to
+    it), to be handed out by a later ``database()``: a test that starts by installing a plugin
+    makes one copy, of its plugin's template.
 
     Args:
         directory: where SQLite files go (the template and the copies).
@@ -214,38 +227,47 @@ class TemplateClones:
     def __init__(self, directory: Path, server: URL | None = None) -> None:
         self.directory = directory
         self.server = server
-        self._template: Path | str | None = None
+        self._template: Template | None = None
         self._idle: deque[_Slot] = deque()
         self._slots: list[_Slot] = []
-        self._background: _BackgroundLoop | None = None
-        self._derived: list[DerivedTemplate] = []
+        self._derived: list[Template] = []
         self._by_db: dict[Database, _Slot] = {}
-        self._dropping: list[concurrent.futures.Future[None]] = []
+        #: PostgreSQL: the background loop, the catalog it uses, the work submitted not done.
+        self._background: _BackgroundLoop | None = None
+        self._catalog: DatabaseCatalog | None = None
+        self._pending: list[concurrent.futures.Future[None]] = []
 
     async def start(self) -> None:
-        """Migrate the template (PostgreSQL: and make the first copies)."""
+        """Migrate the template (PostgreSQL: and start making the first copies)."""
         if self.server is None:
-            self._template = await build_sqlite_template(self.directory / "template.db")
+            self._template = Template(await build_sqlite_template(self.directory / "template.db"))
             return
-        self._template = f"sandbox_plugin_template_{uuid.uuid4().hex[:8]}"
-        await build_postgres_template(self.server, self._template)
+        name = f"sandbox_plugin_template_{uuid.uuid4().hex[:8]}"
+        await build_postgres_template(self.server, name)
+        self._template = Template(name)
         self._background = _BackgroundLoop()
-        for _ in range(PREPARED_COPIES):
-            self._idle.append(await self._new_slot())
+        self._catalog = DatabaseCatalog(self.server, BACKGROUND_CONNECTIONS)
+        await self._in_background(self._catalog.open())
+        self._top_up(self._template)
+        for _ in range(FIRST_SLOTS):
+            slot = self._new_slot()
+            self._prepare(slot, dropping=False)
+            self._idle.append(slot)
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[Database]:
-        """A new copy of the template; it is gone (or being made again) afterwards."""
-        assert self._template is not None, "start() first"
-        slot = self._idle.popleft() if self._idle else await self._new_slot()
-        try:
-            if slot.ready is not None:
-                await asyncio.wrap_future(slot.ready)
-            elif isinstance(slot.target, Path):
-                clone_sqlite(Path(self._template), slot.target)
-        except BaseException:
-            self._slots.remove(slot)  # a failed copy is not handed out again
-            raise
+        """A new copy of the template; it is gone (or being dropped) afterwards."""
+        template = self._template
+        assert template is not None, "start() first"
+        # A slot whose copy failed is not handed out again (close() drops what its name holds).
+        slot = self._idle.popleft() if self._idle else self._new_slot()
+        if isinstance(slot.target, Path):
+            clone_sqlite(Path(template.target), slot.target)
+        elif slot.ready is not None:
+            await asyncio.wrap_future(slot.ready)
+        else:
+            copy = await self._take_copy(template)
+            await self._in_background(self._catalog_().rename((copy, slot.target)))
         slot.touched = False
         self._by_db[slot.db] = slot
         try:
@@ -256,13 +278,10 @@ class TemplateClones:
             if isinstance(slot.target, Path):
                 remove_sqlite(slot.target)
             else:
-                assert self.server is not None and self._background is not None
-                slot.ready = self._background.submit(
-                    clone_postgres(self.server, str(self._template), slot.target, replace=True)
-                )
+                self._prepare(slot, dropping=True)
             self._idle.append(slot)
 
-    async def derive(self, change: Callable[[Database], Awaitable[None]]) -> DerivedTemplate:
+    async def derive(self, change: Callable[[Database], Awaitable[None]]) -> Template:
         """A new template: a copy of the migrated one, changed by ``change`` (PostgreSQL: and
         its first copies, made in the background).
 
@@ -273,12 +292,13 @@ class TemplateClones:
         target: Path | str
         if self.server is None:
             target = clone_sqlite(
-                Path(self._template), self.directory / f"derived-{uuid.uuid4().hex[:12]}.db"
+                Path(self._template.target), self.directory / f"derived-{uuid.uuid4().hex[:12]}.db"
             )
             url: Path | URL = target
         else:
             target = f"sandbox_plugin_derived_{uuid.uuid4().hex[:12]}"
-            url = await clone_postgres(self.server, str(self._template), target)
+            await self._in_background(self._catalog_().create(target, str(self._template.target)))
+            url = self.server.set(database=target)
         db = create_db(url)
         try:
             await change(db)
@@ -287,11 +307,10 @@ class TemplateClones:
             await self._drop(target)
             raise
         await db.dispose()  # SQLite: the last connection closed puts the WAL into the file
-        derived = DerivedTemplate(target)
+        derived = Template(target)
         self._derived.append(derived)
         if self.server is not None:
-            for _ in range(PREPARED_COPIES):
-                self._copy_ahead(derived)
+            self._top_up(derived)
         return derived
 
     def untouched(self, db: Database) -> bool:
@@ -299,73 +318,139 @@ class TemplateClones:
         slot = self._by_db.get(db)
         return slot is not None and not slot.touched
 
-    async def replace(self, db: Database, template: DerivedTemplate) -> None:
+    async def replace(self, db: Database, template: Template) -> None:
         """Make the untouched copy ``db`` a copy of ``template`` instead (same ``Database``)."""
         slot = self._by_db[db]
         assert not slot.touched, "a copy in use cannot be replaced"
+        assert self._template is not None
         slot.touched = True  # from now on it is in use, even before a connection opens
         if isinstance(slot.target, Path):
             clone_sqlite(Path(template.target), slot.target)
             return
-        assert self.server is not None and self._background is not None
-        if not template.copies:
-            self._copy_ahead(template)
-        name, ready = template.copies.popleft()
-        self._copy_ahead(template)
-        await asyncio.wrap_future(ready)
-        # Renaming is a catalog change: the unused copy of the migrated template moves aside
-        # (dropped in the background), the copy of ``template`` takes its name.
-        aside = f"sandbox_plugin_aside_{uuid.uuid4().hex[:12]}"
-        await rename_databases(self.server, (slot.target, aside), (name, slot.target))
-        self._dropping.append(self._background.submit(drop_database(self.server, aside)))
+        copy = await self._take_copy(template)
+        unused = _copy_name()
+        await self._in_background(
+            self._catalog_().rename((slot.target, unused), (copy, slot.target))
+        )
+        self._template.copies.appendleft((unused, _ready()))
 
     async def close(self) -> None:
         """Drop every copy and the templates (the server is the caller's)."""
-        for dropping in self._dropping:
-            with contextlib.suppress(Exception):
-                await asyncio.wrap_future(dropping)
-        for derived in self._derived:
-            for name, ready in derived.copies:
-                with contextlib.suppress(Exception):
-                    await asyncio.wrap_future(ready)
-                await self._drop(name)
-            await self._drop(derived.target)
         for slot in self._slots:
-            if slot.ready is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wrap_future(slot.ready)
             await slot.db.dispose()
-            if self.server is not None:
-                await drop_database(self.server, str(slot.target))
+        if self.server is None:
+            for derived in self._derived:
+                remove_sqlite(derived.target)
+            return
+        for work in self._pending:
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(work)
+        names = [str(slot.target) for slot in self._slots]
+        for template in (*self._derived, self._template):
+            if template is not None:
+                names.extend(name for name, _ in template.copies)
+                names.append(str(template.target))
+        if self._catalog is not None:
+            catalog = self._catalog
+            try:
+                await self._in_background(_drop_each(catalog, names))
+            finally:
+                await self._in_background(catalog.close())
         if self._background is not None:
             self._background.stop()
-        if self.server is not None and self._template is not None:
-            await drop_database(self.server, str(self._template))
 
-    def _copy_ahead(self, template: DerivedTemplate) -> None:
-        assert self.server is not None and self._background is not None
-        name = f"sandbox_plugin_test_{uuid.uuid4().hex[:12]}"
-        work = clone_postgres(self.server, str(template.target), name)
-        template.copies.append((name, self._background.submit(_done(work))))
+    def _catalog_(self) -> DatabaseCatalog:
+        assert self._catalog is not None, "PostgreSQL only, after start()"
+        return self._catalog
+
+    def _submit(self, work: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
+        """Start ``work`` in the background; ``close()`` waits for it."""
+        assert self._background is not None
+        self._pending = [pending for pending in self._pending if not pending.done()]
+        future = self._background.submit(work)
+        self._pending.append(future)
+        return future
+
+    async def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the background loop (where the catalog's connections live)."""
+        assert self._background is not None
+        await asyncio.wrap_future(self._background.submit(work))
+
+    def _top_up(self, template: Template) -> None:
+        """Start copies of ``template`` until ``PREPARED_COPIES`` are made or being made."""
+        while len(template.copies) < PREPARED_COPIES:
+            name = _copy_name()
+            made = self._submit(self._catalog_().create(name, str(template.target)))
+            template.copies.append((name, made))
+
+    async def _take_copy(self, template: Template) -> str:
+        """A copy of ``template`` made ahead (waited for when still being made); another one
+        is started in its place."""
+        if not template.copies:
+            self._top_up(template)
+        name, made = template.copies.popleft()
+        self._top_up(template)
+        await asyncio.wrap_future(made)
+        return name
+
+    def _prepare(self, slot: _Slot, *, dropping: bool) -> None:
+        """Put the slot's next copy in place in the background: drop the copy it held
+        (``dropping``), then rename a copy of the migrated template made ahead to its name."""
+        assert self._template is not None
+        if not self._template.copies:
+            self._top_up(self._template)
+        copy, made = self._template.copies.popleft()
+        self._top_up(self._template)
+        slot.ready = self._submit(
+            _put_in_place(self._catalog_(), copy, made, slot.target, dropping=dropping)
+        )
 
     async def _drop(self, target: Path | str) -> None:
         if isinstance(target, Path):
             remove_sqlite(target)
         else:
-            assert self.server is not None
-            await drop_database(self.server, target)
+            await self._in_background(self._catalog_().drop(target))
 
-    async def _new_slot(self) -> _Slot:
+    def _new_slot(self) -> _Slot:
         if self.server is None:
             path = self.directory / f"test-{uuid.uuid4().hex[:12]}.db"
             slot = _Slot(create_db(path, durable=False), path)
         else:
-            name = f"sandbox_plugin_test_{uuid.uuid4().hex[:12]}"
-            url = await clone_postgres(self.server, str(self._template), name)
-            slot = _Slot(create_db(url, durable=False), name)
+            name = _copy_name()
+            slot = _Slot(create_db(self.server.set(database=name), durable=False), name)
         self._slots.append(slot)
         return slot
 
 
-async def _done(work: Coroutine[Any, Any, object]) -> None:
-    await work
+def _copy_name() -> str:
+    return f"sandbox_plugin_test_{uuid.uuid4().hex[:12]}"
+
+
+def _ready() -> concurrent.futures.Future[None]:
+    """A future already done: a copy that exists."""
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+    done.set_result(None)
+    return done
+
+
+async def _put_in_place(
+    catalog: DatabaseCatalog,
+    copy: str,
+    made: concurrent.futures.Future[None],
+    target: Path | str,
+    *,
+    dropping: bool,
+) -> None:
+    """Drop database ``target`` (``dropping``), wait for ``copy`` to be made, rename it to
+    ``target``; on the background loop."""
+    if dropping:
+        await catalog.drop(str(target))
+    await asyncio.wrap_future(made)
+    await catalog.rename((copy, str(target)))
+
+
+async def _drop_each(catalog: DatabaseCatalog, names: list[str]) -> None:
+    """Drop every database of ``names`` that exists, whatever fails meanwhile."""
+    for name in names:
+        with contextlib.suppress(Exception):
+            await catalog.drop(name)

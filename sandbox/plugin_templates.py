@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from db import Database
-from db.templates import DerivedTemplate, TemplateClones
+from db.templates import Template, TemplateClones
 from sandbox.plugin_host import PluginHost, PreparedPlugin
 from sandbox.plugin_package import package_state
 from sandbox.spare_workers import SpareWorkers
@@ -37,7 +37,7 @@ class PluginTemplates:
 
     def __init__(self, clones: TemplateClones) -> None:
         self._clones = clones
-        self._built: dict[_Key, tuple[DerivedTemplate, PreparedPlugin]] = {}
+        self._built: dict[_Key, tuple[Template, PreparedPlugin]] = {}
 
     async def install(
         self,
@@ -69,7 +69,7 @@ class PluginTemplates:
 
     async def _build(
         self, folder: Path, config: Mapping[str, Any] | None, spare_workers: SpareWorkers
-    ) -> tuple[DerivedTemplate, PreparedPlugin] | None:
+    ) -> tuple[Template, PreparedPlugin] | None:
         prepared: list[PreparedPlugin] = []
 
         async def install(db: Database) -> None:

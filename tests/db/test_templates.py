@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -14,7 +16,10 @@ from sqlalchemy.engine import URL
 from db import Database, create_db, migrate, tables
 from db.embedded_postgres import drop_database
 from db.templates import (
+    FIRST_SLOTS,
     POSTGRES_URL_ENV,
+    PREPARED_COPIES,
+    TemplateClones,
     build_postgres_template,
     build_sqlite_template,
     clone_postgres,
@@ -116,3 +121,102 @@ def test_a_given_server_is_used_as_is(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert embedded is None
     assert url.render_as_string() == "postgresql+asyncpg://someone@db.example:5433/postgres"
     assert not (tmp_path / "data").exists()
+
+
+@pytest.fixture
+async def clones(backend: str, tmp_path: Path) -> AsyncIterator[TemplateClones]:
+    """``TemplateClones`` on the test's backend, started."""
+    server = server_url(os.environ[POSTGRES_URL_ENV]) if backend == "postgres" else None
+    started = TemplateClones(tmp_path, server)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
+async def _add_company_named(name: str, db: Database) -> None:
+    await add_company(db, name=name)
+
+
+async def test_every_database_handed_out_back_to_back_is_a_fresh_copy(
+    clones: TemplateClones,
+) -> None:
+    # More than the copies made ahead and the slots: copies made again are fresh too.
+    for number in range(2 * PREPARED_COPIES + 2):
+        async with clones.database() as db:
+            assert await migrate.current(db) == migrate.head_revision()
+            assert await _companies(db) == []
+            await add_company(db, name=f"Test {number}")
+
+
+async def test_a_replaced_copy_is_the_derived_template_and_the_next_copy_is_fresh(
+    clones: TemplateClones,
+) -> None:
+    derived = await clones.derive(functools.partial(_add_company_named, "Installed"))
+    for number in range(PREPARED_COPIES + 2):
+        async with clones.database() as db:
+            assert clones.untouched(db)
+            await clones.replace(db, derived)
+            assert not clones.untouched(db)
+            assert await _companies(db) == ["Installed"]
+            await add_company(db, name=f"Test {number}")
+        # The copy of the migrated template that test gave up is handed out unchanged.
+        async with clones.database() as db:
+            assert await _companies(db) == []
+            await add_company(db, name=f"Seeded {number}")
+            assert not clones.untouched(db)
+
+
+@pytest.mark.postgres_only
+async def test_a_test_that_replaces_its_copy_costs_one_copy_of_the_derived_template(
+    tmp_path: Path,
+) -> None:
+    server = server_url(os.environ[POSTGRES_URL_ENV])
+    clones = TemplateClones(tmp_path, server)
+    await clones.start()
+    try:
+        derived = await clones.derive(functools.partial(_add_company_named, "Installed"))
+        async with clones.database() as db:
+            handed_out = await _database_oid(server, db)
+            await clones.replace(db, derived)
+            assert await _database_oid(server, db) != handed_out
+        # The copy made of the migrated template was not thrown away: one of the next tests
+        # gets it (as the next copy of the slot it was in; the other slots have theirs).
+        later = []
+        for _ in range(FIRST_SLOTS):
+            async with clones.database() as other:
+                later.append(await _database_oid(server, other))
+                assert await _companies(other) == []
+        assert handed_out in later
+    finally:
+        await clones.close()
+    names = [str(derived.target), str(db.url.database), str(other.url.database)]
+    assert await _existing(server, names) == []
+
+
+async def _catalog(server: URL, query: str, *args: object) -> list[object]:
+    """The first column of ``query``'s rows, over a connection to the server's ``postgres``."""
+    connection = await asyncpg.connect(
+        server.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        return [row[0] for row in await connection.fetch(query, *args)]
+    finally:
+        await connection.close()
+
+
+async def _database_oid(server: URL, db: Database) -> int:
+    """The OID of ``db``'s database (a rename keeps it; every copy gets a new one), read from
+    the catalog without connecting to ``db``."""
+    (oid,) = await _catalog(
+        server, "SELECT oid FROM pg_database WHERE datname = $1", db.url.database
+    )
+    assert isinstance(oid, int)
+    return oid
+
+
+async def _existing(server: URL, names: list[str]) -> list[object]:
+    return await _catalog(
+        server, "SELECT datname FROM pg_database WHERE datname = ANY($1::text[])", names
+    )
