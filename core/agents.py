@@ -14,6 +14,10 @@ from core.ids import as_uuid, require_company, require_uuid
 from db import Database, ForeignKeyViolation, tables
 from db.constants import AGENT_ROLES, AGENT_STATUSES
 
+#: Built once: the row goes in as parameters (building ``.values(row)`` per call cost more
+#: than running the INSERT).
+_INSERT_AGENT = sa.insert(tables.agents).returning(*tables.agents.c)
+
 
 async def create_agent(
     db: Database,
@@ -37,6 +41,9 @@ async def create_agent(
         raise InvalidInput(f"Unknown agent role: {role}")
     if status not in AGENT_STATUSES:
         raise InvalidInput(f"Unknown agent status: {status}")
+    unknown = columns.keys() - tables.agents.c.keys()
+    if unknown:  # as ``.values()`` refuses them
+        raise sa.exc.CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
     now = datetime.now(UTC)
     row = {
         "id": str(uuid.uuid4()),
@@ -54,8 +61,7 @@ async def create_agent(
     }
     try:
         async with db.transaction() as session:
-            inserted = sa.insert(tables.agents).values(row).returning(*tables.agents.c)
-            stored = (await session.execute(inserted)).mappings().one()
+            stored = (await session.execute(_INSERT_AGENT, row)).mappings().one()
     except ForeignKeyViolation as error:
         raise NotFound("Company not found") from error
     return records.Agent.model_validate(stored)

@@ -26,6 +26,11 @@ def prefix_base(name: str) -> str:
     return letters or "CMP"
 
 
+#: Built once: the row goes in as parameters (building ``.values(row)`` per call cost more
+#: than running the INSERT).
+_INSERT_COMPANY = sa.insert(tables.companies).returning(*tables.companies.c)
+
+
 async def create_company(
     db: Database,
     *,
@@ -42,6 +47,9 @@ async def create_company(
     """
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("Company name is required")
+    unknown = columns.keys() - tables.companies.c.keys()
+    if unknown:  # as ``.values()`` refuses them
+        raise sa.exc.CompileError(f"Unconsumed column names: {', '.join(sorted(unknown))}")
     candidates = (
         [issue_prefix]
         if issue_prefix
@@ -60,8 +68,7 @@ async def create_company(
         }
         try:
             async with db.transaction() as session:
-                inserted = sa.insert(tables.companies).values(row).returning(*tables.companies.c)
-                stored = (await session.execute(inserted)).mappings().one()
+                stored = (await session.execute(_INSERT_COMPANY, row)).mappings().one()
             return records.Company.model_validate(stored)
         except UniqueViolation as error:
             if error.constraint != "companies_issue_prefix_idx":

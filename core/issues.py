@@ -110,18 +110,37 @@ async def find_issue(
     Anything else, and issues of other companies, resolve to None: missing and foreign records
     are indistinguishable on purpose.
     """
-    issue_id = as_uuid(reference)
-    if issue_id is not None:
-        condition = tables.issues.c.id == issue_id
-    else:
-        identifier = as_identifier(reference)
-        if identifier is None:
+    value: Any = as_uuid(reference)
+    query = _ISSUE_BY_ID
+    if value is None:
+        value = as_identifier(reference)
+        if value is None:
             return None
-        condition = tables.issues.c.identifier == identifier
-    query = sa.select(tables.issues).where(condition, tables.issues.c.company_id == company_id)
+        query = _ISSUE_BY_IDENTIFIER
     if lock:
         query = lock_for_update(unit.dialect, query)
-    return (await unit.session.execute(query)).mappings().first()
+    found = await unit.session.execute(query, {"reference": value, "company_id": company_id})
+    return found.mappings().first()
+
+
+def _company_issue(column: sa.Column[Any]) -> sa.Select[Any]:
+    """A company's issue by ``column``; parameters ``reference`` and ``company_id``."""
+    return sa.select(tables.issues).where(
+        column == sa.bindparam("reference"),
+        tables.issues.c.company_id == sa.bindparam("company_id"),
+    )
+
+
+# Lookups built once: building a statement per call costs about as much as running it.
+_ISSUE_BY_ID = _company_issue(tables.issues.c.id)
+_ISSUE_BY_IDENTIFIER = _company_issue(tables.issues.c.identifier)
+_ISSUE = sa.select(tables.issues).where(tables.issues.c.id == sa.bindparam("id"))
+_LABELS_BY_ISSUE = (
+    sa.select(tables.issue_labels.c.issue_id, tables.labels)
+    .join(tables.labels, tables.labels.c.id == tables.issue_labels.c.label_id)
+    .where(tables.issue_labels.c.issue_id.in_(sa.bindparam("issue_ids", expanding=True)))
+    .order_by(tables.labels.c.name)
+)
 
 
 async def require_issue(
@@ -140,14 +159,9 @@ async def labels_by_issue(
     """The labels of each issue, by issue id (issues without labels are absent)."""
     if not issue_ids:
         return {}
-    query = (
-        sa.select(tables.issue_labels.c.issue_id, tables.labels)
-        .join(tables.labels, tables.labels.c.id == tables.issue_labels.c.label_id)
-        .where(tables.issue_labels.c.issue_id.in_(issue_ids))
-        .order_by(tables.labels.c.name)
-    )
     found: dict[str, list[records.Label]] = defaultdict(list)
-    for row in (await unit.session.execute(query)).mappings():
+    rows = await unit.session.execute(_LABELS_BY_ISSUE, {"issue_ids": list(issue_ids)})
+    for row in rows.mappings():
         found[str(row["issue_id"])].append(records.Label.model_validate(row))
     return found
 
@@ -161,11 +175,7 @@ def issue_record(row: Mapping[str, Any], labels: Sequence[records.Label] = ()) -
 
 async def load_issue(unit: UnitOfWork, issue_id: Any) -> records.Issue:
     """An issue and its labels, by id (the caller knows it exists)."""
-    row = (
-        (await unit.session.execute(sa.select(tables.issues).where(tables.issues.c.id == issue_id)))
-        .mappings()
-        .one()
-    )
+    row = (await unit.session.execute(_ISSUE, {"id": issue_id})).mappings().one()
     labels = await labels_by_issue(unit, [issue_id])
     return issue_record(row, labels.get(str(issue_id), []))
 

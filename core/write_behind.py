@@ -57,6 +57,16 @@ class WriteBehind(Generic[B]):
         while self._writes:
             await asyncio.gather(*list(self._writes), return_exceptions=True)
 
+    async def discard(self) -> None:
+        """Drop what is pending and wait for writes already under way: for a caller that
+        throws the database away next (nothing could read what would be stored)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._take()
+        while self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+
     async def _write(self, batch: B) -> None:
         try:
             await self._store(batch)

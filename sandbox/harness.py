@@ -239,9 +239,13 @@ class SandboxPlugin:
         """Every row of a table in the plugin's database namespace, as plugins read them."""
         if not _TABLE_NAME.match(table):
             raise ValueError(f"not a plain table name: {table!r}")
-        plugin_db = self.sandbox.host.plugin_db
-        access = await plugin_db.access(self.id)
-        return await plugin_db.query(access, f"SELECT * FROM {access.namespace}.{table}")
+        host = self.sandbox.host
+        active = host.active(self.id)
+        # A running worker's access, gathered at its activation, is the one its SQL runs with.
+        access = (
+            active.bridge.database if active is not None else await host.plugin_db.access(self.id)
+        )
+        return await host.plugin_db.query(access, f"SELECT * FROM {access.namespace}.{table}")
 
 
 class PluginSandbox:
@@ -282,18 +286,19 @@ class PluginSandbox:
         self._run_host_id: str | None = None
         self._connecting: asyncio.Future[None] | None = None
 
-    async def close(self) -> None:
+    async def close(self, *, discard: bool = False) -> None:
         """Stop the workers and store their last logs. With spare workers, each gets
         ``shutdown`` and ``TEARDOWN_SHUTDOWN_SECONDS`` to end, so that its process can serve
         the next test; without (or after that), each is killed: nothing looks at them after
-        this."""
+        this. ``discard=True`` skips storing the last logs and capability counts, for a caller
+        that drops the database right after (the ``plugin_sandbox`` fixture)."""
         if self._connecting is not None:
             with contextlib.suppress(Exception):  # a statement that needed one said why
                 await self._connecting
         if self._spare_workers is None:
-            await self.host.close(graceful=False)
+            await self.host.close(graceful=False, discard=discard)
         else:
-            await self.host.close(within=TEARDOWN_SHUTDOWN_SECONDS)
+            await self.host.close(within=TEARDOWN_SHUTDOWN_SECONDS, discard=discard)
 
     async def install(
         self, path: str | os.PathLike[str], *, config: Mapping[str, Any] | None = None

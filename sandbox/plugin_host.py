@@ -249,18 +249,24 @@ class PluginHost:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    async def close(self, *, graceful: bool = True, within: float | None = None) -> None:
+    async def close(
+        self, *, graceful: bool = True, within: float | None = None, discard: bool = False
+    ) -> None:
         """Stop every worker this host started and store the last log lines.
 
         ``graceful=False`` kills the workers instead of asking them to shut down (a test's
         end: nothing looks at what they would do next), so no one waits for a worker's exit;
         ``within`` gives each worker that many seconds to shut down, then kills it.
+        ``discard=True`` stores neither the last log lines nor the last capability counts,
+        for a caller that throws the database away next.
         """
         async with self._lifecycle:
             for plugin_id in list(self._active):
-                await self._deactivate(plugin_id, graceful=graceful, within=within)
-        await self.logs.flush()
-        await self.usage.flush()
+                await self._deactivate(
+                    plugin_id, graceful=graceful, within=within, store=not discard
+                )
+        for pending in (self.logs, self.usage):
+            await (pending.discard() if discard else pending.flush())
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -800,14 +806,20 @@ class PluginHost:
             raise
 
     async def _deactivate(
-        self, plugin_id: str, *, graceful: bool = True, within: float | None = None
+        self,
+        plugin_id: str,
+        *,
+        graceful: bool = True,
+        within: float | None = None,
+        store: bool = True,
     ) -> None:
         active = self._active.pop(plugin_id, None)
         self.bus.unsubscribe_owner(plugin_id)
         if active is not None:
             await active.worker.stop(graceful=graceful, within=within)
-        await self.logs.flush()
-        await self.usage.flush()
+        if store:
+            await self.logs.flush()
+            await self.usage.flush()
 
     @property
     def kernel(self) -> KernelSupport:

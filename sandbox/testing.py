@@ -186,7 +186,7 @@ async def plugin_sandbox(
         try:
             yield sandbox
         finally:
-            await sandbox.close()
+            await sandbox.close(discard=True)  # the database is dropped next
 
 
 def _timings(request: pytest.FixtureRequest) -> WorkerTimings | None:

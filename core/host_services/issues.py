@@ -21,7 +21,14 @@ from core.host_services.params import (
 from core.host_services.relations import IssueRelationServices
 from core.host_services.summaries import IssueSummaryServices
 from core.host_services.wakeups import IssueWakeupServices
-from core.issues import create_issue, find_issue, list_issues, load_issue, update_issue
+from core.issues import (
+    create_issue,
+    find_issue,
+    issue_record,
+    labels_by_issue,
+    list_issues,
+    update_issue,
+)
 from core.summaries import issue_subtree
 from core.unit_of_work import read
 
@@ -50,7 +57,10 @@ class IssueServices(IssueWakeupServices, IssueCommentServices):
         """The issue (by UUID or identifier), or None when missing or of another company."""
         async with read(self._binding.db) as unit:
             row = await find_issue(unit, params.company_id, params.issue_id)
-            return None if row is None else await load_issue(unit, row["id"])
+            if row is None:
+                return None
+            labels = await labels_by_issue(unit, [row["id"]])
+            return issue_record(row, labels.get(str(row["id"]), []))
 
     async def create(self, params: CreateIssue) -> records.Issue:
         """Create an issue of ``plugin:<key>`` origin (``originRunId`` defaults to the actor's
