@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import runpy
 import shutil
@@ -63,12 +64,18 @@ def main(target: list[str]) -> NoReturn:
 
 
 def _load_sdk() -> None:
-    """Import the SDK and build every record validator, once for all generations."""
+    """Import the SDK and build every record validator, once for all generations.
+
+    What is loaded is then frozen out of the garbage collector's reach: a collection in a
+    generation would otherwise touch every object, and copy every page, inherited from here.
+    """
     import sandbox.sdk  # noqa: F401  (the import is the point)
     from paperclip_records import unbuilt_record_types
 
     for record_type in unbuilt_record_types():
         record_type.model_rebuild()
+    gc.collect()
+    gc.freeze()
 
 
 def _generation(target: list[str]) -> int:
