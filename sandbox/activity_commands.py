@@ -7,7 +7,6 @@ page at a time so that any number of rows streams out in bounded memory.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import TextIO
 
 import click
@@ -18,6 +17,7 @@ from db import migrate
 from db.connect import open_database
 from sandbox.cli_support import (
     database_option,
+    parse_time,
     progress,
     require_company,
     require_plugin,
@@ -28,18 +28,6 @@ from sandbox.cli_support import (
 PAGE_ROWS = 2_000
 #: Report progress every this many rows.
 PROGRESS_EVERY = 20_000
-
-
-def _when(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO-8601 time (e.g. 2026-12-05T10:00:00Z)", param_hint=option
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @click.group()
@@ -93,7 +81,7 @@ def export(
     limit: int | None,
 ) -> None:
     """Write activity rows, newest first, as CSV or JSON Lines (read-only)."""
-    start, end = _when(since, "--since"), _when(until, "--until")
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
 
     async def run() -> int:
         async with open_database(database, progress=progress, read_only=True) as db:

@@ -12,8 +12,7 @@ An agent is named by its id or its name; a name shared by agents of several comp
 from __future__ import annotations
 
 import json
-from collections.abc import Coroutine, Sequence
-from datetime import UTC, datetime
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -25,6 +24,8 @@ from core.errors import HostError, NotFound
 from db import Database
 from sandbox.cli_support import (
     database_option,
+    format_table,
+    format_time,
     open_migrated_database,
     progress,
     require_company,
@@ -121,10 +122,16 @@ def list_command(database: str | None, agent_ref: str, company: str | None, as_j
         progress(f"No keys for agent {agent_ref}")
         return
     rows = [
-        [k.id, k.name, _time(k.created_at), _time(k.last_used_at), _time(k.revoked_at)]
+        [
+            k.id,
+            k.name,
+            format_time(k.created_at),
+            format_time(k.last_used_at),
+            format_time(k.revoked_at),
+        ]
         for k in keys
     ]
-    click.echo(_table(["ID", "NAME", "CREATED", "LAST USED", "REVOKED"], rows))
+    click.echo(format_table(["ID", "NAME", "CREATED", "LAST USED", "REVOKED"], rows))
 
 
 @key.command()
@@ -148,7 +155,7 @@ def revoke(database: str | None, key_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(record.to_wire(), ensure_ascii=False))
         return
-    click.echo(f'Revoked key {record.id} "{record.name}" at {_time(record.revoked_at)}')
+    click.echo(f'Revoked key {record.id} "{record.name}" at {format_time(record.revoked_at)}')
 
 
 async def _require_agent(db: Database, ref: str, company_ref: str | None) -> records.Agent:
@@ -174,14 +181,3 @@ def _call(coroutine: Coroutine[Any, Any, T]) -> T:
         return run_command(coroutine)
     except HostError as error:
         raise click.ClickException(" ".join(error.message.split())) from error
-
-
-def _time(value: datetime | None) -> str:
-    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    table = [headers, *rows]
-    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table)
-    return "\n".join(line.rstrip() for line in lines)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -38,6 +39,32 @@ def verbose() -> bool:
 
 def progress(message: str) -> None:
     click.echo(message, err=True)
+
+
+def parse_time(text: str | None, option: str) -> datetime | None:
+    """An option's ISO-8601 time (UTC when it names no zone), or None when not given."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO-8601 time (e.g. 2026-12-05T10:00:00Z)", param_hint=option
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def format_time(moment: datetime | None) -> str:
+    """A time as the commands print it: UTC to the second, ``-`` for none."""
+    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows under their headers, in columns as wide as their widest cell."""
+    table = [headers, *rows]
+    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
+    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def run_command(coroutine: Coroutine[Any, Any, T]) -> T:

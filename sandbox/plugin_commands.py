@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +44,8 @@ from db import Database
 from db.constants import PLUGIN_LOG_LEVELS
 from sandbox.cli_support import (
     database_option,
+    format_table,
+    format_time,
     open_migrated_database,
     progress,
     require_company,
@@ -150,13 +152,6 @@ def _parse_params(text: str | None) -> dict[str, Any]:
 
 def _echo_json(value: Any, *, one_line: bool) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=None if one_line else 2))
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    table = [headers, *rows]
-    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table)
-    return "\n".join(line.rstrip() for line in lines)
 
 
 # -- sandbox plugin ... -------------------------------------------------------------------------
@@ -305,7 +300,7 @@ def list_command(database: str | None, include_uninstalled: bool, as_json: bool)
         for p in plugins
     ]
     headers = ("KEY", "VERSION", "STATUS", "ISOLATION", "NAMESPACE", "PATH", "LAST ERROR")
-    click.echo(_table(headers, rows))
+    click.echo(format_table(headers, rows))
 
 
 @plugin.command()
@@ -538,19 +533,15 @@ def jobs(database: str | None, plugin_ref: str, as_json: bool) -> None:
             job.job_key,
             job.schedule or "-",
             job.status,
-            _when(job.next_run_at),
+            format_time(job.next_run_at),
             "-"
             if last is None
-            else f"{last.status} at {_when(last.finished_at or last.created_at)}",
+            else f"{last.status} at {format_time(last.finished_at or last.created_at)}",
             (last.error or "") if last is not None else "",
         )
         for job, last in found
     ]
-    click.echo(_table(("JOB", "SCHEDULE", "STATUS", "NEXT RUN", "LAST RUN", "ERROR"), rows))
-
-
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    click.echo(format_table(("JOB", "SCHEDULE", "STATUS", "NEXT RUN", "LAST RUN", "ERROR"), rows))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -362,19 +362,23 @@ class PluginHost:
         )
         return PluginUpdate(record, record, tuple(changes), tuple(migrations))
 
-    async def _store_and_activate(
-        self, update: PluginUpdate, package: PluginPackage, config: Mapping[str, Any] | None
-    ) -> PluginUpdate:
-        """Stop the worker, store the package's manifest (and ``config``), and activate."""
-        record = update.record
-        await self._deactivate(record.id)
-        record = await upgrade_plugin(
+    async def _store_manifest(self, record: PluginRecord, package: PluginPackage) -> PluginRecord:
+        """Store the package's manifest, name and folder as the plugin's (upstream's upgrade)."""
+        return await upgrade_plugin(
             self.db,
             record,
             package.manifest,
             package_name=package.package_name,
             package_path=str(package.root),
         )
+
+    async def _store_and_activate(
+        self, update: PluginUpdate, package: PluginPackage, config: Mapping[str, Any] | None
+    ) -> PluginUpdate:
+        """Stop the worker, store the package's manifest (and ``config``), and activate."""
+        record = update.record
+        await self._deactivate(record.id)
+        record = await self._store_manifest(record, package)
         if config is not None:
             await save_config(self.db, record.id, config)
         if record.status != "ready":
@@ -566,13 +570,7 @@ class PluginHost:
                 for spec in carried:
                     self._add_subscription(record.id, spec, owner=holder)
                 await self._deactivate(record.id)
-                record = await upgrade_plugin(
-                    self.db,
-                    record,
-                    package.manifest,
-                    package_name=package.package_name,
-                    package_path=str(package.root),
-                )
+                record = await self._store_manifest(record, package)
                 if record.status != "ready":
                     record = await set_status(self.db, record, "ready")
                 # no await from here to the hand-over: no event sees both owners, or neither

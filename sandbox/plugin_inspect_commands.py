@@ -11,7 +11,6 @@ returns the rows the plugin would read. (A plugin with a namespace always holds
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -22,6 +21,7 @@ from core.read_models.plugin_tables import PluginTable, plugin_tables
 from db import Database
 from sandbox.cli_support import (
     database_option,
+    format_table,
     open_migrated_database,
     require_plugin,
     run_command,
@@ -62,13 +62,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    table = [headers, *rows]
-    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table)
-    return "\n".join(line.rstrip() for line in lines)
 
 
 @click.command("tables")
@@ -135,5 +128,5 @@ def sql_command(
         return
     if rows:
         headers = list(rows[0])
-        click.echo(_table(headers, [[_cell(row[h]) for h in headers] for row in rows]))
+        click.echo(format_table(headers, [[_cell(row[h]) for h in headers] for row in rows]))
     click.echo(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")

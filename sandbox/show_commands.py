@@ -9,11 +9,11 @@ the records as the host API spells them (camelCase), on one line.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import click
 
@@ -35,12 +35,17 @@ from db import Database, migrate
 from db.connect import open_database
 from sandbox.cli_support import (
     database_option,
+    format_table,
+    format_time,
+    parse_time,
     progress,
     require_company,
     require_plugin,
     run_command,
 )
 
+#: A wakeup or a run, as ``show wakeups`` and ``show runs`` list them.
+Row = TypeVar("Row", WakeupRow, RunRow)
 #: Rows a list shows unless --limit says otherwise.
 DEFAULT_LIMIT = 50
 #: Rows of each kind ``show issue`` lists (wakeups, runs, activity).
@@ -94,29 +99,6 @@ async def _issue(db: Database, ref: str | None) -> dict[str, Any] | None:
     if row is None:
         raise click.ClickException(f"Issue not found: {ref}")
     return dict(row)
-
-
-def _since(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO-8601 time (e.g. 2026-12-05T10:00:00Z)", param_hint="--since"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    table = [headers, *rows]
-    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table)
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def _echo_json(value: Any) -> None:
@@ -179,7 +161,9 @@ def issues(
         click.echo(f"{found.name} ({found.issue_prefix}): {count}")
         if nodes:
             click.echo(
-                _table(("ISSUE", "STATUS", "ASSIGNEE", "TITLE"), [_tree_row(n) for n in nodes])
+                format_table(
+                    ("ISSUE", "STATUS", "ASSIGNEE", "TITLE"), [_tree_row(n) for n in nodes]
+                )
             )
 
 
@@ -256,8 +240,8 @@ def _issue_report(company: records.Company, shown: IssueShown) -> str:
         ("assignee", _assignee(detail)),
         ("origin", issue.origin_kind + (f" {issue.origin_id}" if issue.origin_id else "")),
         ("billing code", issue.billing_code or "-"),
-        ("created", _when(issue.created_at)),
-        ("updated", _when(issue.updated_at)),
+        ("created", format_time(issue.created_at)),
+        ("updated", format_time(issue.updated_at)),
         ("parent", related([detail.parent] if detail.parent else [])),
         ("children", related(detail.children)),
         ("blocked by", related(detail.relations.blocked_by)),
@@ -279,13 +263,13 @@ def _issue_report(company: records.Company, shown: IssueShown) -> str:
             by = revision.created_by_agent_id or revision.created_by_user_id or "-"
             summary = f"  {_short(revision.change_summary)}" if revision.change_summary else ""
             lines.append(
-                f"    r{revision.revision_number}  {_when(revision.created_at)}  by {by}  "
+                f"    r{revision.revision_number}  {format_time(revision.created_at)}  by {by}  "
                 f"{len(revision.body)} chars{summary}"
             )
     lines += ["", f"Comments ({len(detail.comments)}):"]
     for comment in reversed(detail.comments):
         by = comment.author_agent_id or comment.author_user_id or "-"
-        lines.append(f"  {_when(comment.created_at)}  {by}  {_short(comment.body)}")
+        lines.append(f"  {format_time(comment.created_at)}  {by}  {_short(comment.body)}")
     lines += ["", f"Wakeups ({len(shown.wakeups)}):"]
     lines += [f"  {_wakeup_line(row, shown.plugin_keys)}" for row in shown.wakeups]
     lines += ["", f"Runs ({len(shown.runs)}):"]
@@ -305,7 +289,7 @@ def _assignee(detail: IssueDetail) -> str:
 def _wakeup_line(row: WakeupRow, plugin_keys: dict[str, str]) -> str:
     return "  ".join(
         (
-            _when(row.requested_at),
+            format_time(row.requested_at),
             row.status,
             row.agent_name or row.agent_id,
             row.reason or row.source,
@@ -328,7 +312,7 @@ def _run_line(row: RunRow) -> str:
     took = "" if row.duration_seconds is None else f"  {row.duration_seconds:.1f}s"
     error = f"  {_short(row.error)}" if row.error else ""
     return (
-        f"{_when(row.created_at)}  {row.status}  {row.agent_name or row.agent_id}  "
+        f"{format_time(row.created_at)}  {row.status}  {row.agent_name or row.agent_id}  "
         f"{row.invocation_source}{took}{error}"
     )
 
@@ -336,7 +320,7 @@ def _run_line(row: RunRow) -> str:
 def _activity_line(row: ActivityRow) -> str:
     actor = row.plugin_key if row.plugin_key else f"{row.actor_type}:{row.actor_id}"
     entity = row.identifier or f"{row.entity_type}:{row.entity_id}"
-    return f"{_when(row.created_at)}  {row.action}  {entity}  by {actor}"
+    return f"{format_time(row.created_at)}  {row.action}  {entity}  by {actor}"
 
 
 # -- activity, wakeups, runs ----------------------------------------------------------------------
@@ -362,7 +346,7 @@ def activity(
     as_json: bool,
 ) -> None:
     """The newest activity rows, oldest first (for all rows as a file: `activity export`)."""
-    start = _since(since)
+    start = parse_time(since, "--since")
 
     async def run() -> list[ActivityRow]:
         async with _reading(database) as db:
@@ -436,24 +420,16 @@ def wakeups(
     as_json: bool,
 ) -> None:
     """The newest agent wakeup requests, oldest first; --plugin: those the plugin asked for."""
-    start = _since(since)
+    start = parse_time(since, "--since")
 
     async def run() -> tuple[list[WakeupRow], dict[str, str]]:
         async with _reading(database) as db:
             wanted = await _queue_filter(db, company, plugin_ref, issue_ref, status)
-            rows = (await list_wakeups(db, wanted, limit=limit)).items[::-1]
-            kept = [row for row in rows if start is None or row.requested_at >= start]
-            return kept, await _plugin_keys(db)
+            page = await list_wakeups(db, wanted, limit=limit)
+            return _since(page.items, start, "requested_at"), await _plugin_keys(db)
 
     rows, plugin_keys = run_command(run())
-    if as_json:
-        _echo_json([row.to_json() for row in rows])
-        return
-    if not rows:
-        click.echo("No wakeups.")
-    for row in rows:
-        issue = f"  {row.identifier or row.issue_id}" if row.issue_id else ""
-        click.echo(_wakeup_line(row, plugin_keys) + issue)
+    _echo_queue(rows, as_json, "No wakeups.", lambda row: _wakeup_line(row, plugin_keys))
 
 
 @show.command()
@@ -469,23 +445,33 @@ def runs(
     as_json: bool,
 ) -> None:
     """The newest heartbeat runs, oldest first; --plugin: runs of the plugin's wakeups."""
-    start = _since(since)
+    start = parse_time(since, "--since")
 
     async def run() -> list[RunRow]:
         async with _reading(database) as db:
             wanted = await _queue_filter(db, company, plugin_ref, issue_ref, status)
-            rows = (await list_runs(db, wanted, limit=limit)).items[::-1]
-            return [row for row in rows if start is None or row.created_at >= start]
+            page = await list_runs(db, wanted, limit=limit)
+            return _since(page.items, start, "created_at")
 
-    rows = run_command(run())
+    _echo_queue(run_command(run()), as_json, "No runs.", _run_line)
+
+
+def _since(newest_first: Sequence[Row], start: datetime | None, moment: str) -> list[Row]:
+    """The rows, oldest first, from ``start`` on (by their ``moment`` attribute)."""
+    rows = list(newest_first)[::-1]
+    return [row for row in rows if start is None or getattr(row, moment) >= start]
+
+
+def _echo_queue(rows: Sequence[Row], as_json: bool, empty: str, line: Callable[[Row], str]) -> None:
+    """Wakeups or runs, a line each with its issue, or their JSON."""
     if as_json:
         _echo_json([row.to_json() for row in rows])
         return
     if not rows:
-        click.echo("No runs.")
+        click.echo(empty)
     for row in rows:
         issue = f"  {row.identifier or row.issue_id}" if row.issue_id else ""
-        click.echo(_run_line(row) + issue)
+        click.echo(line(row) + issue)
 
 
 # -- costs --------------------------------------------------------------------------------------
@@ -537,11 +523,11 @@ def costs(
             click.echo()
         click.echo(
             f"{found.name} ({found.issue_prefix}): costs by {grouping}, "
-            f"{_when(rollup.start)} to {_when(rollup.end)}"
+            f"{format_time(rollup.start)} to {format_time(rollup.end)}"
         )
         rows = [_cost_row(group) for group in rollup.groups]
         click.echo(
-            _table(
+            format_table(
                 ("GROUP", "COST", "EVENTS", "INPUT TOKENS", "OUTPUT TOKENS"),
                 [*rows, _cost_row(rollup.total)],
             )
