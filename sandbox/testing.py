@@ -42,7 +42,7 @@ import asyncio
 import dataclasses
 import os
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, get_args
@@ -208,6 +208,36 @@ def _timings(request: pytest.FixtureRequest) -> WorkerTimings | None:
     return dataclasses.replace(WorkerTimings(), **chosen) if chosen else None
 
 
+def report_outcome(report: pytest.TestReport) -> str:
+    """What a test's report says of it: ``passed``, ``failed``, ``error`` (outside the test's
+    call) or ``skipped``."""
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    return "skipped" if report.skipped else "passed"
+
+
+def parity_legs(
+    outcomes: Mapping[str, Mapping[str, str]], notes: Mapping[str, str] | None = None
+) -> str:
+    """``sqlite: 3 tests (3 passed) | postgres: ...`` from each backend's outcome per test; a
+    backend's note goes after its counts."""
+    legs = []
+    for backend in BACKENDS:
+        if backend not in outcomes:
+            continue
+        counts = Counter(outcomes[backend].values())
+        detail = ", ".join(
+            f"{counts[kind]} {kind}"
+            for kind in ("passed", "failed", "error", "skipped")
+            if counts[kind]
+        )
+        note = (notes or {}).get(backend)
+        if note:
+            detail += f"; {note}"
+        legs.append(f"{backend}: {sum(counts.values())} tests ({detail})")
+    return " | ".join(legs)
+
+
 class BackendReport:
     """Counts the outcomes of ``plugin_sandbox`` tests per backend; one summary line."""
 
@@ -218,30 +248,13 @@ class BackendReport:
         backend = dict(report.user_properties).get(_BACKEND_PROPERTY)
         if backend is None:
             return
-        if report.failed:
-            outcome = "failed" if report.when == "call" else "error"
-        elif report.skipped:
-            outcome = "skipped"
-        else:
-            outcome = "passed"
         if self.outcomes[backend].get(report.nodeid) in (None, "passed"):
-            self.outcomes[backend][report.nodeid] = outcome
+            self.outcomes[backend][report.nodeid] = report_outcome(report)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.outcomes:
-            return
-        legs = []
-        for backend in BACKENDS:
-            if backend not in self.outcomes:
-                continue
-            counts = Counter(self.outcomes[backend].values())
-            detail = ", ".join(
-                f"{counts[kind]} {kind}"
-                for kind in ("passed", "failed", "error", "skipped")
-                if counts[kind]
-            )
-            legs.append(f"{backend}: {sum(counts.values())} tests ({detail})")
-        terminalreporter.write_line("plugin_sandbox parity matrix: " + " | ".join(legs), bold=True)
+        if self.outcomes:
+            line = "plugin_sandbox parity matrix: " + parity_legs(self.outcomes)
+            terminalreporter.write_line(line, bold=True)
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from db import Database, Dialect, create_db
 from db.templates import clone_sqlite
+from sandbox.testing import parity_legs, report_outcome
 from tests.fixtures.databases import (
     POSTGRES_RESET_SQL,
     PostgresTestServer,
@@ -160,15 +161,8 @@ class ParityReport:
             return
         if report.when == "setup" and "db_ready_ms" in properties:
             self.ready_ms[backend].append(float(properties["db_ready_ms"]))
-        previous = self.outcomes[backend].get(report.nodeid)
-        if report.failed:
-            outcome = "failed" if report.when == "call" else "error"
-        elif report.skipped:
-            outcome = "skipped"
-        else:
-            outcome = "passed"
-        if previous in (None, "passed"):
-            self.outcomes[backend][report.nodeid] = outcome
+        if self.outcomes[backend].get(report.nodeid) in (None, "passed"):
+            self.outcomes[backend][report.nodeid] = report_outcome(report)
 
     def skipped(self) -> list[str]:
         return sorted(
@@ -181,21 +175,13 @@ class ParityReport:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.outcomes:
             return
-        legs = []
-        for backend in BACKENDS:
-            if backend not in self.outcomes:
-                continue
-            counts = Counter(self.outcomes[backend].values())
-            detail = ", ".join(
-                f"{counts[kind]} {kind}"
-                for kind in ("passed", "failed", "error", "skipped")
-                if counts[kind]
-            )
-            waits = self.ready_ms.get(backend)
-            if waits:
-                detail += f"; clean database in {statistics.median(waits):.1f} ms median"
-            legs.append(f"{backend}: {sum(counts.values())} tests ({detail})")
-        terminalreporter.write_line("parity matrix: " + " | ".join(legs), bold=True)
+        notes = {
+            backend: f"clean database in {statistics.median(waits):.1f} ms median"
+            for backend, waits in self.ready_ms.items()
+            if waits
+        }
+        line = "parity matrix: " + parity_legs(self.outcomes, notes)
+        terminalreporter.write_line(line, bold=True)
         for nodeid in self.skipped():
             terminalreporter.write_line(f"backend test skipped (not allowed): {nodeid}", red=True)
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
+from tests.fixtures.author_projects import run_pytest, write_project
 from tests.fixtures.workers import ROOT
 
 SMOKE_PLUGIN = ROOT / "fixtures" / "plugins" / "orchestration-smoke-python"
 PROBE_PLUGIN = ROOT / "fixtures" / "plugins" / "wire-probe-python"
-_QUIET = ("-p", "no:cacheprovider")
 
 
 def _readme_section(title: str) -> str:
@@ -34,13 +31,8 @@ def _code_blocks(text: str, language: str) -> list[str]:
 
 def _pytest(project: Path, *arguments: str, env: dict[str, str] | None = None) -> str:
     """Run pytest in ``project`` with every warning an error; returns its output."""
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "pytest", "-W", "error", *_QUIET, *arguments],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
+    result = run_pytest(
+        project, *arguments, strict_warnings=True, env={**os.environ, **(env or {})}
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -101,32 +93,13 @@ async def test_the_option_sets_the_call_timeout(plugin_sandbox, pytestconfig):
 
 
 def _backends_project(tmp_path: Path) -> Path:
-    (tmp_path / "pytest.ini").write_text(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-    )
-    (tmp_path / "test_plugin.py").write_text(
-        textwrap.dedent(BACKENDS_AND_TIMEOUTS.format(probe=str(PROBE_PLUGIN)))
-    )
-    return tmp_path
+    return write_project(tmp_path, BACKENDS_AND_TIMEOUTS.format(probe=str(PROBE_PLUGIN)))
 
 
 def test_sandbox_backend_both_runs_each_test_on_each_backend(tmp_path: Path) -> None:
     project = _backends_project(tmp_path)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-v",
-            "--sandbox-worker-timeout=0.3",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "SANDBOX_BACKEND": "both"},
+    result = run_pytest(
+        project, "-v", "--sandbox-worker-timeout=0.3", env={**os.environ, "SANDBOX_BACKEND": "both"}
     )
 
     output = result.stdout

@@ -14,10 +14,6 @@ shutdown neither holds up the test's end nor outlives it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -25,6 +21,7 @@ from click.testing import CliRunner
 
 from core.plugin_database.namespace import derive_namespace
 from sandbox.cli import main
+from tests.fixtures.author_projects import run_pytest, write_project
 
 PROBE_KEY = "sandbox-tests.isolation-probe"
 
@@ -319,22 +316,8 @@ def test_nothing_a_test_wrote_reaches_the_next_test_on_either_backend(tmp_path: 
         hanging=str(hanging),
         seed_sql=_SEED_SQL.replace("{namespace}", derive_namespace(edited_key, "isolation_probe")),
     )
-    author = tmp_path / "author"
-    author.mkdir()
-    (author / "pytest.ini").write_text(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-    )
-    (author / "test_isolation.py").write_text(textwrap.dedent(tests))
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0"]
-    done = subprocess.run(
-        [*command, "--sandbox-backend=both", "test_isolation.py"],
-        cwd=author,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=os.environ.copy(),
-        check=False,
-    )
+    author = write_project(tmp_path / "author", tests, name="test_isolation.py")
+    done = run_pytest(author, "-q", "-n", "0", "--sandbox-backend=both", "test_isolation.py")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "16 passed" in done.stdout
     assert "sqlite: 8 tests (8 passed) | postgres: 8 tests (8 passed)" in done.stdout

@@ -8,8 +8,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from core.plugin_database import derive_namespace
 from db.templates import POSTGRES_URL_ENV
 from sandbox.cli import main
 from sandbox.plugin_package import SUPPORTED_SDK_VERSION
+from tests.fixtures.author_projects import run_pytest
 from tests.fixtures.workers import JS_SMOKE, ROOT
 
 #: pytest's last line when exactly one test passed and nothing warned.
@@ -52,26 +51,7 @@ def test_the_new_plugins_test_passes_straight_after_creation(
     if backend == "postgres":  # the session's server, so the author's run starts no other one
         assert env[POSTGRES_URL_ENV]
 
-    # Python's -W too: pytest-asyncio warns in pytest_configure, before pytest's -W applies.
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "error",
-            "-m",
-            "pytest",
-            "-W",
-            "error",
-            "-p",
-            "no:cacheprovider",
-            f"--sandbox-backend={backend}",
-        ],
-        cwd=plugin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_pytest(plugin, f"--sandbox-backend={backend}", strict_warnings=True, env=env)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert ONE_PASSED.search(result.stdout), result.stdout

@@ -7,10 +7,7 @@ harness (``@paperclipai/plugin-sdk/testing``, run here with Node) and fails here
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +23,7 @@ from sandbox.harness import PluginSandbox
 from sandbox.harness_records import DocumentRevision, IssueRelations
 from sandbox.protocol import RpcError, RpcTimeout
 from sandbox.worker_process import WorkerTimings
+from tests.fixtures.author_projects import run_pytest, write_project
 from tests.fixtures.workers import ROOT, VISIT_COUNTER, ensure_npm_installed
 
 BUG = 'column "issue_id" of relation "visits" does not exist'
@@ -246,26 +244,7 @@ async def test_the_smoke_action(plugin_sandbox):
 def test_the_pytest_fixture_in_a_plugin_authors_project(backend: str, tmp_path: Path) -> None:
     """A plugin author's project: no conftest, only the installed pytest plugin."""
     plugin = ROOT / "fixtures" / "plugins" / "orchestration-smoke-python"
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
-    (tmp_path / "test_plugin.py").write_text(
-        textwrap.dedent(PLUGIN_TEST.format(plugin=str(plugin), backend=backend))
-    )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--sandbox-backend",
-            backend,
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-    )
+    project = write_project(tmp_path, PLUGIN_TEST.format(plugin=str(plugin), backend=backend))
+    result = run_pytest(project, "-q", "--sandbox-backend", backend)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout

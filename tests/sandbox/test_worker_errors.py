@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import subprocess
-import sys
-import textwrap
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +22,7 @@ from sandbox.harness import PluginSandbox
 from sandbox.plugin_package import SUPPORTED_SDK_VERSION, SdkVersionWarning, sdk_version_warning
 from sandbox.protocol import ErrorCode, RpcError
 from sandbox.worker_connection import STRAY_OUTPUT_HINT, PluginHandlerError
+from tests.fixtures.author_projects import run_pytest, write_project
 from tests.fixtures.workers import ROOT, ensure_npm_installed
 from tests.sandbox.test_plugin_cli import ok, sandbox, seeded
 
@@ -202,26 +200,8 @@ async def test_create_child(plugin_sandbox: PluginSandbox):
 
 
 def test_pytest_shows_the_workers_traceback(backend: str, tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
-    (tmp_path / "test_plugin.py").write_text(
-        textwrap.dedent(AUTHOR_TEST.format(plugin=str(ERRORS_PYTHON)))
-    )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--sandbox-backend={backend}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-    )
+    project = write_project(tmp_path, AUTHOR_TEST.format(plugin=str(ERRORS_PYTHON)))
+    result = run_pytest(project, "-q", f"--sandbox-backend={backend}")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "PluginHandlerError: KeyError: 'parentId'" in result.stdout
     assert 'return params["parentId"]' in result.stdout

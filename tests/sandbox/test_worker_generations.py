@@ -11,10 +11,7 @@ child process in Python, a timer in Node), which must cost it its process.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from collections import defaultdict
 from pathlib import Path
@@ -24,6 +21,7 @@ import pytest
 from sandbox.scaffold import create_plugin
 from sandbox.sdk.generations import END_OF_GENERATION
 from sandbox.worker_generations import EndOfGeneration
+from tests.fixtures.author_projects import run_pytest, write_project
 from tests.fixtures.workers import JS_SMOKE, ensure_npm_installed
 
 PYTHON_PROBE = """
@@ -127,24 +125,11 @@ def _probe_plugins(directory: Path) -> dict[str, str]:
 
 def test_each_test_gets_a_fresh_worker_from_a_reused_process(tmp_path: Path) -> None:
     record = tmp_path / "pids.jsonl"
-    project = tmp_path / "project"
-    project.mkdir()
     plugins = _probe_plugins(tmp_path / "plugins")
-    (project / "pytest.ini").write_text(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-    )
-    (project / "test_probe.py").write_text(
-        textwrap.dedent(AUTHOR_TESTS).format(plugins=plugins, record=str(record))
-    )
+    tests = textwrap.dedent(AUTHOR_TESTS).format(plugins=plugins, record=str(record))
+    project = write_project(tmp_path / "project", tests)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--sandbox-backend=both"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=os.environ.copy(),
-    )
+    done = run_pytest(project, "--sandbox-backend=both")
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sqlite: 8 tests (8 passed) | postgres: 8 tests (8 passed)" in done.stdout
