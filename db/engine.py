@@ -79,6 +79,7 @@ class Database:
         writer_engine: AsyncEngine | None = None,
         read_only: bool = False,
         durable: bool = True,
+        park: sqlite_connection.ConnectionPark | None = None,
     ) -> None:
         self.engine = engine
         #: Where write transactions run: a separate engine on both backends (one connection on
@@ -89,6 +90,8 @@ class Database:
         self.read_only = read_only
         #: False for a throwaway database (``create_db(durable=False)``).
         self.durable = durable
+        #: SQLite: where closed connections are kept (``create_db(park=...)``).
+        self.park = park
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         writer = self.writer_engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False)
@@ -148,6 +151,12 @@ class Database:
         )
         self._plugin_connections.append(connections)
         return connections
+
+    def connections_in_use(self) -> int:
+        """How many connections are checked out now, the plugin connection sets' too."""
+        pools = {self.engine.sync_engine.pool, self.writer_engine.sync_engine.pool}
+        in_use = sum(pool.checkedout() for pool in pools)  # type: ignore[attr-defined]
+        return in_use + sum(connections.in_use for connections in self._plugin_connections)
 
     async def connect_ahead(self) -> None:
         """SQLite: open a connection of every engine now, all at once (the plugin connection
@@ -320,6 +329,7 @@ class PluginConnections:
                     echo=echo,
                     read_only=db.read_only,
                     durable=db.durable,
+                    park=db.park,
                     pool={"pool_size": size, "pool_reset_on_return": None, **wait},
                 )
                 self._writer = _create_sqlite_engine(
@@ -327,6 +337,7 @@ class PluginConnections:
                     echo=echo,
                     read_only=db.read_only,
                     durable=db.durable,
+                    park=db.park,
                     pool={"pool_size": 1, **wait},
                 )
             case Dialect.POSTGRES:
@@ -431,6 +442,7 @@ def create_db(
     echo: bool = False,
     read_only: bool = False,
     durable: bool = True,
+    park: sqlite_connection.ConnectionPark | None = None,
 ) -> Database:
     """Open a database from a URL or SQLite path (see ``resolve_url``); no I/O happens yet.
 
@@ -442,6 +454,8 @@ def create_db(
         durable: False for a throwaway database (a test's copy of a template): commits are
             not synced to disk (SQLite ``synchronous=OFF``, PostgreSQL
             ``synchronous_commit=off``); a crash of the machine may lose or corrupt it.
+        park: SQLite: keep closed connections there (``sqlite_connection.ConnectionPark``),
+            for the files it holds.
 
     Raises:
         ValueError: the URL names no supported database, or SQLite is too old.
@@ -456,14 +470,14 @@ def create_db(
                 path = Path(resolved.database).expanduser()
                 if not path.is_file():
                     raise DatabaseUnavailable(f"no SQLite database at {path}")
+            settings = {"echo": echo, "read_only": read_only, "durable": durable, "park": park}
             return Database(
-                _create_sqlite_engine(resolved, echo=echo, read_only=read_only, durable=durable),
+                _create_sqlite_engine(resolved, **settings),
                 dialect,
-                writer_engine=_create_sqlite_engine(
-                    resolved, echo=echo, writer=True, read_only=read_only, durable=durable
-                ),
+                writer_engine=_create_sqlite_engine(resolved, writer=True, **settings),
                 read_only=read_only,
                 durable=durable,
+                park=park,
             )
         case Dialect.POSTGRES:
             return Database(
@@ -489,10 +503,12 @@ def _create_sqlite_engine(
     writer: bool = False,
     read_only: bool = False,
     durable: bool = True,
+    park: sqlite_connection.ConnectionPark | None = None,
     pool: dict[str, Any] | None = None,
 ) -> AsyncEngine:
     """A SQLite engine; ``writer=True`` gives the single loop-side writer connection, ``pool``
-    other pool settings than the readers' (statements on aiosqlite's threads)."""
+    other pool settings than the readers' (statements on aiosqlite's threads), ``park`` where
+    closed connections are kept."""
     if sqlite3.sqlite_version_info < MINIMUM_SQLITE_VERSION:
         needed = ".".join(map(str, MINIMUM_SQLITE_VERSION))
         raise ValueError(f"SQLite {sqlite3.sqlite_version} is too old: the sandbox needs {needed}+")
@@ -507,7 +523,14 @@ def _create_sqlite_engine(
         ) from error
     # Each statement in one step: the writer's on the event loop, readers' in one trip to
     # aiosqlite's thread (db/sqlite_connection.py).
-    connect = partial(sqlite_connection.connect, str(path), on_loop=writer, timeout=0)
+    connect = partial(
+        sqlite_connection.connect,
+        str(path),
+        on_loop=writer,
+        timeout=0,
+        park=park,
+        settings=(foreign_keys, read_only, durable),
+    )
     if read_only:
         # Never create the file: a viewer's connection opens an existing database or fails.
         target = f"file:{quote(str(path.resolve()))}?mode=rw"
@@ -532,6 +555,11 @@ def _create_sqlite_engine(
 
     @event.listens_for(engine.sync_engine, "connect")
     def configure_connection(dbapi_connection: Any, connection_record: Any) -> None:
+        driver: sqlite_connection.OneStepConnection = dbapi_connection.driver_connection
+        if driver.configured is not None:  # kept open by a park: configured already
+            connection_record.info.update(driver.configured)
+            return
+
         # Every setting in one step on the connection's thread: through the driver, each would
         # be a round trip (about 50 with the plugin SQL functions).
         def configure(connection: sqlite3.Connection) -> None:
@@ -558,7 +586,8 @@ def _create_sqlite_engine(
             # PostgreSQL-compatible functions and the guard that rewritten plugin SQL runs under.
             install_sqlite_support(connection, connection_record.info)
 
-        await_only(dbapi_connection.driver_connection.setup(configure))
+        await_only(driver.setup(configure))
+        driver.configured = dict(connection_record.info)
 
     @event.listens_for(engine.sync_engine, "begin")
     def begin_transaction(connection: sa.Connection) -> None:

@@ -12,18 +12,23 @@ ONE step, in one of two places:
 - **in one trip to aiosqlite's thread** (readers): a long read never blocks the loop.
 
 SQLAlchemy receives these connections through ``create_async_engine(async_creator=...)``; every
-attribute other than ``cursor``, ``commit`` and ``rollback`` passes through to aiosqlite, so
-code that drives aiosqlite itself (plugin SQL, with its authorizer and progress handler) runs
-on aiosqlite's thread as before.
+attribute other than ``cursor``, ``commit``, ``rollback`` and ``close`` passes through to
+aiosqlite, so code that drives aiosqlite itself (plugin SQL, with its authorizer and progress
+handler) runs on aiosqlite's thread as before.
+
+A ``ConnectionPark`` keeps connections open past their ``close`` for the files registered
+with it: opening one costs milliseconds (SQLite reads and parses the whole schema), and the
+test databases of ``db.templates`` are opened again and again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -133,13 +138,29 @@ class OneStepCursor:
         self.description, self._rows, self.rowcount, self.lastrowid = result
 
 
+def _end_transaction(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.rollback()
+
+
 class OneStepConnection:
     """An aiosqlite connection whose statements, commits and rollbacks take one step each."""
 
-    def __init__(self, connection: aiosqlite.Connection, *, on_loop: bool) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        *,
+        on_loop: bool,
+        park: tuple[ConnectionPark, str, Hashable] | None = None,
+    ) -> None:
         self._real = connection
         #: True for the writer: SQLite is called on the event loop, not on aiosqlite's thread.
         self.on_loop = on_loop
+        #: Where ``close`` keeps the connection instead: the park, the file, the settings.
+        self._park = park
+        #: What the connection's first configuration left in its pool record's ``info`` (a
+        #: kept connection is configured already; its next record gets the same).
+        self.configured: dict[str, Any] | None = None
         # A reader's BEGIN waits for the transaction's first statement, so the two take one
         # trip to the thread; a transaction that runs nothing never opens.
         self._pending_begin: str | None = None
@@ -211,6 +232,20 @@ class OneStepConnection:
         done.add_done_callback(_log_failure)
         real._tx.put_nowait((done, partial(sqlite3.Connection.rollback, real._conn)))
 
+    async def close(self) -> None:
+        """Close; on a file its park holds, end any transaction and keep it there instead."""
+        if self._park is not None:
+            park, path, settings = self._park
+            if park.holds(path):
+                self._pending_begin = None
+                await self.run(_end_transaction)
+                park.keep(path, settings, self)
+                return
+        await self._real.close()
+
+    async def close_for_good(self) -> None:
+        await self._real.close()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
@@ -234,13 +269,62 @@ class _CursorOpening:
         await self._cursor.close()
 
 
-async def connect(database: str, *, on_loop: bool, **options: Any) -> OneStepConnection:
-    """Open an aiosqlite connection on ``database`` and wrap it.
+class ConnectionPark:
+    """Connections kept open between uses of the SQLite files registered here.
+
+    A connection to a registered file is kept when it is closed, and handed back by the next
+    ``connect`` to that file with the same settings: its schema read and its settings made.
+    Files are registered by their real path (a symbolic link to one leads to its park).
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[str, dict[Hashable, list[OneStepConnection]]] = {}
+
+    def register(self, path: str | os.PathLike[str]) -> None:
+        """Keep the connections of ``path`` from now on."""
+        self._files.setdefault(os.path.realpath(path), {})
+
+    def holds(self, path: str) -> bool:
+        return path in self._files
+
+    def keep(self, path: str, settings: Hashable, connection: OneStepConnection) -> None:
+        self._files[path].setdefault(settings, []).append(connection)
+
+    def take(self, path: str, settings: Hashable) -> OneStepConnection | None:
+        """A kept connection to ``path`` (a real path) with ``settings``; None if there is none."""
+        kept = self._files.get(path, {}).get(settings)
+        return kept.pop() if kept else None
+
+    async def release(self, path: str | os.PathLike[str]) -> None:
+        """Close the kept connections of ``path`` and keep none from now on."""
+        kept = self._files.pop(os.path.realpath(path), {})
+        for connections in kept.values():
+            for connection in connections:
+                await connection.close_for_good()
+
+
+async def connect(
+    database: str,
+    *,
+    on_loop: bool,
+    park: ConnectionPark | None = None,
+    settings: Hashable = (),
+    **options: Any,
+) -> OneStepConnection:
+    """Open an aiosqlite connection on ``database`` and wrap it; with a ``park`` that holds the
+    file, a connection kept there with the same ``settings`` (``on_loop`` among them) if any.
 
     The writer's SQLite connection is also used from the loop's thread, so thread checks are
     off; SQLAlchemy never uses one connection from two places at once.
     """
+    parked = None
+    if park is not None:
+        path = os.path.realpath(database)
+        parked = (park, path, (on_loop, settings))
+        kept = park.take(path, (on_loop, settings))
+        if kept is not None:
+            return kept
     connection = aiosqlite.connect(database, check_same_thread=False, **options)
     # The SQLite thread must not keep the interpreter alive at exit (as SQLAlchemy does).
     connection._thread.daemon = True
-    return OneStepConnection(await connection, on_loop=on_loop)
+    return OneStepConnection(await connection, on_loop=on_loop, park=parked)

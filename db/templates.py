@@ -35,12 +35,10 @@ from db.embedded_postgres import (
     ensure_database,
 )
 from db.engine import Database, create_db
+from db.warm_copies import WarmCopies, WarmCopy, remove_sqlite
 
 #: Reuse a running PostgreSQL server (a libpq or SQLAlchemy URL) instead of starting one.
 POSTGRES_URL_ENV = "SANDBOX_TEST_POSTGRES_URL"
-
-#: What SQLite keeps beside a database file while it is open in WAL mode.
-_SQLITE_SIDE_FILES = ("-wal", "-shm")
 
 
 def server_url(url: str) -> URL:
@@ -83,12 +81,6 @@ def clone_sqlite(template: Path, path: Path) -> Path:
     """Copy the template file to ``path`` (a new, independent database); returns ``path``."""
     shutil.copyfile(template, path)
     return path
-
-
-def remove_sqlite(path: Path) -> None:
-    """Delete a closed SQLite database with its WAL and shared-memory files, if present."""
-    for suffix in ("", *_SQLITE_SIDE_FILES):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 async def build_postgres_template(server: URL, name: str, *, replace: bool = False) -> URL:
@@ -149,7 +141,10 @@ class _Slot:
     """Where a test's copy goes (one at a time), and the ``Database`` opened on it."""
 
     db: Database
-    target: Path | str  # the SQLite file, or the PostgreSQL database's name
+    #: SQLite: a symbolic link to the copy in use; PostgreSQL: the database's name.
+    target: Path | str
+    #: SQLite: the copy the link leads to while the slot is handed out.
+    copy: WarmCopy | None = None
     #: PostgreSQL: the background work that puts its next copy in place (the last one dropped,
     #: a copy of the migrated template renamed to its name); None: no copy in place.
     ready: concurrent.futures.Future[None] | None = None
@@ -195,13 +190,15 @@ class _BackgroundLoop:
 class TemplateClones:
     """Fresh copies of a migrated template, one per ``database()``, handed out fast.
 
-    Every ``database()`` is a new copy of the template (SQLite: the file copied; PostgreSQL: a
-    database created ``TEMPLATE`` it) reached through new connections. Two things are kept
-    between copies, neither of them data:
+    Every ``database()`` has the template's rows and nothing else (SQLite: a copy of the file,
+    or one used before whose rows were put back and whose connections stayed open,
+    ``db.warm_copies``; PostgreSQL: a database created ``TEMPLATE`` it, reached through new
+    connections). Kept between copies, none of it data:
 
     - the ``Database`` object of a slot: its engines keep their caches of SQL compiled from
       SQLAlchemy statements (a function of the statement and the dialect alone), so a test does
-      not compile every statement of the host again;
+      not compile every statement of the host again. SQLite: the slot's file is a symbolic
+      link to the copy it hands out;
     - PostgreSQL: ``PREPARED_COPIES`` databases made ahead per template. A test's copy is one
       of them renamed to its slot's name (a catalog change: no data copied). When a test ends,
       its copy is dropped, the slot's next copy renamed into place and another copy started,
@@ -236,6 +233,8 @@ class TemplateClones:
         self._background: _BackgroundLoop | None = None
         self._catalog: DatabaseCatalog | None = None
         self._pending: list[concurrent.futures.Future[None]] = []
+        #: SQLite: the copies, open between tests.
+        self._warm = WarmCopies(directory)
 
     async def start(self) -> None:
         """Migrate the template (PostgreSQL: and start making the first copies)."""
@@ -262,7 +261,7 @@ class TemplateClones:
         # A slot whose copy failed is not handed out again (close() drops what its name holds).
         slot = self._idle.popleft() if self._idle else self._new_slot()
         if isinstance(slot.target, Path):
-            clone_sqlite(Path(template.target), slot.target)
+            self._use_copy(slot, Path(template.target))
         elif slot.ready is not None:
             await asyncio.wrap_future(slot.ready)
         else:
@@ -274,9 +273,13 @@ class TemplateClones:
             yield slot.db
         finally:
             del self._by_db[slot.db]
+            in_use = slot.db.connections_in_use()
             await slot.db.dispose()
             if isinstance(slot.target, Path):
-                remove_sqlite(slot.target)
+                assert slot.copy is not None
+                copy, slot.copy = slot.copy, None
+                slot.target.unlink()
+                await self._warm.give_back(copy, reusable=in_use == 0)
             else:
                 self._prepare(slot, dropping=True)
             self._idle.append(slot)
@@ -325,7 +328,9 @@ class TemplateClones:
         assert self._template is not None
         slot.touched = True  # from now on it is in use, even before a connection opens
         if isinstance(slot.target, Path):
-            clone_sqlite(Path(template.target), slot.target)
+            assert slot.copy is not None
+            self._warm.give_back_unused(slot.copy)
+            self._use_copy(slot, Path(template.target))
             return
         copy = await self._take_copy(template)
         unused = _copy_name()
@@ -339,6 +344,7 @@ class TemplateClones:
         for slot in self._slots:
             await slot.db.dispose()
         if self.server is None:
+            await self._warm.close()
             for derived in self._derived:
                 remove_sqlite(derived.target)
             return
@@ -411,10 +417,17 @@ class TemplateClones:
         else:
             await self._in_background(self._catalog_().drop(target))
 
+    def _use_copy(self, slot: _Slot, template: Path) -> None:
+        """SQLite: point the slot's link at a copy of ``template``."""
+        assert isinstance(slot.target, Path)
+        slot.copy = self._warm.take(template)
+        slot.target.unlink(missing_ok=True)
+        slot.target.symlink_to(slot.copy.path)
+
     def _new_slot(self) -> _Slot:
         if self.server is None:
             path = self.directory / f"test-{uuid.uuid4().hex[:12]}.db"
-            slot = _Slot(create_db(path, durable=False), path)
+            slot = _Slot(create_db(path, durable=False, park=self._warm.park), path)
         else:
             name = _copy_name()
             slot = _Slot(create_db(self.server.set(database=name), durable=False), name)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 
 from db import Database, create_db, migrate, tables
 from db.embedded_postgres import drop_database
+from db.models import metadata
 from db.templates import (
     FIRST_SLOTS,
     POSTGRES_URL_ENV,
@@ -28,7 +29,7 @@ from db.templates import (
     server_url,
     start_postgres,
 )
-from tests.fixtures.rows import add_company
+from tests.fixtures.rows import add_agent, add_company, add_issue
 
 #: Makes (or remakes) the clone of the template; returns what ``create_db`` opens.
 Clone = Callable[[], Awaitable[Path | URL]]
@@ -139,15 +140,32 @@ async def _add_company_named(name: str, db: Database) -> None:
     await add_company(db, name=name)
 
 
+async def _rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, in a stable order."""
+    rows = {}
+    async with db.read() as session:
+        for table in metadata.sorted_tables:
+            found = (await session.execute(sa.select(table))).all()
+            rows[table.name] = sorted(map(tuple, found), key=repr)
+    return rows
+
+
 async def test_every_database_handed_out_back_to_back_is_a_fresh_copy(
     clones: TemplateClones,
 ) -> None:
-    # More than the copies made ahead and the slots: copies made again are fresh too.
+    # More than the copies made ahead and the slots: copies made again are fresh too. SQLite
+    # hands out the same copy again, its rows put back: they are the template's, exactly.
+    template_rows = None
     for number in range(2 * PREPARED_COPIES + 2):
         async with clones.database() as db:
             assert await migrate.current(db) == migrate.head_revision()
+            rows = await _rows(db)
+            template_rows = template_rows or rows
+            assert rows == template_rows
             assert await _companies(db) == []
-            await add_company(db, name=f"Test {number}")
+            company = await add_company(db, name=f"Test {number}")
+            agent = await add_agent(db, company)
+            await add_issue(db, company, title="Left behind", assignee_agent_id=agent.id)
 
 
 async def test_a_replaced_copy_is_the_derived_template_and_the_next_copy_is_fresh(

@@ -1,0 +1,198 @@
+"""SQLite copies of a template that stay open between the databases handed out.
+
+Opening a connection to a SQLite file costs milliseconds: SQLite reads and parses the whole
+schema (about 180 tables and indexes: 3 ms per connection, and a plugin test opens four). So
+when a test is done with its copy of a template, the copy is not deleted: its connections stay
+open in a ``ConnectionPark`` and its rows are put back to the template's, in one transaction
+(every table emptied, the template's rows inserted again). The next database handed out as a
+copy of that template is this one, its connections already open.
+
+A copy is deleted instead when that could leave a trace: its schema changed (a migration ran
+on it), a connection to it is still in use, or the template has triggers or virtual tables
+(emptying and refilling tables would run or miss something). At most ``IDLE_COPIES`` copies
+wait at a time; the oldest goes first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from db.sqlite_connection import ConnectionPark
+
+#: Copies kept open while no database is handed out of them (four connections each).
+IDLE_COPIES = 4
+
+#: What SQLite keeps beside a database file while it is open in WAL mode.
+_SQLITE_SIDE_FILES = ("-wal", "-shm")
+
+
+#: SQLite's table of AUTOINCREMENT counters.
+_SEQUENCES = "sqlite_sequence"
+
+
+def remove_sqlite(path: Path) -> None:
+    """Delete a closed SQLite database with its WAL and shared-memory files, if present."""
+    for suffix in ("", *_SQLITE_SIDE_FILES):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A template's rows, as a copy gets them back."""
+
+    schema_version: int
+    #: ``DELETE FROM`` each table.
+    deletes: tuple[str, ...]
+    #: ``INSERT`` and the rows, for each table that has rows (and one ``DELETE`` without).
+    inserts: tuple[tuple[str, list[tuple[Any, ...]]], ...]
+
+
+def _read_rows(template: Path) -> _Rows | None:
+    """The rows of every table of the template file; None when putting rows back is not
+    enough to make a copy like the template (triggers, virtual tables)."""
+    connection = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
+    try:
+        objects = connection.execute("SELECT type, name, sql FROM sqlite_schema").fetchall()
+        if any(kind == "trigger" or _is_virtual(kind, sql) for kind, _, sql in objects):
+            return None
+        # sqlite_sequence goes last: inserting the other tables' rows moves its counters.
+        tables = sorted(
+            (name for kind, name, _ in objects if kind == "table"),
+            key=lambda name: (name == _SEQUENCES, name),
+        )
+        inserts = []
+        for table in tables:
+            columns = [
+                _quoted(column[1])
+                for column in connection.execute(f"PRAGMA table_xinfo({_quoted(table)})")
+                if column[6] == 0  # generated and hidden columns are not inserted
+            ]
+            listed = ", ".join(columns)
+            rows = connection.execute(f"SELECT {listed} FROM {_quoted(table)}").fetchall()
+            if table == _SEQUENCES:
+                inserts.append((f"DELETE FROM {_SEQUENCES}", []))
+            if rows:
+                placeholders = ", ".join("?" * len(columns))
+                insert = f"INSERT INTO {_quoted(table)} ({listed}) VALUES ({placeholders})"
+                inserts.append((insert, rows))
+        (version,) = connection.execute("PRAGMA schema_version").fetchone()
+    finally:
+        connection.close()
+    deletes = tuple(f"DELETE FROM {_quoted(table)}" for table in tables)
+    return _Rows(version, deletes, tuple(inserts))
+
+
+def _is_virtual(kind: str, sql: str | None) -> bool:
+    return kind == "table" and (sql or "").upper().startswith("CREATE VIRTUAL")
+
+
+class WarmCopy:
+    """One copy of a template: its file, and the connection that puts its rows back."""
+
+    def __init__(self, path: Path, template: Path) -> None:
+        self.path = path
+        self.template = template
+        self._connection: sqlite3.Connection | None = None
+        self._data_version = 0
+
+    def restore(self, rows: _Rows) -> bool:
+        """Put the template's rows back (nothing to do when no other connection wrote since
+        the last time); False when the copy's schema is not the template's any more."""
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+            connection.execute("PRAGMA synchronous=OFF")  # a throwaway file
+        (data_version,) = connection.execute("PRAGMA data_version").fetchone()
+        if data_version == self._data_version:
+            return True
+        (schema_version,) = connection.execute("PRAGMA schema_version").fetchone()
+        if schema_version != rows.schema_version:
+            return False
+        # Foreign keys are off on this connection: no cascade runs and no order is needed;
+        # the end state is the template's, whose keys hold.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for delete in rows.deletes:
+                connection.execute(delete)
+            for insert, values in rows.inserts:
+                if values:
+                    connection.executemany(insert, values)
+                else:
+                    connection.execute(insert)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        (self._data_version,) = connection.execute("PRAGMA data_version").fetchone()
+        return True
+
+    def delete(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        remove_sqlite(self.path)
+
+
+class WarmCopies:
+    """Copies of SQLite templates, handed out and taken back; their connections kept open in
+    ``park`` (give it to the ``Database`` objects that reach them: ``create_db(park=...)``).
+
+    Args:
+        directory: where the copies' files go.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.park = ConnectionPark()
+        self._idle: deque[WarmCopy] = deque()
+        self._rows: dict[Path, _Rows | None] = {}
+
+    def take(self, template: Path) -> WarmCopy:
+        """A copy of ``template`` nobody uses: a waiting one, or a new one."""
+        for copy in self._idle:
+            if copy.template == template:
+                self._idle.remove(copy)
+                return copy
+        path = self.directory / f"copy-{uuid.uuid4().hex[:12]}.db"
+        shutil.copyfile(template, path)
+        if template not in self._rows:
+            self._rows[template] = _read_rows(template)
+        if self._rows[template] is not None:
+            self.park.register(path)
+        return WarmCopy(path, template)
+
+    async def give_back(self, copy: WarmCopy, *, reusable: bool) -> None:
+        """Take ``copy`` back (its connections closed or kept in the park by now): it waits
+        for the next ``take`` of its template with the template's rows, or is deleted when
+        not ``reusable`` or its rows cannot be put back."""
+        rows = self._rows[copy.template]
+        if reusable and rows is not None and copy.restore(rows):
+            self._idle.append(copy)
+            while len(self._idle) > IDLE_COPIES:
+                await self._delete(self._idle.popleft())
+        else:
+            await self._delete(copy)
+
+    def give_back_unused(self, copy: WarmCopy) -> None:
+        """Take back a copy nobody connected to since ``take``."""
+        self._idle.appendleft(copy)
+
+    async def close(self) -> None:
+        """Delete every waiting copy."""
+        while self._idle:
+            await self._delete(self._idle.popleft())
+
+    async def _delete(self, copy: WarmCopy) -> None:
+        await self.park.release(copy.path)
+        copy.delete()

@@ -1,0 +1,181 @@
+"""SQLite copies kept open between tests (db/warm_copies.py, through db.templates.TemplateClones):
+the next database is the same file with the template's rows back and its connections still
+open, unless keeping it could leave a trace."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from db import Database, tables
+from db.sqlite_connection import OneStepConnection
+from db.templates import TemplateClones
+from db.warm_copies import IDLE_COPIES, WarmCopies
+from tests.fixtures.rows import add_company
+
+
+@pytest.fixture
+async def clones(tmp_path: Path) -> AsyncIterator[TemplateClones]:
+    started = TemplateClones(tmp_path)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
+async def _reader(db: Database) -> OneStepConnection:
+    """The driver connection a read of ``db`` runs on."""
+    async with db.read() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, OneStepConnection)
+        return driver
+
+
+def _file(db: Database) -> Path:
+    assert db.url.database is not None
+    return Path(db.url.database).resolve()
+
+
+def _copies(directory: Path) -> list[Path]:
+    return sorted(directory.glob("copy-*.db"))
+
+
+async def _names(db: Database) -> list[str]:
+    async with db.read() as session:
+        return list((await session.execute(sa.select(tables.companies.c.name))).scalars())
+
+
+async def test_the_next_database_is_the_same_file_and_connection_with_the_rows_put_back(
+    clones: TemplateClones,
+) -> None:
+    async with clones.database() as db:
+        await add_company(db, name="First")
+        first_file, first_reader = _file(db), await _reader(db)
+    async with clones.database() as db:
+        assert (_file(db), await _reader(db)) == (first_file, first_reader)
+        assert await _names(db) == []
+
+
+async def test_a_derived_template_gets_its_own_rows_back(clones: TemplateClones) -> None:
+    async def install(db: Database) -> None:
+        await add_company(db, name="Installed")
+
+    derived = await clones.derive(install)
+    for number in range(3):
+        async with clones.database() as db:
+            await clones.replace(db, derived)
+            assert await _names(db) == ["Installed"]
+            async with db.transaction() as session:
+                await session.execute(sa.delete(tables.companies))
+            await add_company(db, name=f"Test {number}")
+
+
+async def test_a_copy_whose_schema_changed_is_deleted(clones: TemplateClones) -> None:
+    async with clones.database() as db:
+        async with db.transaction() as session:
+            await session.execute(sa.text("CREATE TABLE left_behind (id INTEGER)"))
+        changed = _file(db)
+    assert not changed.exists()
+    async with clones.database() as db:
+        assert _file(db) != changed
+        async with db.read() as session:
+            found = await session.execute(
+                sa.text("SELECT count(*) FROM sqlite_schema WHERE name = 'left_behind'")
+            )
+            assert found.scalar_one() == 0
+
+
+async def test_a_copy_with_a_connection_still_in_use_is_deleted(clones: TemplateClones) -> None:
+    async with clones.database() as db:
+        leaked = await db.engine.connect()
+        await leaked.execute(sa.text("SELECT 1"))
+        in_use = _file(db)
+    assert not in_use.exists()
+    await leaked.close()  # closed for good: its file is gone from the park
+    async with clones.database() as db:
+        assert _file(db) != in_use
+        assert await _names(db) == []
+
+
+async def test_at_most_a_few_copies_wait(clones: TemplateClones, tmp_path: Path) -> None:
+    derived = [
+        await clones.derive(functools.partial(_add, f"Template {number}"))
+        for number in range(IDLE_COPIES + 2)
+    ]
+    for template in derived:
+        async with clones.database() as db:
+            await clones.replace(db, template)
+            await _reader(db)
+    assert len(_copies(tmp_path)) == IDLE_COPIES
+
+
+async def test_a_template_with_a_trigger_is_copied_for_every_database(
+    clones: TemplateClones,
+) -> None:
+    async def add_trigger(db: Database) -> None:
+        async with db.transaction() as session:
+            await session.execute(
+                sa.text(
+                    "CREATE TRIGGER renamed AFTER INSERT ON companies BEGIN "
+                    "UPDATE companies SET description = 'seen' WHERE id = NEW.id; END"
+                )
+            )
+
+    derived = await clones.derive(add_trigger)
+    files = []
+    for _ in range(2):
+        async with clones.database() as db:
+            await clones.replace(db, derived)
+            await add_company(db, name="Seen")
+            files.append(_file(db))
+    assert files[0] != files[1]
+    assert not files[0].exists()
+
+
+async def test_closing_deletes_every_copy(tmp_path: Path) -> None:
+    clones = TemplateClones(tmp_path)
+    await clones.start()
+    async with clones.database() as db:
+        await add_company(db, name="First")
+    assert _copies(tmp_path)
+    await clones.close()
+    assert _copies(tmp_path) == []
+    assert list(tmp_path.glob("test-*.db")) == []
+
+
+async def _add(name: str, db: Database) -> None:
+    await add_company(db, name=name)
+
+
+async def test_the_template_rows_come_back_exactly(tmp_path: Path) -> None:
+    """Values of every SQLite type, and a table emptied by the test, are as they were."""
+    template = tmp_path / "template.db"
+    with sqlite3.connect(template) as connection:
+        connection.execute("CREATE TABLE kept (n INTEGER, r REAL, t TEXT, b BLOB, z)")
+        connection.execute("INSERT INTO kept VALUES (1, 1.5, 'x', x'00ff', NULL)")
+        connection.execute("CREATE TABLE counted (id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        connection.execute("INSERT INTO counted DEFAULT VALUES")
+    connection.close()
+    copies = WarmCopies(tmp_path)
+    copy = copies.take(template)
+    with sqlite3.connect(copy.path) as used:
+        used.execute("DELETE FROM kept")
+        used.execute("INSERT INTO counted DEFAULT VALUES")
+    used.close()
+    await copies.give_back(copy, reusable=True)
+    again = copies.take(template)
+    assert again is copy
+    with sqlite3.connect(again.path) as check:
+        assert check.execute("SELECT * FROM kept").fetchall() == [(1, 1.5, "x", b"\x00\xff", None)]
+        assert check.execute("SELECT id FROM counted").fetchall() == [(1,)]
+        assert check.execute("SELECT seq FROM sqlite_sequence").fetchall() == [(1,)]
+    check.close()
+    await copies.close()
