@@ -6,12 +6,18 @@ import asyncio
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from sandbox.protocol.limits import WorkerLimits
 from sandbox.sdk._plugin import Plugin
 from sandbox.sdk._runtime import WorkerRuntime
 from sandbox.transport import StreamTransport
+
+#: Set by ``sandbox.sdk.generations`` in a worker generation's process: called by
+#: ``run_worker`` before it touches stdin, stdout or stderr. A generation forked ahead of its
+#: test waits there for the test to start.
+before_serving: Callable[[], None] | None = None
 
 
 def run_worker(plugin: Plugin) -> NoReturn:
@@ -21,11 +27,15 @@ def run_worker(plugin: Plugin) -> NoReturn:
     the real stdout for itself; ``print`` and anything else written to file descriptor 1 goes to
     stderr instead, where the host captures it line by line.
     """
-    sys.stdout.flush()
-    protocol_fd = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    asyncio.run(_serve_stdio(plugin, protocol_fd))
+    with asyncio.Runner() as runner:
+        runner.get_loop()  # made before the wait of a generation forked ahead
+        if before_serving is not None:
+            before_serving()
+        sys.stdout.flush()
+        protocol_fd = os.dup(1)
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        runner.run(_serve_stdio(plugin, protocol_fd))
     sys.exit(0)
 
 

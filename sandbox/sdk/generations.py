@@ -12,12 +12,22 @@ The host and this process agree on two lines (``sandbox.worker_generations`` is 
 
 - when a generation exited with code 0 (after ``shutdown``, or because stdin closed) and left no
   process behind, ``END_OF_GENERATION`` goes to stderr, then to stdout; then one line is read
-  from stdin: ``NEXT_GENERATION`` forks the next generation, anything else (or the end of
+  from stdin: ``NEXT_GENERATION`` starts the next generation, anything else (or the end of
   stdin) ends this process;
 - any other end of a generation (an error exit, a signal, a process left running, which is
   killed) ends this process the same way, so the host sees what a plain worker would show.
 
 Between generations the private temporary folder of a contained worker (``TMPDIR``) is emptied.
+
+**Forked ahead.** A worker on the SDK reaches ``run_worker`` before it reads anything from the
+host, and ``run_worker`` tells this process so (``sandbox.sdk._stdio.before_serving``). Once a
+generation has, the next one is forked as soon as the last one ended, before the host asks for
+it: it runs the worker's module up to ``run_worker`` with nothing on stdin and its output
+held in memory, and waits there. ``NEXT_GENERATION`` lets it go on: its stdin, stdout and stderr
+become the process's again, what it wrote so far is written to them, and it serves. So the
+interpreter's fork and the worker's import are not part of a test. A generation forked ahead
+that ends before ``run_worker`` also waits for ``NEXT_GENERATION`` before its output and its
+end reach the host (and the next ones are forked when asked for again).
 """
 
 from __future__ import annotations
@@ -49,8 +59,13 @@ def main(target: list[str]) -> NoReturn:
     _load_sdk()
     # Orphans of a generation become this process's children, so none goes unnoticed.
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # A generation writes one byte here when it reaches run_worker.
+    served, serving = os.pipe()
+    os.set_blocking(served, False)
+    ahead: _Ahead | None = None
     while True:
-        status = _generation(target)
+        pid = ahead.start() if ahead is not None else _fork(target, _Start(serving))
+        status = _wait(pid)
         if _left_behind() or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             _end_like(status)
         try:
@@ -58,9 +73,12 @@ def main(target: list[str]) -> NoReturn:
                 os.write(fd, END_OF_GENERATION)
         except OSError:  # the host is gone
             os._exit(0)
-        if _read_line(0) != NEXT_GENERATION:
-            os._exit(0)
         _empty_private_folder()
+        ahead = _fork_ahead(target, serving) if _drained(served) else None
+        if _read_line(0) != NEXT_GENERATION:
+            if ahead is not None:
+                ahead.cancel()
+            os._exit(0)
 
 
 def _load_sdk() -> None:
@@ -69,6 +87,8 @@ def _load_sdk() -> None:
     What is loaded is then frozen out of the garbage collector's reach: a collection in a
     generation would otherwise touch every object, and copy every page, inherited from here.
     """
+    import pkgutil  # noqa: F401  (runpy.run_path imports it in every generation otherwise)
+
     import sandbox.sdk  # noqa: F401  (the import is the point)
     from paperclip_records import unbuilt_record_types
 
@@ -78,21 +98,137 @@ def _load_sdk() -> None:
     gc.freeze()
 
 
-def _generation(target: list[str]) -> int:
-    """Fork a generation running ``target``; its wait status once it has ended."""
+class _Start:
+    """In a generation's process: what ``run_worker`` calls before it serves
+    (``sandbox.sdk._stdio.before_serving``)."""
+
+    def __init__(self, serving: int) -> None:
+        self._serving = serving
+
+    def __call__(self) -> None:
+        os.write(self._serving, b"s")
+
+    def before_exit(self) -> None:
+        """Called when the worker ends, whether it served or not."""
+
+
+class _HeldStart(_Start):
+    """In a generation forked ahead: the worker waits for ``NEXT_GENERATION`` (a byte on
+    ``gate``), with nothing to read on stdin and stdout and stderr held in memory till then."""
+
+    def __init__(self, serving: int, gate: int) -> None:
+        super().__init__(serving)
+        self._gate = gate
+        self._waited = False
+        self._real = [os.dup(fd) for fd in (0, 1, 2)]
+        nothing, closed = os.pipe()  # reads find the end at once
+        os.close(closed)
+        os.dup2(nothing, 0)
+        os.close(nothing)
+        for fd in (1, 2):
+            held = os.memfd_create(f"generation-output-{fd}")
+            os.dup2(held, fd)
+            os.close(held)
+
+    def __call__(self) -> None:
+        super().__call__()
+        self._wait()
+
+    def before_exit(self) -> None:
+        self._wait()
+
+    def _wait(self) -> None:
+        if self._waited:
+            return
+        self._waited = True
+        if not os.read(self._gate, 1):  # this process ended without starting us
+            os._exit(0)
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        for fd, real in zip((0, 1, 2), self._real, strict=True):
+            held = os.dup(fd)
+            os.dup2(real, fd)
+            os.close(real)
+            if fd != 0:
+                _replay(held, fd)
+            os.close(held)
+
+
+def _replay(held: int, fd: int) -> None:
+    """Write what the memory file ``held`` holds to ``fd``."""
+    os.lseek(held, 0, os.SEEK_SET)
+    while chunk := os.read(held, 1 << 16):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+class _Ahead:
+    """This process's end of a generation forked ahead."""
+
+    def __init__(self, pid: int, gate: int) -> None:
+        self.pid = pid
+        self._gate = gate
+
+    def start(self) -> int:
+        """Let it go on; its pid."""
+        with contextlib.suppress(OSError):  # it ended already: its status says how
+            os.write(self._gate, b"g")
+        os.close(self._gate)
+        return self.pid
+
+    def cancel(self) -> None:
+        os.close(self._gate)  # it ends at once, without a word
+        _wait(self.pid)
+
+
+def _fork(target: list[str], start: _Start) -> int:
+    """Fork a generation running ``target``; its pid."""
     pid = os.fork()
     if pid == 0:
-        _run(target)
+        _run(target, start)
+    return pid
+
+
+def _fork_ahead(target: list[str], serving: int) -> _Ahead:
+    gate, opening = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(opening)
+        try:
+            start = _HeldStart(serving, gate)
+        except BaseException:  # no descriptor left: this child must not go on as the parent
+            traceback.print_exc()
+            os._exit(1)
+        _run(target, start)
+    os.close(gate)
+    return _Ahead(pid, opening)
+
+
+def _wait(pid: int) -> int:
+    """The wait status of the generation ``pid`` once it has ended."""
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
-            return status
+            return os.waitpid(pid, 0)[1]
         except InterruptedError:
             continue
 
 
-def _run(target: list[str]) -> NoReturn:
+def _drained(served: int) -> bool:
+    """Whether a generation wrote to the ``served`` pipe since the last call."""
+    written = False
+    with contextlib.suppress(BlockingIOError):
+        while os.read(served, 64):
+            written = True
+    return written
+
+
+def _run(target: list[str], start: _Start) -> NoReturn:
     """In the forked child: run the worker as ``python TARGET`` would, then exit."""
+    from sandbox.sdk import _stdio
+
+    _stdio.before_serving = start
     code: int | str | None = 0
     try:
         if target[0] == "-m":
@@ -110,6 +246,7 @@ def _run(target: list[str]) -> NoReturn:
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
+    start.before_exit()
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
