@@ -64,7 +64,7 @@ async def create_agent(
             stored = (await session.execute(_INSERT_AGENT, row)).mappings().one()
     except ForeignKeyViolation as error:
         raise NotFound("Company not found") from error
-    return records.Agent.model_validate(stored)
+    return records.Agent.model_validate(dict(stored))
 
 
 async def list_agents(

@@ -69,7 +69,7 @@ async def create_company(
         try:
             async with db.transaction() as session:
                 stored = (await session.execute(_INSERT_COMPANY, row)).mappings().one()
-            return records.Company.model_validate(stored)
+            return records.Company.model_validate(dict(stored))
         except UniqueViolation as error:
             if error.constraint != "companies_issue_prefix_idx":
                 raise
@@ -87,15 +87,28 @@ async def list_companies(db: Database) -> list[records.Company]:
     return [records.Company.model_validate(row) for row in rows]
 
 
+#: Built once, as the INSERT above.
+_SELECT_COMPANY = sa.select(tables.companies).where(tables.companies.c.id == sa.bindparam("id"))
+_COMPANY_EXISTS = sa.select(sa.literal(1)).where(tables.companies.c.id == sa.bindparam("id"))
+
+
 async def get_company(db: Database, company_id: Any) -> records.Company | None:
     """The company, or None when there is none with that id."""
     company = as_uuid(company_id)
     if company is None:
         return None
-    query = sa.select(tables.companies).where(tables.companies.c.id == company)
     async with db.read() as session:
-        row = (await session.execute(query)).mappings().first()
-    return None if row is None else records.Company.model_validate(row)
+        row = (await session.execute(_SELECT_COMPANY, {"id": company})).mappings().first()
+    return None if row is None else records.Company.model_validate(dict(row))
+
+
+async def company_exists(db: Database, company_id: Any) -> bool:
+    """Whether there is a company with that id (nothing else is read)."""
+    company = as_uuid(company_id)
+    if company is None:
+        return False
+    async with db.read() as session:
+        return (await session.execute(_COMPANY_EXISTS, {"id": company})).first() is not None
 
 
 async def find_company(db: Database, ref: str) -> records.Company | None:

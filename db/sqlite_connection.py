@@ -75,7 +75,7 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 
 def _log_failure(done: asyncio.Future[Any]) -> None:
     if not done.cancelled() and done.exception() is not None:
-        logger.error("a queued SQLite rollback failed", exc_info=done.exception())
+        logger.error("a queued SQLite call failed", exc_info=done.exception())
 
 
 async def _on_loop(call: Callable[[], T]) -> T:
@@ -227,18 +227,27 @@ class OneStepConnection:
         # A reader does not wait for its rollback: it is queued on the connection's thread, so
         # it runs before anything the connection's next user sends, and the read returns one
         # thread round trip sooner.
+        self._queue(sqlite3.Connection.rollback)
+
+    def _queue(self, function: Callable[[sqlite3.Connection], None]) -> None:
+        """Queue ``function(sqlite3_connection)`` on the connection's thread, not waiting for
+        it (a failure is logged)."""
         real = self._real
         done = asyncio.get_running_loop().create_future()
         done.add_done_callback(_log_failure)
-        real._tx.put_nowait((done, partial(sqlite3.Connection.rollback, real._conn)))
+        real._tx.put_nowait((done, partial(function, real._conn)))
 
     async def close(self) -> None:
-        """Close; on a file its park holds, end any transaction and keep it there instead."""
+        """Close; on a file its park holds, end any transaction and keep it there instead (a
+        reader's end is queued on its thread, ahead of whatever its next user sends)."""
         if self._park is not None:
             park, path, settings = self._park
             if park.holds(path):
                 self._pending_begin = None
-                await self.run(_end_transaction)
+                if self.on_loop:
+                    await self.run(_end_transaction)
+                else:
+                    self._queue(_end_transaction)
                 park.keep(path, settings, self)
                 return
         await self._real.close()

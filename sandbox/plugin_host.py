@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.capability_usage import UsageCounter
-from core.companies import get_company
+from core.companies import company_exists
 from core.errors import InvalidInput, NotFound
 from core.event_bus import EventBus, PluginEvent
 from core.manifest import (
@@ -945,7 +945,7 @@ class PluginHost:
             logger.exception("could not mark plugin %s as errored", plugin_id)
 
     async def _require_company(self, company_id: str) -> None:
-        if await get_company(self.db, company_id) is None:
+        if not await company_exists(self.db, company_id):
             raise NotFound("Company not found")
 
 
