@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,13 @@ async def databases(backend: str, tmp_path: Path) -> AsyncIterator[SandboxDataba
         await started.close()
 
 
+@pytest.fixture
+def spares() -> Iterator[SpareWorkers]:
+    kept = SpareWorkers()
+    yield kept
+    kept.close()  # again, after a test that closed it: nothing left to end
+
+
 def _plugin(directory: Path, key: str, worker: str) -> Path:
     root = create_plugin(key, "python", directory).root
     (root / "worker.py").write_text(textwrap.dedent(worker))
@@ -105,14 +112,10 @@ async def _test_after_test(
 
 
 async def test_what_a_worker_writes_while_imported_reaches_each_test(
-    databases: SandboxDatabases, tmp_path: Path
+    databases: SandboxDatabases, spares: SpareWorkers, tmp_path: Path
 ) -> None:
     package = _plugin(tmp_path / "plugins", "ahead.loud", LOUD_WORKER)
-    spares = SpareWorkers()
-    try:
-        seen = await _test_after_test(databases, spares, package)
-    finally:
-        spares.close()
+    seen = await _test_after_test(databases, spares, package)
     generations = [generation for generation, _, _ in seen]
     assert len(set(generations)) == ROUNDS  # a new process for every test
     assert len({process for _, process, _ in seen}) == 1  # forked by one process
@@ -122,30 +125,23 @@ async def test_what_a_worker_writes_while_imported_reaches_each_test(
 
 
 async def test_a_worker_without_run_worker_serves_every_test(
-    databases: SandboxDatabases, tmp_path: Path
+    databases: SandboxDatabases, spares: SpareWorkers, tmp_path: Path
 ) -> None:
     package = _plugin(tmp_path / "plugins", "ahead.raw", RAW_WORKER)
-    spares = SpareWorkers()
-    try:
-        seen = await _test_after_test(databases, spares, package)
-    finally:
-        spares.close()
+    seen = await _test_after_test(databases, spares, package)
     assert len({generation for generation, _, _ in seen}) == ROUNDS
     assert len({process for _, process, _ in seen}) == 1
 
 
 async def test_the_next_generation_waits_ahead_and_ends_with_the_session(
-    databases: SandboxDatabases, tmp_path: Path
+    databases: SandboxDatabases, spares: SpareWorkers, tmp_path: Path
 ) -> None:
     package = _plugin(tmp_path / "plugins", "ahead.closed", LOUD_WORKER)
-    spares = SpareWorkers()
-    try:
-        seen = await _test_after_test(databases, spares, package)
-        # The generations process, and the next test's generation forked from it ahead.
-        forked = await _until(lambda: len(_generations(seen[0][1])) == 2)
-        processes = _generations(seen[0][1])
-    finally:
-        spares.close()
+    seen = await _test_after_test(databases, spares, package)
+    # The generations process, and the next test's generation forked from it ahead.
+    forked = await _until(lambda: len(_generations(seen[0][1])) == 2)
+    processes = _generations(seen[0][1])
+    spares.close()
     assert forked
     assert await _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in processes))
 
