@@ -10,10 +10,12 @@ next test's worker.
 
 The host and this process agree on two lines (``sandbox.worker_generations`` is the host's end):
 
-- when a generation exited with code 0 (after ``shutdown``, or because stdin closed) and left no
+- when a generation exits with code 0 (after ``shutdown``, or because stdin closed) and leaves no
   process behind, ``END_OF_GENERATION`` goes to stderr, then to stdout; then one line is read
   from stdin: ``NEXT_GENERATION`` starts the next generation, anything else (or the end of
-  stdin) ends this process;
+  stdin) ends this process. A generation on its way out says so first (its pid, on a pipe of
+  this process): the line goes out while the kernel still tears the process down (about 2 ms
+  for a fork of this process), and it is reaped before the next one starts;
 - any other end of a generation (an error exit, a signal, a process left running, which is
   killed) ends this process the same way, so the host sees what a plain worker would show.
 
@@ -37,6 +39,7 @@ import ctypes
 import gc
 import os
 import runpy
+import select
 import shutil
 import signal
 import sys
@@ -50,6 +53,8 @@ END_OF_GENERATION = b'{"jsonrpc":"2.0","method":"sandbox/generation.ended"}\n'
 NEXT_GENERATION = b'{"jsonrpc":"2.0","method":"sandbox/generation.next"}\n'
 
 _PR_SET_CHILD_SUBREAPER = 36
+#: How a generation's pid is written to this process.
+_PID_BYTES = 4
 
 
 def main(target: list[str]) -> NoReturn:
@@ -59,22 +64,29 @@ def main(target: list[str]) -> NoReturn:
     _load_sdk()
     # Orphans of a generation become this process's children, so none goes unnoticed.
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    # A generation writes one byte here when it reaches run_worker.
+    # A generation writes a byte to ``serving`` when it reaches run_worker, and its pid to
+    # ``exiting`` just before it exits with code 0.
     served, serving = os.pipe()
     os.set_blocking(served, False)
+    ending, exiting = os.pipe()
     ahead: _Ahead | None = None
     while True:
-        pid = ahead.start() if ahead is not None else _fork(target, _Start(serving))
-        status = _wait(pid)
-        if _left_behind() or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            _end_like(status)
-        try:
-            for fd in (2, 1):
-                os.write(fd, END_OF_GENERATION)
-        except OSError:  # the host is gone
-            os._exit(0)
+        pid = ahead.start() if ahead is not None else _fork(target, _Start(serving, exiting))
+        if _exits_cleanly(pid, ending):
+            # The host hears of the end while the kernel still tears the process down.
+            if _kill_left_behind(exiting=pid):
+                _end_like(_wait(pid))
+            _announce_end()
+            status = _wait(pid)
+            if not _exited_ok(status):
+                _end_like(status)
+        else:
+            status = _wait(pid)
+            if _left_behind() or not _exited_ok(status):
+                _end_like(status)
+            _announce_end()
         _empty_private_folder()
-        ahead = _fork_ahead(target, serving) if _drained(served) else None
+        ahead = _fork_ahead(target, serving, exiting) if _drained(served) else None
         if _read_line(0) != NEXT_GENERATION:
             if ahead is not None:
                 ahead.cancel()
@@ -100,10 +112,11 @@ def _load_sdk() -> None:
 
 class _Start:
     """In a generation's process: what ``run_worker`` calls before it serves
-    (``sandbox.sdk._stdio.before_serving``)."""
+    (``sandbox.sdk._stdio.before_serving``), and what tells this process of a clean exit."""
 
-    def __init__(self, serving: int) -> None:
+    def __init__(self, serving: int, exiting: int) -> None:
         self._serving = serving
+        self._exiting = exiting
 
     def __call__(self) -> None:
         os.write(self._serving, b"s")
@@ -111,13 +124,17 @@ class _Start:
     def before_exit(self) -> None:
         """Called when the worker ends, whether it served or not."""
 
+    def exiting_cleanly(self) -> None:
+        """Called just before the process exits with code 0."""
+        os.write(self._exiting, os.getpid().to_bytes(_PID_BYTES, "little"))
+
 
 class _HeldStart(_Start):
     """In a generation forked ahead: the worker waits for ``NEXT_GENERATION`` (a byte on
     ``gate``), with nothing to read on stdin and stdout and stderr held in memory till then."""
 
-    def __init__(self, serving: int, gate: int) -> None:
-        super().__init__(serving)
+    def __init__(self, serving: int, exiting: int, gate: int) -> None:
+        super().__init__(serving, exiting)
         self._gate = gate
         self._waited = False
         self._real = [os.dup(fd) for fd in (0, 1, 2)]
@@ -191,19 +208,49 @@ def _fork(target: list[str], start: _Start) -> int:
     return pid
 
 
-def _fork_ahead(target: list[str], serving: int) -> _Ahead:
+def _fork_ahead(target: list[str], serving: int, exiting: int) -> _Ahead:
     gate, opening = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(opening)
         try:
-            start = _HeldStart(serving, gate)
+            start = _HeldStart(serving, exiting, gate)
         except BaseException:  # no descriptor left: this child must not go on as the parent
             traceback.print_exc()
             os._exit(1)
         _run(target, start)
     os.close(gate)
     return _Ahead(pid, opening)
+
+
+def _exits_cleanly(pid: int, ending: int) -> bool:
+    """Wait until the generation ``pid`` says it exits with code 0 (True: it may still be
+    exiting) or ends without saying so (False)."""
+    process = os.pidfd_open(pid)
+    try:
+        while True:
+            ready, _, _ = select.select([ending, process], [], [])
+            if ending in ready:
+                said = os.read(ending, _PID_BYTES)
+                if int.from_bytes(said, "little") == pid:  # not a process it forked
+                    return True
+            elif process in ready:
+                return False
+    finally:
+        os.close(process)
+
+
+def _exited_ok(status: int) -> bool:
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _announce_end() -> None:
+    """``END_OF_GENERATION`` to stderr, then stdout; this process ends if the host is gone."""
+    try:
+        for fd in (2, 1):
+            os.write(fd, END_OF_GENERATION)
+    except OSError:
+        os._exit(0)
 
 
 def _wait(pid: int) -> int:
@@ -250,6 +297,8 @@ def _run(target: list[str], start: _Start) -> NoReturn:
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
+    if not code:
+        start.exiting_cleanly()
     os._exit(code or 0)
 
 
@@ -257,11 +306,7 @@ def _left_behind() -> bool:
     """Whether the generation left processes running (they are killed) or we cannot tell."""
     _reap()
     try:
-        children = {
-            int(pid)
-            for task in Path("/proc/self/task").iterdir()
-            for pid in (task / "children").read_text().split()
-        }
+        children = _children("/proc/self/task")
     except OSError:
         return True
     for pid in children:
@@ -269,6 +314,33 @@ def _left_behind() -> bool:
             os.kill(pid, signal.SIGKILL)
     _reap()
     return bool(children)
+
+
+def _kill_left_behind(*, exiting: int) -> bool:
+    """Whether the generation ``exiting`` (exiting now, not reaped) left processes running, as
+    its children or already as ours (they are killed); True when we cannot tell."""
+    found = set()
+    # Its children first: while it exits they become ours, and then the second read finds
+    # them (what cannot be read of it any more is gone with it).
+    with contextlib.suppress(OSError):
+        found = _children(f"/proc/{exiting}/task")
+    try:
+        found |= _children("/proc/self/task") - {exiting}
+    except OSError:
+        return True
+    for pid in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return bool(found)
+
+
+def _children(tasks: str) -> set[int]:
+    """The children of every thread in ``tasks`` (a ``/proc/PID/task`` folder)."""
+    return {
+        int(pid)
+        for task in Path(tasks).iterdir()
+        for pid in (task / "children").read_text().split()
+    }
 
 
 def _reap() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.harness import PluginSandbox, SandboxDatabases
+from sandbox.protocol import RpcError
 from sandbox.scaffold import create_plugin
 from sandbox.spare_workers import SpareWorkers
 
@@ -37,6 +38,29 @@ async def setup(ctx):
         return {"pid": os.getpid()}
 
     ctx.actions.register("ping", ping)
+
+
+plugin = define_plugin(setup=setup)
+
+if __name__ == "__main__":
+    run_worker(plugin)
+"""
+
+CRASHING_WORKER = """
+import os
+
+from sandbox.sdk import define_plugin, run_worker
+
+
+async def setup(ctx):
+    async def ping(params, context):
+        return {"pid": os.getpid()}
+
+    async def crash(params, context):
+        os._exit(3)
+
+    ctx.actions.register("ping", ping)
+    ctx.actions.register("crash", crash)
 
 
 plugin = define_plugin(setup=setup)
@@ -131,6 +155,27 @@ async def test_a_worker_without_run_worker_serves_every_test(
     seen = await _test_after_test(databases, spares, package)
     assert len({generation for generation, _, _ in seen}) == ROUNDS
     assert len({process for _, process, _ in seen}) == 1
+
+
+async def test_a_generation_that_crashes_ends_its_process(
+    databases: SandboxDatabases, spares: SpareWorkers, tmp_path: Path
+) -> None:
+    package = _plugin(tmp_path / "plugins", "ahead.crashing", CRASHING_WORKER)
+    processes = []
+    for crash in (True, False):
+        async with databases.database() as db:
+            sandbox = PluginSandbox(db, spare_workers=spares, templates=databases.plugin_templates)
+            try:
+                plugin = await sandbox.install(package)
+                company = await sandbox.add_company("Acme")
+                await plugin.perform_action("ping", {}, company=company)
+                processes.append(sandbox.host.active(plugin.key).worker.pid)
+                if crash:
+                    with pytest.raises(RpcError):
+                        await plugin.perform_action("crash", {}, company=company)
+            finally:
+                await sandbox.close(discard=True)
+    assert processes[0] != processes[1]
 
 
 async def test_the_next_generation_waits_ahead_and_ends_with_the_session(
