@@ -210,11 +210,11 @@ class TemplateClones:
 
     ``derive`` makes further templates from the migrated one (the migrated one changed by a
     function, once); ``replace`` turns a copy nobody has connected to yet into a copy of such a
-    template (SQLite: the file copied over it; PostgreSQL: a copy made ahead renamed into its
-    place), so a test's first step can start from a state prepared once per session. The copy
-    of the migrated template it takes the place of goes back, unchanged (nobody connected to
-    it), to be handed out by a later ``database()``: a test that starts by installing a plugin
-    makes one copy, of its plugin's template.
+    template (SQLite: the slot's link pointed at a copy of it; PostgreSQL: a copy made ahead
+    renamed into its place), so a test's first step can start from a state prepared once per
+    session. The copy of the migrated template it takes the place of goes back, unchanged
+    (nobody connected to it), to be handed out by a later ``database()``: a test that starts by
+    installing a plugin uses one copy, of its plugin's template.
 
     Args:
         directory: where SQLite files go (the template and the copies).
