@@ -649,17 +649,24 @@ class PluginHost:
         queued = await trigger_job(
             self.db, active.record.id, job_key, now=datetime.now(UTC), trigger=trigger
         )
-        run = await start_run(self.db, queued.id, now=datetime.now(UTC))
-        job = {"jobKey": job_key, "runId": run.id, "trigger": trigger, "scheduledAt": _now_iso()}
+        # From here on the run exists, so whatever happens (a cancel while it is being started
+        # included) it is ended rather than left ``running``.
         try:
+            await start_run(self.db, queued.id, now=datetime.now(UTC))
+            job = {
+                "jobKey": job_key,
+                "runId": queued.id,
+                "trigger": trigger,
+                "scheduledAt": _now_iso(),
+            }
             timeout = JOB_TIMEOUT.total_seconds()
             await active.worker.call("runJob", {"job": job}, timeout=timeout)
         except BaseException as error:
             await finish_run(
-                self.db, run.id, now=datetime.now(UTC), status="failed", error=_describe(error)
+                self.db, queued.id, now=datetime.now(UTC), status="failed", error=_describe(error)
             )
             raise
-        return await finish_run(self.db, run.id, now=datetime.now(UTC), status="succeeded")
+        return await finish_run(self.db, queued.id, now=datetime.now(UTC), status="succeeded")
 
     async def api_request(
         self, ref: str, request: ApiRequest, caller: ApiCaller | None = None
