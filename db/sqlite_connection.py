@@ -164,6 +164,8 @@ class OneStepConnection:
         # A reader's BEGIN waits for the transaction's first statement, so the two take one
         # trip to the thread; a transaction that runs nothing never opens.
         self._pending_begin: str | None = None
+        #: The SQL functions registered through ``create_function``, by name and arity.
+        self._functions: set[tuple[str, int]] = set()
 
     def defer_begin(self, statement: str) -> None:
         """Open the transaction with ``statement`` (``BEGIN ...``) together with its first
@@ -207,6 +209,20 @@ class OneStepConnection:
                     raise
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+
+    async def create_function(
+        self, name: str, arity: int, function: Callable[..., Any], **options: Any
+    ) -> None:
+        """Register a SQL function, once per name and arity in the connection's life.
+
+        SQLAlchemy registers its ``regexp`` and ``floor`` again each time a kept connection
+        is handed out, and every registration makes SQLite drop the connection's prepared
+        statements: each statement of the next test would be compiled again.
+        """
+        if (name, arity) in self._functions:
+            return
+        await self._real.create_function(name, arity, function, **options)
+        self._functions.add((name, arity))
 
     def cursor(self) -> _CursorOpening:
         return _CursorOpening(OneStepCursor(self))
@@ -278,6 +294,10 @@ class _CursorOpening:
         await self._cursor.close()
 
 
+#: Links followed from a parked file's name before giving the walk to ``os.path.realpath``.
+_MAX_LINKS = 8
+
+
 class ConnectionPark:
     """Connections kept open between uses of the SQLite files registered here.
 
@@ -288,6 +308,25 @@ class ConnectionPark:
 
     def __init__(self) -> None:
         self._files: dict[str, dict[Hashable, list[OneStepConnection]]] = {}
+        self._real_directories: dict[str, str] = {}
+
+    def real_path(self, database: str) -> str:
+        """``database``'s real path, following its links; the directories on the way are
+        resolved once per park (they are the caller's folders, which do not move while it
+        is open), so a connect costs a ``readlink`` or two, not a walk of the whole path."""
+        path = os.path.abspath(database)
+        for _ in range(_MAX_LINKS):
+            directory, name = os.path.split(path)
+            real = self._real_directories.get(directory)
+            if real is None:
+                real = self._real_directories[directory] = os.path.realpath(directory)
+            path = os.path.join(real, name)
+            try:
+                target = os.readlink(path)
+            except OSError:  # not a link
+                return path
+            path = os.path.join(real, target)
+        return os.path.realpath(database)
 
     def register(self, path: str | os.PathLike[str]) -> None:
         """Keep the connections of ``path`` from now on."""
@@ -328,7 +367,7 @@ async def connect(
     """
     parked = None
     if park is not None:
-        path = os.path.realpath(database)
+        path = park.real_path(database)
         parked = (park, path, (on_loop, settings))
         kept = park.take(path, (on_loop, settings))
         if kept is not None:

@@ -339,6 +339,10 @@ class TemplateClones:
         )
         self._template.copies.appendleft((unused, _ready()))
 
+    async def settle(self) -> None:
+        """Wait until the SQLite copies given back have their rows back (``WarmCopies``)."""
+        await self._warm.settle()
+
     async def close(self) -> None:
         """Drop every copy and the templates (the server is the caller's)."""
         for slot in self._slots:

@@ -15,6 +15,8 @@ wait at a time; the oldest goes first.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shutil
 import sqlite3
 import uuid
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from db.sqlite_connection import ConnectionPark
+
+logger = logging.getLogger(__name__)
 
 #: Copies kept open while no database is handed out of them (four connections each).
 IDLE_COPIES = 4
@@ -156,6 +160,7 @@ class WarmCopies:
         self.directory = directory
         self.park = ConnectionPark()
         self._idle: deque[WarmCopy] = deque()
+        self._restoring: set[asyncio.Task[None]] = set()
         self._rows: dict[Path, _Rows | None] = {}
 
     def take(self, template: Path) -> WarmCopy:
@@ -175,21 +180,45 @@ class WarmCopies:
     async def give_back(self, copy: WarmCopy, *, reusable: bool) -> None:
         """Take ``copy`` back (its connections closed or kept in the park by now): it waits
         for the next ``take`` of its template with the template's rows, or is deleted when
-        not ``reusable`` or its rows cannot be put back."""
+        not ``reusable`` or its rows cannot be put back.
+
+        The rows are put back on a thread, in the background (``settle`` waits for that): the
+        caller's next database is another copy meanwhile, and SQLite lets go of the
+        interpreter while it writes, so the two overlap.
+        """
         rows = self._rows[copy.template]
-        if reusable and rows is not None and copy.restore(rows):
-            self._idle.append(copy)
-            while len(self._idle) > IDLE_COPIES:
-                await self._delete(self._idle.popleft())
-        else:
+        if not reusable or rows is None:
             await self._delete(copy)
+            return
+        restoring = asyncio.create_task(self._restore(copy, rows))
+        self._restoring.add(restoring)
+        restoring.add_done_callback(self._restoring.discard)
+
+    async def settle(self) -> None:
+        """Wait until every copy given back is waiting again (or deleted)."""
+        while self._restoring:
+            await asyncio.wait(set(self._restoring))
+
+    async def _restore(self, copy: WarmCopy, rows: _Rows) -> None:
+        try:
+            restored = await asyncio.to_thread(copy.restore, rows)
+        except sqlite3.Error as error:
+            logger.warning("deleting %s: its rows could not be put back: %s", copy.path, error)
+            restored = False
+        if not restored:
+            await self._delete(copy)
+            return
+        self._idle.append(copy)
+        while len(self._idle) > IDLE_COPIES:
+            await self._delete(self._idle.popleft())
 
     def give_back_unused(self, copy: WarmCopy) -> None:
         """Take back a copy nobody connected to since ``take``."""
         self._idle.appendleft(copy)
 
     async def close(self) -> None:
-        """Delete every waiting copy."""
+        """Delete every waiting copy (once those given back are restored)."""
+        await self.settle()
         while self._idle:
             await self._delete(self._idle.popleft())
 

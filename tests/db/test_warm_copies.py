@@ -8,11 +8,13 @@ import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from db import Database, tables
+from db.plugin_sql.guard import Guard
 from db.sqlite_connection import OneStepConnection
 from db.templates import TemplateClones
 from db.warm_copies import IDLE_COPIES, WarmCopies
@@ -59,9 +61,34 @@ async def test_the_next_database_is_the_same_file_and_connection_with_the_rows_p
     async with clones.database() as db:
         await add_company(db, name="First")
         first_file, first_reader = _file(db), await _reader(db)
+    await clones.settle()  # its rows are put back in the background
     async with clones.database() as db:
         assert (_file(db), await _reader(db)) == (first_file, first_reader)
         assert await _names(db) == []
+
+
+async def test_a_kept_connection_keeps_its_compiled_statements(
+    clones: TemplateClones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLAlchemy registers its SQL functions on every connection it is handed; on a kept
+    connection that is skipped, since each registration makes SQLite drop the compiled
+    statements (compiling calls the guard's authorizer: counted here)."""
+    authorized: list[int] = []
+    authorize = Guard.authorize
+
+    def counted(self: Guard, action: int, *args: Any) -> int:
+        authorized.append(action)
+        return authorize(self, action, *args)
+
+    monkeypatch.setattr(Guard, "authorize", counted)
+    compiled = []
+    for name in ("First", "Second"):
+        async with clones.database() as db:
+            authorized.clear()
+            await add_company(db, name=name)
+            compiled.append(sqlite3.SQLITE_INSERT in authorized)
+        await clones.settle()
+    assert compiled == [True, False]
 
 
 async def test_a_derived_template_gets_its_own_rows_back(clones: TemplateClones) -> None:
@@ -83,6 +110,7 @@ async def test_a_copy_whose_schema_changed_is_deleted(clones: TemplateClones) ->
         async with db.transaction() as session:
             await session.execute(sa.text("CREATE TABLE left_behind (id INTEGER)"))
         changed = _file(db)
+    await clones.settle()
     assert not changed.exists()
     async with clones.database() as db:
         assert _file(db) != changed
@@ -114,6 +142,7 @@ async def test_at_most_a_few_copies_wait(clones: TemplateClones, tmp_path: Path)
         async with clones.database() as db:
             await clones.replace(db, template)
             await _reader(db)
+    await clones.settle()
     assert len(_copies(tmp_path)) == IDLE_COPIES
 
 
@@ -171,6 +200,7 @@ async def test_the_template_rows_come_back_exactly(tmp_path: Path) -> None:
         used.execute("INSERT INTO counted DEFAULT VALUES")
     used.close()
     await copies.give_back(copy, reusable=True)
+    await copies.settle()
     again = copies.take(template)
     assert again is copy
     with sqlite3.connect(again.path) as check:
