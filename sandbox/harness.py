@@ -53,6 +53,7 @@ from core.issues import (
     update_issue,
 )
 from core.memberships import PrincipalType, add_membership
+from core.plugin_database import PluginSqlSettings, StatementCache
 from core.plugin_logs import list_logs
 from core.plugin_state import StateKey, get_state
 from core.read_models.pages import MAX_PAGE_ROWS, Page
@@ -97,6 +98,11 @@ class SandboxDatabases:
         self._clones: templates.TemplateClones | None = None
         #: Plugins installed once into templates of their own (``sandbox.plugin_templates``).
         self.plugin_templates: PluginTemplates | None = None
+        #: Plugin SQL checked and rewritten once for the session's sandboxes: a pure function
+        #: of the text, the namespace and (SQLite) the namespace's tables, so a test sees
+        #: exactly what a fresh host would.
+        settings = PluginSqlSettings.from_env()
+        self.statements = StatementCache(settings.cache_size, max_bytes=settings.cache_bytes)
 
     async def start(self) -> None:
         """Migrate the template (and start PostgreSQL when needed)."""
@@ -266,6 +272,8 @@ class PluginSandbox:
         templates: installed-plugin templates of ``db``'s ``SandboxDatabases``; with
             ``spare_workers``, installing a package as the first use of ``db`` copies its
             template instead (``sandbox.plugin_templates``).
+        statements: plugin SQL checked once for every sandbox that shares it (``statements`` of
+            ``db``'s ``SandboxDatabases``).
     """
 
     def __init__(
@@ -276,10 +284,15 @@ class PluginSandbox:
         timings: WorkerTimings | None = None,
         spare_workers: SpareWorkers | None = None,
         templates: PluginTemplates | None = None,
+        statements: StatementCache | None = None,
     ) -> None:
         self.db = db
         self.host = PluginHost(
-            db, python_workers=python_workers, timings=timings, spare_workers=spare_workers
+            db,
+            python_workers=python_workers,
+            timings=timings,
+            spare_workers=spare_workers,
+            statements=statements,
         )
         self._spare_workers = spare_workers
         self._templates = templates

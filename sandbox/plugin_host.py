@@ -46,7 +46,7 @@ from core.manifest import (
     validate_manifest,
 )
 from core.plugin_config import get_config, save_config, validate_config
-from core.plugin_database import PluginAccess, PluginDatabase
+from core.plugin_database import PluginAccess, PluginDatabase, StatementCache
 from core.plugin_jobs import (
     JOB_TIMEOUT,
     JobRunRecord,
@@ -209,6 +209,8 @@ class PluginHost:
         kernel: what the kernel offers (probed on the first contained start by default).
         spare_workers: start workers in processes kept between hosts (``sandbox.spare_workers``;
             new plugins then get ``stable_plugin_id`` ids).
+        statements: plugin SQL checked and rewritten once for every host of the process that
+            shares it (``PluginDatabase``); by default the host keeps its own.
     """
 
     def __init__(
@@ -222,6 +224,7 @@ class PluginHost:
         containment: ContainmentSettings | None = None,
         kernel: KernelSupport | None = None,
         spare_workers: SpareWorkers | None = None,
+        statements: StatementCache | None = None,
     ) -> None:
         self.db = db
         self.containment = containment or ContainmentSettings.from_env()
@@ -229,7 +232,7 @@ class PluginHost:
         self.spare_workers = spare_workers
         self._notified_unsupported = False
         self.bus = bus or EventBus()
-        self.plugin_db = PluginDatabase(db)
+        self.plugin_db = PluginDatabase(db, statements=statements)
         self.logs = LogBuffer(db, flush_interval=log_flush_interval)
         self.usage = UsageCounter(db, flush_interval=log_flush_interval)
         self.python_workers = python_workers

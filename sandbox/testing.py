@@ -182,6 +182,7 @@ async def plugin_sandbox(
             timings=_timings(request),
             spare_workers=sandbox_spare_workers,
             templates=sandbox_databases.plugin_templates,
+            statements=sandbox_databases.statements,
         )
         try:
             yield sandbox

@@ -13,6 +13,7 @@ tree (``policy``); PostgreSQL runs the plugin's text, SQLite a rewrite of the sa
     await plugin_db.execute(access, "INSERT INTO ...", [...])  # {"rowCount": 1}
 """
 
+from core.plugin_database.cache import StatementCache
 from core.plugin_database.declaration import (
     PluginDatabaseDeclaration,
     missing_capability_messages,
@@ -43,6 +44,7 @@ __all__ = [
     "PluginSqlSettings",
     "PluginSqlUnsupported",
     "PluginSqlViolation",
+    "StatementCache",
     "check_migration",
     "check_runtime",
     "derive_namespace",

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from core.plugin_database.kinds import Catalog
 from core.plugin_database.policy import CheckedStatement, Mode, check_runtime
 from core.plugin_database.rewrite import Compiled
 
@@ -15,6 +16,19 @@ from core.plugin_database.rewrite import Compiled
 PARSED_BYTES_PER_CHARACTER = 48
 
 CacheKey = tuple[Mode, str, str, frozenset[str]]
+
+#: The number of each catalog content seen in this process (see ``catalog_version``).
+_catalog_versions: dict[object, int] = {}
+
+
+def catalog_version(catalog: Catalog) -> int:
+    """The number of ``catalog``'s content in this process, from 1 (0 stands for no catalog).
+
+    Equal contents get equal numbers in every ``PluginDatabase``, so a rewrite cached under a
+    number is right for any database whose namespace has that content, and a ``StatementCache``
+    can be shared by the hosts of one process (the test fixture's, one per test).
+    """
+    return _catalog_versions.setdefault(catalog.content(), len(_catalog_versions) + 1)
 
 
 @dataclass
@@ -124,4 +138,10 @@ class StatementCache:
         self._bytes = 0
 
 
-__all__ = ["PARSED_BYTES_PER_CHARACTER", "CacheKey", "CachedStatement", "StatementCache"]
+__all__ = [
+    "PARSED_BYTES_PER_CHARACTER",
+    "CacheKey",
+    "CachedStatement",
+    "StatementCache",
+    "catalog_version",
+]

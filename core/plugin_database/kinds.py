@@ -201,6 +201,10 @@ class Catalog:
         }
         return cls(namespace, tables)
 
+    def content(self) -> tuple[str, tuple[tuple[str, tuple[Column, ...]], ...]]:
+        """What the catalog says, as a hashable value: equal for equal catalogs."""
+        return self.namespace, tuple(sorted(self.namespace_tables.items()))
+
     def columns(self, schema: str | None, table: str) -> tuple[Column, ...] | None:
         """The columns of ``schema.table``, or None when the table is unknown."""
         if schema == self.namespace:

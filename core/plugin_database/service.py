@@ -22,7 +22,6 @@ No plugin delays the host beyond the limits of ``PluginSqlSettings``:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import time
 import uuid
@@ -36,7 +35,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from core.errors import HostError
-from core.plugin_database.cache import CachedStatement, StatementCache
+from core.plugin_database.cache import CachedStatement, StatementCache, catalog_version
 from core.plugin_database.errors import PluginSqlInvalid, PluginSqlLimitExceeded
 from core.plugin_database.kinds import Catalog
 from core.plugin_database.migrations import (
@@ -170,18 +169,27 @@ class _WriterBudget:
 class PluginDatabase:
     """Plugin database namespaces on one database (SQLite or PostgreSQL)."""
 
-    def __init__(self, db: Database, *, settings: PluginSqlSettings | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        settings: PluginSqlSettings | None = None,
+        statements: StatementCache | None = None,
+    ) -> None:
+        """``statements``: a cache shared with other ``PluginDatabase`` objects of the process
+        (on the same dialect); by default one of its own, sized by ``settings``."""
         self.db = db
         self.settings = settings or PluginSqlSettings.from_env()
         self.backend = plugin_sql_backend(db.dialect)
         self.connections = db.plugin_connections(
             size=self.settings.connections, wait_ms=self.settings.connection_wait_ms
         )
-        self.statements = StatementCache(
-            self.settings.cache_size, max_bytes=self.settings.cache_bytes
-        )
+        if statements is None:
+            statements = StatementCache(
+                self.settings.cache_size, max_bytes=self.settings.cache_bytes
+            )
+        self.statements = statements
         self._catalogs: dict[str, tuple[int, Catalog]] = {}
-        self._versions = itertools.count()
         # One thread: however many plugins send long texts, one check at a time competes
         # with the event loop for the interpreter.
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plugin-sql-check")
@@ -551,7 +559,8 @@ class PluginDatabase:
         cached = self._catalogs.get(namespace)
         if cached is None:
             declared = await self.backend.namespace_columns(unit.session, namespace)
-            cached = (next(self._versions), Catalog.from_declared(namespace, declared))
+            catalog = Catalog.from_declared(namespace, declared)
+            cached = (catalog_version(catalog), catalog)
             self._catalogs[namespace] = cached
         return cached
 

@@ -82,7 +82,12 @@ async def _author_test(
     marks = [time.perf_counter()]
     async with databases.database() as db:
         marks.append(time.perf_counter())
-        sandbox = PluginSandbox(db, spare_workers=spares, templates=databases.plugin_templates)
+        sandbox = PluginSandbox(
+            db,
+            spare_workers=spares,
+            templates=databases.plugin_templates,
+            statements=databases.statements,
+        )
         try:
             plugin = await sandbox.install(package)
             marks.append(time.perf_counter())

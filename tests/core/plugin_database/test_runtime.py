@@ -19,6 +19,7 @@ from core.plugin_database import (
     PluginSqlSettings,
     PluginSqlUnsupported,
     PluginSqlViolation,
+    StatementCache,
 )
 from db import Database
 from tests.fixtures.plugin_database import install_plugin, manifest, write_package
@@ -41,11 +42,14 @@ FOREVER = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELEC
 
 
 async def _plugin(
-    db: Database, tmp_path: Path, settings: PluginSqlSettings | None = None
+    db: Database,
+    tmp_path: Path,
+    settings: PluginSqlSettings | None = None,
+    statements: StatementCache | None = None,
 ) -> tuple[PluginDatabase, PluginAccess]:
     plugin_manifest = manifest()
     plugin_id = await install_plugin(db, plugin_manifest)
-    plugin_db = PluginDatabase(db, settings=settings or PluginSqlSettings())
+    plugin_db = PluginDatabase(db, settings=settings or PluginSqlSettings(), statements=statements)
     await plugin_db.apply_migrations(
         plugin_id, plugin_manifest, write_package(tmp_path, {"001_items.sql": SCHEMA})
     )
@@ -288,6 +292,29 @@ async def test_new_columns_are_seen_after_a_later_migration(db: Database, tmp_pa
 
     rows = await plugin_db.query(access, f"SELECT name, flagged FROM {NS}.items")
     assert rows == [{"name": "a", "flagged": True}]
+
+
+async def test_hosts_sharing_a_statement_cache_each_see_their_own_tables(
+    db: Database, tmp_path: Path
+) -> None:
+    """A cache shared by the hosts of one process (the test fixture's) keeps one entry per
+    text; its rewrite is redone for a namespace whose tables differ."""
+    shared = StatementCache(16)
+    first, access = await _plugin(db, tmp_path, statements=shared)
+    await first.execute(access, INSERT, [str(uuid.uuid4()), "a", 2])
+    everything = f"SELECT * FROM {NS}.items"
+    assert "flagged" not in (await first.query(access, everything))[0]
+
+    write_package(
+        tmp_path,
+        {"002_flag.sql": f"ALTER TABLE {NS}.items ADD COLUMN flagged boolean DEFAULT true;"},
+    )
+    second = PluginDatabase(db, settings=PluginSqlSettings(), statements=shared)
+    await second.apply_migrations(access.plugin_id, manifest(), tmp_path)
+
+    (row,) = await second.query(access, everything)
+    assert (row["name"], row["flagged"]) == ("a", True)
+    assert first.statements is second.statements and len(shared) == 2  # INSERT, SELECT
 
 
 async def test_execute_reports_affected_rows(db: Database, tmp_path: Path) -> None:
