@@ -332,6 +332,10 @@ class ConnectionPark:
         """Keep the connections of ``path`` from now on."""
         self._files.setdefault(os.path.realpath(path), {})
 
+    def keeps_any(self, database: str) -> bool:
+        """Whether a connection to ``database`` (any name of the file) waits here."""
+        return any(self._files.get(self.real_path(database), {}).values())
+
     def holds(self, path: str) -> bool:
         return path in self._files
 

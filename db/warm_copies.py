@@ -50,15 +50,23 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: Tables named in one statement of ``_Rows.probes`` (SQLite allows 500 terms in a compound
+#: SELECT).
+_PROBED_PER_STATEMENT = 250
+
+
 @dataclass(frozen=True)
 class _Rows:
     """A template's rows, as a copy gets them back."""
 
     schema_version: int
-    #: ``DELETE FROM`` each table.
-    deletes: tuple[str, ...]
-    #: ``INSERT`` and the rows, for each table that has rows (and one ``DELETE`` without).
-    inserts: tuple[tuple[str, list[tuple[Any, ...]]], ...]
+    #: Statements naming the tables that have rows now.
+    probes: tuple[str, ...]
+    #: ``DELETE FROM`` by table.
+    deletes: dict[str, str]
+    #: The template's rows by table: the table, its ``INSERT`` and the rows, for each table
+    #: that has rows (and ``sqlite_sequence``, with or without, last).
+    inserts: tuple[tuple[str, str, list[tuple[Any, ...]]], ...]
 
 
 def _read_rows(template: Path) -> _Rows | None:
@@ -83,17 +91,27 @@ def _read_rows(template: Path) -> _Rows | None:
             ]
             listed = ", ".join(columns)
             rows = connection.execute(f"SELECT {listed} FROM {_quoted(table)}").fetchall()
-            if table == _SEQUENCES:
-                inserts.append((f"DELETE FROM {_SEQUENCES}", []))
-            if rows:
+            if rows or table == _SEQUENCES:
                 placeholders = ", ".join("?" * len(columns))
                 insert = f"INSERT INTO {_quoted(table)} ({listed}) VALUES ({placeholders})"
-                inserts.append((insert, rows))
+                inserts.append((table, insert, rows))
         (version,) = connection.execute("PRAGMA schema_version").fetchone()
     finally:
         connection.close()
-    deletes = tuple(f"DELETE FROM {_quoted(table)}" for table in tables)
-    return _Rows(version, deletes, tuple(inserts))
+    probed = [table for table in tables if table != _SEQUENCES]
+    probes = tuple(
+        " UNION ALL ".join(
+            f"SELECT {_literal(table)} WHERE EXISTS (SELECT 1 FROM {_quoted(table)})"
+            for table in probed[start : start + _PROBED_PER_STATEMENT]
+        )
+        for start in range(0, len(probed), _PROBED_PER_STATEMENT)
+    )
+    deletes = {table: f"DELETE FROM {_quoted(table)}" for table in tables}
+    return _Rows(version, probes, deletes, tuple(inserts))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_virtual(kind: str, sql: str | None) -> bool:
@@ -125,16 +143,21 @@ class WarmCopy:
         if schema_version != rows.schema_version:
             return False
         # Foreign keys are off on this connection: no cascade runs and no order is needed;
-        # the end state is the template's, whose keys hold.
+        # the end state is the template's, whose keys hold. Only the tables that have rows
+        # now or had some in the template are emptied: emptying an empty table still writes
+        # its pages, which every other connection to the copy would then read again.
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for delete in rows.deletes:
-                connection.execute(delete)
-            for insert, values in rows.inserts:
+            emptied = {table for probe in rows.probes for (table,) in connection.execute(probe)}
+            emptied.update(table for table, _, _ in rows.inserts)
+            emptied.discard(_SEQUENCES)  # emptied after the other tables are filled
+            for table in emptied:
+                connection.execute(rows.deletes[table])
+            for table, insert, values in rows.inserts:
+                if table == _SEQUENCES:
+                    connection.execute(rows.deletes[table])
                 if values:
                     connection.executemany(insert, values)
-                else:
-                    connection.execute(insert)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -202,8 +225,8 @@ class WarmCopies:
     async def _restore(self, copy: WarmCopy, rows: _Rows) -> None:
         try:
             restored = await asyncio.to_thread(copy.restore, rows)
-        except sqlite3.Error as error:
-            logger.warning("deleting %s: its rows could not be put back: %s", copy.path, error)
+        except Exception:
+            logger.exception("deleting %s: its rows could not be put back", copy.path)
             restored = False
         if not restored:
             await self._delete(copy)

@@ -91,6 +91,22 @@ async def test_a_kept_connection_keeps_its_compiled_statements(
     assert compiled == [True, False]
 
 
+async def test_connecting_ahead_leaves_kept_connections_where_they_are(
+    clones: TemplateClones,
+) -> None:
+    """``connect_ahead`` opens nothing on a copy whose connections wait in the park: they
+    are open already, and are taken when the first statements need them."""
+    async with clones.database() as db:
+        await add_company(db, name="First")
+        reader = await _reader(db)
+    await clones.settle()
+    async with clones.database() as db:
+        pooled = db.engine.sync_engine.pool
+        await db.connect_ahead()
+        assert pooled.checkedin() == 0  # type: ignore[attr-defined]
+        assert await _reader(db) is reader
+
+
 async def test_a_derived_template_gets_its_own_rows_back(clones: TemplateClones) -> None:
     async def install(db: Database) -> None:
         await add_company(db, name="Installed")
@@ -208,4 +224,30 @@ async def test_the_template_rows_come_back_exactly(tmp_path: Path) -> None:
         assert check.execute("SELECT id FROM counted").fetchall() == [(1,)]
         assert check.execute("SELECT seq FROM sqlite_sequence").fetchall() == [(1,)]
     check.close()
+    await copies.close()
+
+
+async def test_only_tables_with_rows_are_emptied_however_many_there_are(tmp_path: Path) -> None:
+    """The tables that have rows are found in statements of a few hundred tables each; a row
+    in the last table of the last statement is found too."""
+    template = tmp_path / "template.db"
+    names = [f"t{number:03}" for number in range(600)]
+    with sqlite3.connect(template) as connection:
+        for name in names:
+            connection.execute(f"CREATE TABLE {name} (n INTEGER)")
+    connection.close()
+    copies = WarmCopies(tmp_path)
+    copy = copies.take(template)
+    with sqlite3.connect(copy.path) as used:
+        used.execute(f"INSERT INTO {names[-1]} VALUES (1)")
+        used.execute(f"INSERT INTO {names[0]} VALUES (1)")
+    used.close()
+    await copies.give_back(copy, reusable=True)
+    await copies.settle()
+    again = copies.take(template)
+    assert again is copy
+    with sqlite3.connect(again.path) as check:
+        counts = [check.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in names]
+    check.close()
+    assert sum(counts) == 0
     await copies.close()
