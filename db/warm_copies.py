@@ -16,6 +16,7 @@ wait at a time; the oldest goes first.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import shutil
 import sqlite3
@@ -183,11 +184,18 @@ class WarmCopies:
         self.directory = directory
         self.park = ConnectionPark()
         self._idle: deque[WarmCopy] = deque()
-        self._restoring: set[asyncio.Task[None]] = set()
+        #: Copies whose rows are being put back, by the restore's future (see ``give_back``).
+        self._restoring: dict[concurrent.futures.Future[bool], WarmCopy] = {}
+        #: Copies to delete at the next chance to wait (a failed restore, too many idle).
+        self._doomed: list[WarmCopy] = []
+        self._restorer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="warm-copy-restore"
+        )
         self._rows: dict[Path, _Rows | None] = {}
 
     def take(self, template: Path) -> WarmCopy:
         """A copy of ``template`` nobody uses: a waiting one, or a new one."""
+        self._collect()
         for copy in self._idle:
             if copy.template == template:
                 self._idle.remove(copy)
@@ -205,35 +213,25 @@ class WarmCopies:
         for the next ``take`` of its template with the template's rows, or is deleted when
         not ``reusable`` or its rows cannot be put back.
 
-        The rows are put back on a thread, in the background (``settle`` waits for that): the
-        caller's next database is another copy meanwhile, and SQLite lets go of the
-        interpreter while it writes, so the two overlap.
+        The rows are put back on a thread of this object's, in the background (``settle``
+        waits for that): the caller's next database is another copy meanwhile, and SQLite
+        lets go of the interpreter while it writes, so the two overlap. No event loop is
+        involved, so the restore outlives the caller's loop (pytest closes one per test).
         """
+        self._collect()
+        await self._delete_doomed()
         rows = self._rows[copy.template]
         if not reusable or rows is None:
             await self._delete(copy)
             return
-        restoring = asyncio.create_task(self._restore(copy, rows))
-        self._restoring.add(restoring)
-        restoring.add_done_callback(self._restoring.discard)
+        self._restoring[self._restorer.submit(copy.restore, rows)] = copy
 
     async def settle(self) -> None:
         """Wait until every copy given back is waiting again (or deleted)."""
-        while self._restoring:
-            await asyncio.wait(set(self._restoring))
-
-    async def _restore(self, copy: WarmCopy, rows: _Rows) -> None:
-        try:
-            restored = await asyncio.to_thread(copy.restore, rows)
-        except Exception:
-            logger.exception("deleting %s: its rows could not be put back", copy.path)
-            restored = False
-        if not restored:
-            await self._delete(copy)
-            return
-        self._idle.append(copy)
-        while len(self._idle) > IDLE_COPIES:
-            await self._delete(self._idle.popleft())
+        restores = [asyncio.wrap_future(restore) for restore in self._restoring]
+        await asyncio.gather(*restores, return_exceptions=True)  # _collect reports failures
+        self._collect()
+        await self._delete_doomed()
 
     def give_back_unused(self, copy: WarmCopy) -> None:
         """Take back a copy nobody connected to since ``take``."""
@@ -244,6 +242,27 @@ class WarmCopies:
         await self.settle()
         while self._idle:
             await self._delete(self._idle.popleft())
+        self._restorer.shutdown()
+
+    def _collect(self) -> None:
+        """Move each copy whose restore ended to the waiting ones, or to those to delete."""
+        for restore, copy in list(self._restoring.items()):
+            if not restore.done():
+                continue
+            del self._restoring[restore]
+            error = restore.exception()
+            if error is None and restore.result():
+                self._idle.append(copy)
+                continue
+            if error is not None:
+                logger.error("deleting %s: its rows could not be put back: %r", copy.path, error)
+            self._doomed.append(copy)
+        while len(self._idle) > IDLE_COPIES:
+            self._doomed.append(self._idle.popleft())
+
+    async def _delete_doomed(self) -> None:
+        while self._doomed:
+            await self._delete(self._doomed.pop())
 
     async def _delete(self, copy: WarmCopy) -> None:
         await self.park.release(copy.path)

@@ -4,6 +4,7 @@ open, unless keeping it could leave a trace."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from db import Database, tables
 from db.plugin_sql.guard import Guard
 from db.sqlite_connection import OneStepConnection
 from db.templates import TemplateClones
-from db.warm_copies import IDLE_COPIES, WarmCopies
+from db.warm_copies import IDLE_COPIES, WarmCopies, WarmCopy
 from tests.fixtures.rows import add_company
 
 
@@ -251,3 +252,33 @@ async def test_only_tables_with_rows_are_emptied_however_many_there_are(tmp_path
     check.close()
     assert sum(counts) == 0
     await copies.close()
+
+
+def test_a_copy_given_back_as_its_loop_ends_is_restored_for_the_next_loop(tmp_path: Path) -> None:
+    """pytest closes each test's event loop right after the fixture gives the copy back; the
+    restore must not depend on that loop."""
+    template = tmp_path / "template.db"
+    with sqlite3.connect(template) as connection:
+        connection.execute("CREATE TABLE kept (n INTEGER)")
+    connection.close()
+    copies = WarmCopies(tmp_path)
+
+    async def first_test() -> WarmCopy:
+        copy = copies.take(template)
+        with sqlite3.connect(copy.path) as used:
+            used.execute("INSERT INTO kept VALUES (1)")
+        used.close()
+        await copies.give_back(copy, reusable=True)
+        return copy
+
+    async def second_test() -> tuple[WarmCopy, int]:
+        await copies.settle()
+        again = copies.take(template)
+        with sqlite3.connect(again.path) as check:
+            (count,) = check.execute("SELECT count(*) FROM kept").fetchone()
+        check.close()
+        await copies.close()
+        return again, count
+
+    given = asyncio.run(first_test())
+    assert asyncio.run(second_test()) == (given, 0)
