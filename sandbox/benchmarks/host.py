@@ -3,14 +3,16 @@
 Measures, on a fresh database per backend:
 
 - ``issues_create_per_s``: sequential ``issues.create`` calls, each with one blocker relation and
-  its activity row, named actor included (upstream's host: 47 per second on PostgreSQL 18);
+  its activity row, named actor included;
 - ``request_wakeup_per_s``: sequential ``issues.request_wakeup`` calls on distinct issues, each
   queueing a run;
 - ``summary``: ``issues.summaries.get_orchestration`` over subtrees of 300, 2,000 and 10,000
   issues that carry cost events, relations and runs: median latency and the number of SQL
-  statements one call sends (upstream: 1.1 s and 4.7 s for 300 and 2,000 issues).
+  statements one call sends.
 
-The subtrees are written with bulk inserts (their setup is not what is measured).
+The subtrees are written with bulk inserts (their setup is not what is measured). With
+``--scale``, the bench measures instead how creates and a summary change as one company grows
+(``sandbox.benchmarks.host_scale``). It prints only what it measured in that run.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sandbox.benchmarks.backends import (
     selected,
     workdir,
 )
+from sandbox.benchmarks.host_scale import SCALE_LEVELS, SUMMARY_SUBTREE, scale_curve, scale_table
 
 SUBTREE_SIZES = (300, 2_000, 10_000)
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -221,6 +224,30 @@ async def run_benchmark(
     return figures
 
 
+async def run_scale(
+    backends: tuple[str, ...],
+    levels: tuple[int, ...],
+    creates: int,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    """The scale curve of each backend; returns ``{backend: [row per level]}``."""
+    figures: dict[str, Any] = {}
+    with workdir() as directory:
+        for backend in backends:
+            async with bench_database(backend, directory, report) as db:
+                services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
+                company, agent = await _company(db, "Bench Scale")
+                root = await _subtree(db, company, agent, SUMMARY_SUBTREE)
+
+                def said(line: str, backend: str = backend) -> None:
+                    report(f"{backend}: {line}")
+
+                figures[backend] = await scale_curve(
+                    db, services, company, agent, root, levels=levels, creates=creates, report=said
+                )
+    return figures
+
+
 def _table(figures: dict[str, Any]) -> str:
     lines = [
         f"{'backend':<10} {'creates/s':>10} {'wakeups/s':>10}  summary: size ms (statements)",
@@ -233,9 +260,6 @@ def _table(figures: dict[str, Any]) -> str:
             f"{backend:<10} {values['issues_create_per_s']:>10.1f} "
             f"{values['request_wakeup_per_s']:>10.1f}  {parts}"
         )
-    lines.append(
-        "reference (upstream host, PostgreSQL 18): 47 creates/s; summary 1.1 s (300), 4.7 s (2000)"
-    )
     return "\n".join(lines)
 
 
@@ -243,11 +267,21 @@ def _table(figures: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object keyed by backend.")
 @click.option("--creates", default=1_000, show_default=True, type=click.IntRange(10))
 @click.option("--wakeups", default=500, show_default=True, type=click.IntRange(10))
+@click.option(
+    "--scale",
+    is_flag=True,
+    help="Instead: creates/s and a 300-issue summary's latency as one company grows to "
+    "1,000, 10,000 and 100,000 issues (--creates per level).",
+)
 @backend_option
-def host_command(as_json: bool, creates: int, wakeups: int, backend: str) -> None:
+def host_command(as_json: bool, creates: int, wakeups: int, scale: bool, backend: str) -> None:
     """Measure issues.create, request_wakeup and orchestration summaries on each backend."""
+    if scale:
+        figures = asyncio.run(run_scale(selected(backend), SCALE_LEVELS, creates, progress))
+        emit(figures, as_json, scale_table)
+        return
     figures = asyncio.run(run_benchmark(selected(backend), creates, wakeups, progress))
     emit(figures, as_json, _table)
 
 
-__all__ = ["host_command", "run_benchmark"]
+__all__ = ["host_command", "run_benchmark", "run_scale"]

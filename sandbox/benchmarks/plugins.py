@@ -242,7 +242,7 @@ def _table(figures: dict[str, Any]) -> str:
     )
     lines.append(
         "target for the host services (DESIGN.md §8): >= 1,000 creates/s on SQLite, "
-        ">= 500/s on PostgreSQL; upstream's host: 47/s"
+        ">= 500/s on PostgreSQL"
     )
     return "\n".join(lines)
 
