@@ -158,6 +158,24 @@ class Database:
         in_use = sum(pool.checkedout() for pool in pools)  # type: ignore[attr-defined]
         return in_use + sum(connections.in_use for connections in self._plugin_connections)
 
+    async def after_bulk_load(self, table: sa.Table) -> None:
+        """Do what the server's own upkeep does soon after many rows were written to ``table``
+        at once, for a caller that measures what comes next.
+
+        PostgreSQL: VACUUM ANALYZE, as autovacuum does; until it runs, plans and visibility
+        are those of the table before the load (``issues.create`` measured 3x slower in a
+        company of 100,000 issues). SQLite: nothing; it keeps no statistics unless asked.
+        """
+        match self.dialect:
+            case Dialect.SQLITE:
+                return
+            case Dialect.POSTGRES:
+                async with self.engine.connect() as connection:
+                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await autocommit.exec_driver_sql(f'VACUUM ANALYZE "{table.name}"')
+            case _:
+                assert_never(self.dialect)
+
     async def connect_ahead(self) -> None:
         """SQLite: open a connection of every engine now, all at once (the plugin connection
         sets' too), and leave them in their pools; for a caller that runs this beside other

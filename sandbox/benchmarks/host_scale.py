@@ -44,7 +44,8 @@ async def issue_count(db: Database, company: str) -> int:
 
 
 async def grow_company(db: Database, company: str, agent: str, issues: int) -> None:
-    """Bulk-insert plain issues until the company has ``issues`` of them."""
+    """Bulk-insert plain issues until the company has ``issues`` of them, then let the
+    database do the upkeep it would do soon after on its own (``Database.after_bulk_load``)."""
     missing = issues - await issue_count(db, company)
     now = datetime.now(UTC)
     for start in range(0, max(missing, 0), _BULK_ROWS):
@@ -64,6 +65,7 @@ async def grow_company(db: Database, company: str, agent: str, issues: int) -> N
         ]
         async with db.transaction() as session:
             await session.execute(sa.insert(tables.issues), rows)
+    await db.after_bulk_load(tables.issues)
 
 
 async def _creates_per_second(

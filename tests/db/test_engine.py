@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from db import Database, Dialect, resolve_url
+from db import Database, Dialect, resolve_url, tables
 
 
 class TestResolveUrl:
@@ -135,3 +135,23 @@ class TestReadOnly:
         with pytest.raises(DatabaseUnavailable, match=f"^no SQLite database at {missing}$"):
             create_db(missing, read_only=True)
         assert not missing.parent.exists()
+
+
+async def test_after_a_bulk_load_the_upkeep_the_server_would_do_is_done(
+    db: Database, backend: str
+) -> None:
+    await db.after_bulk_load(tables.issues)
+    async with db.read() as session:
+        if backend == "postgres":  # autovacuum's work, done now
+            done = await session.execute(
+                sa.text(
+                    "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL "
+                    "FROM pg_stat_user_tables WHERE relname = 'issues'"
+                )
+            )
+            assert done.one() == (True, True)
+        else:  # SQLite keeps no statistics unless asked; none were asked for
+            found = await session.execute(
+                sa.text("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")
+            )
+            assert found.scalar_one() == 0
