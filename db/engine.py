@@ -477,7 +477,9 @@ def create_db(
             converted to WAL.
         durable: False for a throwaway database (a test's copy of a template): commits are
             not synced to disk (SQLite ``synchronous=OFF``, PostgreSQL
-            ``synchronous_commit=off``); a crash of the machine may lose or corrupt it.
+            ``synchronous_commit=off``); a crash of the machine may lose or corrupt it. On
+            PostgreSQL its writes also share the readers' pool (one server process fewer
+            to start per database).
         park: SQLite: keep closed connections there (``sqlite_connection.ConnectionPark``),
             for the files it holds.
 
@@ -504,16 +506,21 @@ def create_db(
                 park=park,
             )
         case Dialect.POSTGRES:
-            return Database(
+            readers = _create_postgres_engine(
+                resolved, echo=echo, custom_plans=True, read_only=read_only, durable=durable
+            )
+            # A throwaway database (a test's) is small and short-lived: cached plans gain
+            # nothing there, while a pool of its own would cost each test one more server
+            # process to start. Its writes share the readers' pool.
+            writers = (
                 _create_postgres_engine(
-                    resolved, echo=echo, custom_plans=True, read_only=read_only, durable=durable
-                ),
-                dialect,
-                writer_engine=_create_postgres_engine(
                     resolved, echo=echo, custom_plans=False, read_only=read_only, durable=durable
-                ),
-                read_only=read_only,
-                durable=durable,
+                )
+                if durable
+                else readers
+            )
+            return Database(
+                readers, dialect, writer_engine=writers, read_only=read_only, durable=durable
             )
         case _:
             assert_never(dialect)

@@ -45,6 +45,27 @@ async def test_a_throwaway_database_skips_syncs_on_every_connection(
         assert {await _setting(engine, db.dialect) for engine in _engines(db)} == {1}
 
 
+async def _driver_connection(session: Any) -> object:
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
+async def test_a_throwaway_postgres_database_reads_and_writes_on_one_connection(
+    db: Database, backend: str
+) -> None:
+    """One server process fewer to start per test database; SQLite keeps its writer apart
+    (it writes on the event loop, readers on threads)."""
+    throwaway = create_db(db.url, durable=False)
+    try:
+        async with throwaway.read() as session:
+            reader = await _driver_connection(session)
+        async with throwaway.transaction() as session:
+            writer = await _driver_connection(session)
+    finally:
+        await throwaway.dispose()
+    assert (writer is reader) == (backend == "postgres")
+
+
 async def test_connect_ahead_opens_a_connection_of_every_sqlite_engine(
     db: Database, backend: str
 ) -> None:
