@@ -73,9 +73,12 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
-def _log_failure(done: asyncio.Future[Any]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        logger.error("a queued SQLite call failed", exc_info=done.exception())
+def _logging_failure(function: Callable[[sqlite3.Connection], None], connection: Any) -> None:
+    """Call ``function(connection)`` on the connection's thread; a failure is logged there."""
+    try:
+        function(connection)
+    except Exception:
+        logger.exception("a queued SQLite call failed")
 
 
 async def _on_loop(call: Callable[[], T]) -> T:
@@ -247,11 +250,14 @@ class OneStepConnection:
 
     def _queue(self, function: Callable[[sqlite3.Connection], None]) -> None:
         """Queue ``function(sqlite3_connection)`` on the connection's thread, not waiting for
-        it (a failure is logged)."""
+        it (a failure is logged).
+
+        No future goes with it: the caller's event loop may be closed by the time the thread
+        runs it (pytest closes one per test), and aiosqlite's thread dies when it cannot hand
+        a result to a closed loop, leaving a kept connection that never answers again.
+        """
         real = self._real
-        done = asyncio.get_running_loop().create_future()
-        done.add_done_callback(_log_failure)
-        real._tx.put_nowait((done, partial(function, real._conn)))
+        real._tx.put_nowait((None, partial(_logging_failure, function, real._conn)))
 
     async def close(self) -> None:
         """Close; on a file its park holds, end any transaction and keep it there instead (a

@@ -4,8 +4,9 @@ Opening a connection to a SQLite file costs milliseconds: SQLite reads and parse
 schema (about 180 tables and indexes: 3 ms per connection, and a plugin test opens four). So
 when a test is done with its copy of a template, the copy is not deleted: its connections stay
 open in a ``ConnectionPark`` and its rows are put back to the template's, in one transaction
-(every table emptied, the template's rows inserted again). The next database handed out as a
-copy of that template is this one, its connections already open.
+on a thread of its own while the next test runs on another copy (every table that has rows now
+or in the template emptied, the template's rows inserted again). A later database handed out
+as a copy of that template is this one, its connections already open.
 
 A copy is deleted instead when that could leave a trace: its schema changed (a migration ran
 on it), a connection to it is still in use, or the template has triggers or virtual tables

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from db import create_db, migrate
-from db.sqlite_connection import OneStepConnection
+from db.sqlite_connection import ConnectionPark, OneStepConnection, connect
 
 
 async def test_writer_runs_on_the_loop_and_readers_on_a_thread(tmp_path: Path) -> None:
@@ -57,3 +58,33 @@ async def test_a_busy_database_is_awaited_without_blocking_the_loop(tmp_path: Pa
         await db.dispose()
     assert waited >= 0.25  # it really waited for the other writer
     assert ticks >= 15  # and the loop kept running meanwhile
+
+
+def test_a_kept_reader_still_answers_after_the_loop_that_parked_it_closed(
+    tmp_path: Path,
+) -> None:
+    """pytest closes each test's event loop while a kept reader's end of transaction may still
+    be queued on the reader's thread; the thread must run it and live on."""
+    path = tmp_path / "kept.db"
+    sqlite3.connect(path).close()
+    park = ConnectionPark()
+    park.register(path)
+    gate = threading.Event()
+
+    async def first_loop() -> OneStepConnection:
+        reader = await connect(str(path), on_loop=False, park=park)
+        await reader.statement(False, "SELECT 1", None)
+        reader._queue(lambda _: gate.wait(10))  # the thread is busy when this loop ends
+        await reader.close()  # kept; its end of transaction queued behind the wait
+        return reader
+
+    async def second_loop() -> tuple[OneStepConnection, object]:
+        reader = await connect(str(path), on_loop=False, park=park)
+        async with asyncio.timeout(5):
+            _, rows, _, _ = await reader.statement(False, "SELECT 2", None)
+        await park.release(path)
+        return reader, rows
+
+    kept = asyncio.run(first_loop())
+    gate.set()
+    assert asyncio.run(second_loop()) == (kept, [(2,)])
