@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from db import Database, Dialect, migrate
 from db.connect import fresh_database_choice, open_database
+
+T = TypeVar("T")
 
 BACKENDS = tuple(dialect.value for dialect in Dialect)
 #: The example plugins the benchmarks run (a source checkout's ``fixtures/plugins``).
@@ -75,6 +77,21 @@ async def bench_database(
         report(f"Migrating {backend} ...")
         await migrate.upgrade(db)
         yield db
+
+
+async def on_each_backend(
+    backends: tuple[str, ...],
+    report: Callable[[str], None],
+    measure: Callable[[str, Database], Awaitable[T]],
+) -> dict[str, T]:
+    """``{backend: await measure(backend, db)}``, each on a fresh database of its own
+    (``bench_database``), one backend after the other."""
+    figures: dict[str, T] = {}
+    with workdir() as directory:
+        for backend in backends:
+            async with bench_database(backend, directory, report) as db:
+                figures[backend] = await measure(backend, db)
+    return figures
 
 
 def progress(line: str) -> None:

@@ -22,57 +22,24 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
-from core.agents import create_agent
-from core.companies import create_company
 from core.host_services import HostServices, build_host_services
 from core.host_services.params import CreateIssue, GetOrchestration, RequestWakeup
-from db import Database, tables
-from sandbox.benchmarks.backends import (
-    backend_option,
-    bench_database,
-    emit,
-    progress,
-    selected,
-    workdir,
+from db import Database
+from sandbox.benchmarks.backends import backend_option, emit, on_each_backend, progress, selected
+from sandbox.benchmarks.host_scale import SCALE_LEVELS, run_scale, scale_table
+from sandbox.benchmarks.host_workload import (
+    bench_company,
+    creates_per_second,
+    subtree,
+    warm_blocker,
 )
-from sandbox.benchmarks.host_scale import SCALE_LEVELS, SUMMARY_SUBTREE, scale_curve, scale_table
 
 SUBTREE_SIZES = (300, 2_000, 10_000)
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-
-
-async def _company(db: Database, name: str) -> tuple[str, str]:
-    company = await create_company(db, name=name)
-    agent = await create_agent(db, company_id=company.id, name="Engineer", role="engineer")
-    return company.id, agent.id
-
-
-async def _creates_per_second(
-    services: HostServices, company: str, agent: str, count: int
-) -> float:
-    blocker = await services.issues.create(CreateIssue(company_id=company, title="Blocker"))
-    for _ in range(10):  # warm caches and prepared statements
-        await services.issues.create(
-            CreateIssue(company_id=company, title="warm", blocked_by_issue_ids=[blocker.id])
-        )
-    started = time.perf_counter()
-    for n in range(count):
-        await services.issues.create(
-            CreateIssue(
-                company_id=company,
-                title=f"Benchmark issue {n}",
-                status="todo",
-                blocked_by_issue_ids=[blocker.id],
-                actor_agent_id=agent,
-            )
-        )
-    return count / (time.perf_counter() - started)
 
 
 async def _wakeups_per_second(
@@ -97,80 +64,6 @@ async def _wakeups_per_second(
         )
         assert result.queued
     return count / (time.perf_counter() - started)
-
-
-async def _subtree(db: Database, company: str, agent: str, size: int) -> str:
-    """Bulk-write a tree of ``size`` issues (4 children per node) with costs, relations, runs."""
-    now = datetime.now(UTC)
-    ids = [str(uuid.uuid4()) for _ in range(size)]
-    issues = [
-        {
-            "id": issue_id,
-            "company_id": company,
-            "parent_id": ids[(n - 1) // 4] if n else None,
-            "title": f"Node {n}",
-            "status": "todo",
-            "priority": "medium",
-            "origin_kind": "manual",
-            "billing_code": "bench:alpha",
-            "assignee_agent_id": agent if n % 2 else None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n, issue_id in enumerate(ids)
-    ]
-    costs = [
-        {
-            "id": str(uuid.uuid4()),
-            "company_id": company,
-            "agent_id": agent,
-            "issue_id": issue_id,
-            "billing_code": "bench:alpha" if n % 3 else "bench:beta",
-            "provider": "anthropic",
-            "model": "claude",
-            "cost_cents": 25,
-            "input_tokens": 1_000,
-            "output_tokens": 200,
-            "occurred_at": now,
-            "created_at": now,
-        }
-        for n, issue_id in enumerate(ids)
-    ]
-    relations = [
-        {
-            "id": str(uuid.uuid4()),
-            "company_id": company,
-            "issue_id": ids[n - 1],
-            "related_issue_id": ids[n],
-            "type": "blocks",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(1, size, 5)
-    ]
-    runs = [
-        {
-            "id": str(uuid.uuid4()),
-            "company_id": company,
-            "agent_id": agent,
-            "status": "succeeded",
-            "invocation_source": "assignment",
-            "context_snapshot": {"issueId": ids[n]},
-            "created_at": now,
-            "updated_at": now,
-        }
-        for n in range(0, size, 7)
-    ]
-    async with db.transaction() as session:
-        for table, rows in (
-            (tables.issues, issues),
-            (tables.cost_events, costs),
-            (tables.issue_relations, relations),
-            (tables.heartbeat_runs, runs),
-        ):
-            for start in range(0, len(rows), 1_000):
-                await session.execute(sa.insert(table), rows[start : start + 1_000])
-    return ids[0]
 
 
 async def _summary(
@@ -198,54 +91,30 @@ async def run_benchmark(
     backends: tuple[str, ...], creates: int, wakeups: int, report: Callable[[str], None]
 ) -> dict[str, Any]:
     """Measure each backend; returns ``{backend: figures}``."""
-    figures: dict[str, Any] = {}
-    with workdir() as directory:
-        for backend in backends:
-            async with bench_database(backend, directory, report) as db:
-                services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
-                company, agent = await _company(db, "Bench Creates")
-                report(f"{backend}: {creates} issues.create ...")
-                create_rate = await _creates_per_second(services, company, agent, creates)
-                company, agent = await _company(db, "Bench Wakeups")
-                report(f"{backend}: {wakeups} issues.requestWakeup ...")
-                wake_rate = await _wakeups_per_second(services, company, agent, wakeups)
-                summaries = []
-                for size in SUBTREE_SIZES:
-                    report(f"{backend}: orchestration summary of a {size}-issue subtree ...")
-                    company, agent = await _company(db, f"Bench Tree {size}")
-                    root = await _subtree(db, company, agent, size)
-                    repeats = 20 if size <= 2_000 else 5
-                    summaries.append(await _summary(db, services, company, root, size, repeats))
-                figures[backend] = {
-                    "issues_create_per_s": round(create_rate, 1),
-                    "request_wakeup_per_s": round(wake_rate, 1),
-                    "summary": summaries,
-                }
-    return figures
 
+    async def measure(backend: str, db: Database) -> dict[str, Any]:
+        services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
+        company, agent = await bench_company(db, "Bench Creates")
+        report(f"{backend}: {creates} issues.create ...")
+        blocker = await warm_blocker(services, company)
+        create_rate = await creates_per_second(services, company, agent, blocker, creates)
+        company, agent = await bench_company(db, "Bench Wakeups")
+        report(f"{backend}: {wakeups} issues.requestWakeup ...")
+        wake_rate = await _wakeups_per_second(services, company, agent, wakeups)
+        summaries = []
+        for size in SUBTREE_SIZES:
+            report(f"{backend}: orchestration summary of a {size}-issue subtree ...")
+            company, agent = await bench_company(db, f"Bench Tree {size}")
+            root = await subtree(db, company, agent, size)
+            repeats = 20 if size <= 2_000 else 5
+            summaries.append(await _summary(db, services, company, root, size, repeats))
+        return {
+            "issues_create_per_s": round(create_rate, 1),
+            "request_wakeup_per_s": round(wake_rate, 1),
+            "summary": summaries,
+        }
 
-async def run_scale(
-    backends: tuple[str, ...],
-    levels: tuple[int, ...],
-    creates: int,
-    report: Callable[[str], None],
-) -> dict[str, Any]:
-    """The scale curve of each backend; returns ``{backend: [row per level]}``."""
-    figures: dict[str, Any] = {}
-    with workdir() as directory:
-        for backend in backends:
-            async with bench_database(backend, directory, report) as db:
-                services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
-                company, agent = await _company(db, "Bench Scale")
-                root = await _subtree(db, company, agent, SUMMARY_SUBTREE)
-
-                def said(line: str, backend: str = backend) -> None:
-                    report(f"{backend}: {line}")
-
-                figures[backend] = await scale_curve(
-                    db, services, company, agent, root, levels=levels, creates=creates, report=said
-                )
-    return figures
+    return await on_each_backend(backends, report, measure)
 
 
 def _table(figures: dict[str, Any]) -> str:
@@ -284,4 +153,4 @@ def host_command(as_json: bool, creates: int, wakeups: int, scale: bool, backend
     emit(figures, as_json, _table)
 
 
-__all__ = ["host_command", "run_benchmark", "run_scale"]
+__all__ = ["host_command", "run_benchmark"]

@@ -20,9 +20,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.host_services import HostServices
-from core.host_services.params import CreateIssue, GetOrchestration
+from core.host_services import HostServices, build_host_services
+from core.host_services.params import GetOrchestration
 from db import Database, tables
+from sandbox.benchmarks.backends import on_each_backend
+from sandbox.benchmarks.host_workload import (
+    bench_company,
+    creates_per_second,
+    subtree,
+    warm_blocker,
+)
 
 #: Existing issues in the company at each measurement.
 SCALE_LEVELS = (1_000, 10_000, 100_000)
@@ -68,23 +75,6 @@ async def grow_company(db: Database, company: str, agent: str, issues: int) -> N
     await db.after_bulk_load(tables.issues)
 
 
-async def _creates_per_second(
-    services: HostServices, company: str, agent: str, blocker: str, count: int
-) -> float:
-    started = time.perf_counter()
-    for n in range(count):
-        await services.issues.create(
-            CreateIssue(
-                company_id=company,
-                title=f"Scale issue {n}",
-                status="todo",
-                blocked_by_issue_ids=[blocker],
-                actor_agent_id=agent,
-            )
-        )
-    return count / (time.perf_counter() - started)
-
-
 async def _summary_ms(services: HostServices, company: str, root: str, size: int) -> float:
     timings = []
     for _ in range(SUMMARY_REPEATS):
@@ -113,18 +103,14 @@ async def scale_curve(
 
     ``subtree_root`` is the root of a subtree of ``subtree_size`` issues of the company.
     """
-    blocker = await services.issues.create(CreateIssue(company_id=company, title="Blocker"))
-    for _ in range(10):  # warm caches and prepared statements
-        await services.issues.create(
-            CreateIssue(company_id=company, title="warm", blocked_by_issue_ids=[blocker.id])
-        )
+    blocker = await warm_blocker(services, company)
     rows = []
     for level in levels:
         report(f"growing the company to {level:,} issues ...")
         await grow_company(db, company, agent, level)
         existing = await issue_count(db, company)
         report(f"{existing:,} issues: {creates} issues.create, {SUMMARY_REPEATS} summaries ...")
-        rate = await _creates_per_second(services, company, agent, blocker.id, creates)
+        rate = await creates_per_second(services, company, agent, blocker, creates)
         rows.append(
             {
                 "issues": existing,
@@ -135,6 +121,32 @@ async def scale_curve(
             }
         )
     return rows
+
+
+async def run_scale(
+    backends: tuple[str, ...],
+    levels: tuple[int, ...],
+    creates: int,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    """The scale curve of each backend; returns ``{backend: [row per level]}``."""
+
+    async def measure(backend: str, db: Database) -> list[dict[str, Any]]:
+        services = build_host_services(db, str(uuid.uuid4()), "sandbox.bench")
+        company, agent = await bench_company(db, "Bench Scale")
+        root = await subtree(db, company, agent, SUMMARY_SUBTREE)
+        return await scale_curve(
+            db,
+            services,
+            company,
+            agent,
+            root,
+            levels=levels,
+            creates=creates,
+            report=lambda line: report(f"{backend}: {line}"),
+        )
+
+    return await on_each_backend(backends, report, measure)
 
 
 def scale_table(figures: dict[str, Any]) -> str:
@@ -154,4 +166,11 @@ def scale_table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SCALE_LEVELS", "grow_company", "issue_count", "scale_curve", "scale_table"]
+__all__ = [
+    "SCALE_LEVELS",
+    "grow_company",
+    "issue_count",
+    "run_scale",
+    "scale_curve",
+    "scale_table",
+]

@@ -37,12 +37,11 @@ from core.host_services.params import CreateIssue
 from db import Database
 from sandbox.benchmarks.backends import (
     backend_option,
-    bench_database,
     emit,
     fixture_plugin,
+    on_each_backend,
     progress,
     selected,
-    workdir,
 )
 from sandbox.plugin_host import PluginHost
 from sandbox.worker_process import WorkerTimings
@@ -189,12 +188,11 @@ async def run_benchmark(
     backends: tuple[str, ...], scale: float, report: Callable[[str], None]
 ) -> dict[str, Any]:
     """Measure each backend; returns ``{backend: {flood: figures}}``."""
-    figures: dict[str, Any] = {}
-    with workdir() as directory:
-        for backend in backends:
-            async with bench_database(backend, directory, report) as db:
-                figures[backend] = await _measure_backend(db, backend, scale, report)
-    return figures
+
+    async def measure(backend: str, db: Database) -> dict[str, Any]:
+        return await _measure_backend(db, backend, scale, report)
+
+    return await on_each_backend(backends, report, measure)
 
 
 def _table(figures: dict[str, Any]) -> str:

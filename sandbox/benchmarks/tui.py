@@ -38,11 +38,10 @@ from core.plugin_registry import register_plugin
 from db import Database, tables
 from sandbox.benchmarks.backends import (
     backend_option,
-    bench_database,
     emit,
+    on_each_backend,
     progress,
     selected,
-    workdir,
 )
 
 PLUGIN_KEY = "sandbox.bench-tui"
@@ -200,12 +199,11 @@ async def run_benchmark(
     backends: tuple[str, ...], rows: int, rate: int, seconds: float, report: Callable[[str], None]
 ) -> dict[str, Any]:
     """Measure each backend; returns ``{backend: figures}``."""
-    figures: dict[str, Any] = {}
-    with workdir() as directory:
-        for backend in backends:
-            async with bench_database(backend, directory, report) as db:
-                figures[backend] = await _measure(backend, db, rows, rate, seconds, report)
-    return figures
+
+    async def measure(backend: str, db: Database) -> dict[str, Any]:
+        return await _measure(backend, db, rows, rate, seconds, report)
+
+    return await on_each_backend(backends, report, measure)
 
 
 def _table(figures: dict[str, Any]) -> str:

@@ -201,6 +201,21 @@ async def _add(name: str, db: Database) -> None:
     await add_company(db, name=name)
 
 
+async def _used_and_taken_again(copies: WarmCopies, template: Path, *writes: str) -> WarmCopy:
+    """Take a copy of ``template``, run ``writes`` on it, give it back, and take the same copy
+    again once its rows are back."""
+    copy = copies.take(template)
+    with sqlite3.connect(copy.path) as used:
+        for write in writes:
+            used.execute(write)
+    used.close()
+    await copies.give_back(copy, reusable=True)
+    await copies.settle()
+    again = copies.take(template)
+    assert again is copy
+    return again
+
+
 async def test_the_template_rows_come_back_exactly(tmp_path: Path) -> None:
     """Values of every SQLite type, and a table emptied by the test, are as they were."""
     template = tmp_path / "template.db"
@@ -211,15 +226,9 @@ async def test_the_template_rows_come_back_exactly(tmp_path: Path) -> None:
         connection.execute("INSERT INTO counted DEFAULT VALUES")
     connection.close()
     copies = WarmCopies(tmp_path)
-    copy = copies.take(template)
-    with sqlite3.connect(copy.path) as used:
-        used.execute("DELETE FROM kept")
-        used.execute("INSERT INTO counted DEFAULT VALUES")
-    used.close()
-    await copies.give_back(copy, reusable=True)
-    await copies.settle()
-    again = copies.take(template)
-    assert again is copy
+    again = await _used_and_taken_again(
+        copies, template, "DELETE FROM kept", "INSERT INTO counted DEFAULT VALUES"
+    )
     with sqlite3.connect(again.path) as check:
         assert check.execute("SELECT * FROM kept").fetchall() == [(1, 1.5, "x", b"\x00\xff", None)]
         assert check.execute("SELECT id FROM counted").fetchall() == [(1,)]
@@ -238,15 +247,8 @@ async def test_only_tables_with_rows_are_emptied_however_many_there_are(tmp_path
             connection.execute(f"CREATE TABLE {name} (n INTEGER)")
     connection.close()
     copies = WarmCopies(tmp_path)
-    copy = copies.take(template)
-    with sqlite3.connect(copy.path) as used:
-        used.execute(f"INSERT INTO {names[-1]} VALUES (1)")
-        used.execute(f"INSERT INTO {names[0]} VALUES (1)")
-    used.close()
-    await copies.give_back(copy, reusable=True)
-    await copies.settle()
-    again = copies.take(template)
-    assert again is copy
+    writes = [f"INSERT INTO {name} VALUES (1)" for name in (names[-1], names[0])]
+    again = await _used_and_taken_again(copies, template, *writes)
     with sqlite3.connect(again.path) as check:
         counts = [check.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in names]
     check.close()
