@@ -23,7 +23,9 @@ The embedded server is a development server, so it commits without waiting for t
 (a power loss may drop the last commits, never corrupts data). A throwaway server
 (``keep_data=False``, its data deleted when it stops) does not sync to disk at all
 (``fsync = off``, ``full_page_writes = off``): a crash loses it anyway, and creating and dropping
-databases, which the test templates do all the time, no longer waits for the disk. A server given
+databases, which the test templates do all the time, no longer waits for the disk. Its WAL is
+kept under 256 MB (``max_wal_size``; each copy of a template writes the whole copy to the WAL),
+since a throwaway server usually keeps its data in memory (``db.throwaway_data``). A server given
 by URL keeps its own settings.
 """
 
@@ -57,7 +59,7 @@ _DEVELOPMENT_SETTINGS = "ALTER SYSTEM SET synchronous_commit = off; SELECT pg_re
 #: Applied at every start of a throwaway server, after ``_DEVELOPMENT_SETTINGS``.
 _THROWAWAY_SETTINGS = (
     "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET full_page_writes = off;"
-    " SELECT pg_reload_conf();"
+    " ALTER SYSTEM SET max_wal_size = '256MB'; SELECT pg_reload_conf();"
 )
 
 #: The superuser the wheel connects as.

@@ -35,6 +35,7 @@ from db.embedded_postgres import (
     ensure_database,
 )
 from db.engine import Database, create_db
+from db.throwaway_data import throwaway_data_dir
 from db.warm_copies import WarmCopies, WarmCopy, remove_sqlite
 
 #: Reuse a running PostgreSQL server (a libpq or SQLAlchemy URL) instead of starting one.
@@ -48,7 +49,8 @@ def server_url(url: str) -> URL:
 
 def start_postgres(data_dir: Path) -> tuple[URL, EmbeddedPostgres | None]:
     """The server of ``SANDBOX_TEST_POSTGRES_URL`` when it is set, else a throwaway embedded
-    server keeping its data in ``data_dir`` (deleted when it stops).
+    server keeping its data in memory (``db.throwaway_data``), or in ``data_dir`` when memory
+    is short; deleted when it stops.
 
     Returns:
         The server's URL, and the embedded server to stop afterwards (None for a given one).
@@ -59,8 +61,11 @@ def start_postgres(data_dir: Path) -> tuple[URL, EmbeddedPostgres | None]:
     given = os.environ.get(POSTGRES_URL_ENV)
     if given:
         return server_url(given), None
+    data_dir = throwaway_data_dir(data_dir)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    data_dir.parent.chmod(0o755)  # the server runs as another user when we are root
+    mode = data_dir.parent.stat().st_mode
+    if mode & 0o055 != 0o055:  # the server runs as another user when we are root
+        data_dir.parent.chmod(mode | 0o755)
     server = EmbeddedPostgres(data_dir, keep_data=False)
     try:
         return server.start(), server

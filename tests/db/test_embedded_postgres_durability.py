@@ -53,7 +53,9 @@ async def test_a_throwaway_server_does_not_sync_to_disk_a_kept_one_does(data_roo
         assert await _setting(url, "fsync", "on") == "on"
         assert await _setting(url, "full_page_writes", "on") == "on"
         assert await _setting(url, "synchronous_commit", "off") == "off"
+        assert await _setting(url, "max_wal_size", "1GB") == "1GB"
     with EmbeddedPostgres(data_root / "throwaway", keep_data=False) as throwaway:
         url = throwaway.url("postgres")
         assert await _setting(url, "fsync", "off") == "off"
         assert await _setting(url, "full_page_writes", "off") == "off"
+        assert await _setting(url, "max_wal_size", "256MB") == "256MB"
