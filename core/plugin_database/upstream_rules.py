@@ -231,8 +231,9 @@ _UNQUALIFIED_NAME = re.compile(
 
 def _namespace_hint(statement: str, namespace: str) -> str:
     """Ours, after upstream's message: the schema name to write, before the name the
-    statement left unqualified when there is one."""
-    match = _UNQUALIFIED_NAME.search(statement)
+    statement left unqualified when there is one (words of comments and literals do not count)."""
+    code = _SINGLE_QUOTED.sub("''", statement)
+    match = _UNQUALIFIED_NAME.search(_BLOCK_COMMENT.sub("", _LINE_COMMENT.sub("", code)))
     name = match[1] if match else "<table>"
     return f" (this plugin's namespace is {namespace}: write {namespace}.{name})"
 

@@ -290,6 +290,8 @@ async def test_the_test_harness_upgrades_a_key_installed_twice(
         ('CREATE TABLE IF NOT EXISTS "Notes" (id int)', 'ns."Notes"'),
         ("CREATE INDEX notes_id ON notes (id)", "ns.notes"),
         ("INSERT INTO notes (id) VALUES (1)", "ns.notes"),
+        # the scaffold's migration starts with comments: their words are not the statement's
+        ("-- every table a migration makes\n/* into x */ CREATE TABLE notes (id int)", "ns.notes"),
         ("CREATE SEQUENCE ns.counter", "ns.<table>"),  # qualified, but not an object upstream knows
     ],
 )
