@@ -25,7 +25,8 @@ async def bench_company(db: Database, name: str) -> tuple[str, str]:
 
 
 async def subtree(db: Database, company: str, agent: str, size: int) -> str:
-    """Bulk-write a tree of ``size`` issues (4 children per node) with costs, relations, runs."""
+    """Bulk-write a tree of ``size`` issues (4 children per node) with costs, relations, runs;
+    then the upkeep the database would soon do on its own (``Database.after_bulk_load``)."""
     now = datetime.now(UTC)
     ids = [str(uuid.uuid4()) for _ in range(size)]
     issues = [
@@ -95,6 +96,8 @@ async def subtree(db: Database, company: str, agent: str, size: int) -> str:
         ):
             for start in range(0, len(rows), 1_000):
                 await session.execute(sa.insert(table), rows[start : start + 1_000])
+    for table in (tables.issues, tables.cost_events, tables.issue_relations, tables.heartbeat_runs):
+        await db.after_bulk_load(table)
     return ids[0]
 
 
