@@ -44,16 +44,15 @@ from sandbox.benchmarks.host_workload import (
     warm_blocker,
 )
 from sandbox.benchmarks.upstream_host import (
-    DEFAULT_VERSION,
     PACKAGE,
+    ROUNDS,
     UpstreamHost,
+    against_upstream_option,
+    check_against_upstream,
     upstream_host,
 )
 
 SUBTREE_SIZES = (300, 2_000, 10_000)
-#: With ``--against-upstream``: the chunks creates and wakeups are cut into, ours and upstream's
-#: taking turns, so that both see the machine's changes of speed alike.
-ROUNDS = 4
 #: Upstream's summary of 10,000 issues takes seconds: it is timed at most this many times.
 UPSTREAM_SUMMARY_REPEATS = 3
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -287,17 +286,7 @@ def _ours(row: str, backends: dict[str, Any]) -> list[float]:
     help="Instead: creates/s and a 300-issue summary's latency as one company grows to "
     "1,000, 10,000 and 100,000 issues (--creates per level).",
 )
-@click.option(
-    "--against-upstream",
-    "against",
-    is_flag=False,
-    flag_value=DEFAULT_VERSION,
-    default=None,
-    metavar="[VERSION]",
-    help=f"Also run the same work through Paperclip's own host services ({PACKAGE}, "
-    f"installed with npm once; default {DEFAULT_VERSION}) on the postgres run's server, "
-    "interleaved, and print each row's ratio.",
-)
+@against_upstream_option
 @backend_option
 def host_command(
     as_json: bool, creates: int, wakeups: int, scale: bool, against: str | None, backend: str
@@ -305,11 +294,7 @@ def host_command(
     """Measure issues.create, request_wakeup and orchestration summaries on each backend."""
     if against is not None and scale:
         raise click.UsageError("--against-upstream measures the usual rows: leave out --scale")
-    if against is not None and "postgres" not in selected(backend):
-        raise click.UsageError(
-            "--against-upstream runs upstream's host on the postgres run's server: "
-            "use --backend both (the default) or postgres"
-        )
+    check_against_upstream(against, backend)
     if scale:
         figures = asyncio.run(run_scale(selected(backend), SCALE_LEVELS, creates, progress))
         emit(figures, as_json, scale_table)

@@ -16,6 +16,13 @@ published npm SDK in Node), it measures:
 
 ``direct_creates_per_s`` is the same loop on the host services without a plugin, so the
 difference is what the worker protocol adds.
+
+With ``--against-upstream [VERSION]``, the JS plugin also runs hosted by Paperclip's own worker
+manager (``createPluginWorkerManager`` of the published ``@paperclipai/server``, its host calls
+served by upstream's ``buildHostServices`` through ``createHostClientHandlers``) on a database of
+its own on the ``postgres`` run's server (``sandbox.benchmarks.upstream_host``). The same noop
+calls and creates are then measured on both hosts in ``ROUNDS`` chunks that take turns; each
+side times its calls from the host's side.
 """
 
 from __future__ import annotations
@@ -44,6 +51,14 @@ from sandbox.benchmarks.backends import (
     on_each_backend,
     progress,
     selected,
+)
+from sandbox.benchmarks.upstream_host import (
+    PACKAGE,
+    ROUNDS,
+    UpstreamHost,
+    against_upstream_option,
+    check_against_upstream,
+    upstream_host,
 )
 from sandbox.plugin_host import ActivePlugin, CallActor, PluginHost
 from sandbox.worker_process import WorkerTimings
@@ -78,8 +93,10 @@ def _p95(samples: list[float]) -> float:
     return ordered[math.ceil(len(ordered) * 0.95) - 1]
 
 
-async def _latencies_us(call: Callable[[], Awaitable[object]], calls: int) -> list[float]:
-    for _ in range(WARMUP_CALLS):
+async def _latencies_us(
+    call: Callable[[], Awaitable[object]], calls: int, warmup: int = WARMUP_CALLS
+) -> list[float]:
+    for _ in range(warmup):
         await call()
     samples = []
     for _ in range(calls):
@@ -164,6 +181,70 @@ async def _direct_creates(db: Database, seed: Seed, count: int) -> float:
     return round(count / (time.perf_counter() - started), 1)
 
 
+async def _against_upstream(
+    db: Database,
+    host: PluginHost,
+    js: ActivePlugin,
+    package: Path,
+    upstream: UpstreamHost,
+    calls: int,
+    creates: int,
+) -> dict[str, dict[str, float]]:
+    """The JS plugin's noop round trip and creates on our host and on upstream's, in
+    ``ROUNDS`` chunks that take turns: ``{"sandbox": ..., "upstream": ...}``."""
+    manifest = package / "manifest.mjs"
+    await upstream.ask("worker", manifest=str(manifest), worker=str(package / "worker.mjs"))
+    seed = await _seed(db, "Bench js against upstream")
+    ours_us: list[float] = []
+    theirs_us: list[float] = []
+    seconds = {"sandbox": 0.0, "upstream": 0.0}
+    params = {"n": 1}
+    for round_number in range(ROUNDS):
+        warmup = WARMUP_CALLS if round_number == 0 else 0
+        chunk = calls // ROUNDS + (1 if round_number < calls % ROUNDS else 0)
+        ours_us += await _latencies_us(
+            lambda: host.perform_action(js.record.id, "noop", params), chunk, warmup
+        )
+        theirs_us += (await upstream.ask("noop", warmup=warmup, calls=chunk))["us"]
+        chunk = creates // ROUNDS + (1 if round_number < creates % ROUNDS else 0)
+        warmup = WARMUP_CREATES if round_number == 0 else 0
+        params_creates = {
+            "count": warmup,
+            "blockerIssueId": seed.blocker_id,
+            "actorAgentId": seed.agent_id,
+        }
+        if warmup:
+            await host.perform_action(
+                js.record.id, "create-issues", params_creates, company_id=seed.company_id
+            )
+        started = time.perf_counter()
+        result = await host.perform_action(
+            js.record.id,
+            "create-issues",
+            params_creates | {"count": chunk},
+            company_id=seed.company_id,
+        )
+        seconds["sandbox"] += time.perf_counter() - started
+        if result["created"] != chunk:
+            raise RuntimeError(f"create-issues made {result['created']} issues, not {chunk}")
+        answer = await upstream.ask("plugin_creates", warmup=warmup, count=chunk)
+        seconds["upstream"] += answer["seconds"]
+    await upstream.ask("stop_worker")
+    if answer["issues"] != creates + WARMUP_CREATES + 1:  # and the blocker
+        raise click.ClickException(
+            f"upstream's plugin made {answer['issues'] - WARMUP_CREATES - 1} issues, "
+            f"not {creates}: the comparison is void"
+        )
+    return {
+        side: {
+            "round_trip_median_us": round(statistics.median(samples), 1),
+            "round_trip_p95_us": round(_p95(samples), 1),
+            "creates_per_s": round(creates / seconds[side], 1),
+        }
+        for side, samples in (("sandbox", ours_us), ("upstream", theirs_us))
+    }
+
+
 async def _measure_backend(
     db: Database,
     backend: str,
@@ -171,15 +252,17 @@ async def _measure_backend(
     calls: int,
     creates: int,
     report: Callable[[str], None],
+    upstream: UpstreamHost | None = None,
 ) -> dict[str, Any]:
     workers: dict[str, dict[str, float]] = {}
 
-    async def measure(host: PluginHost, plugin_id: str, worker: str) -> None:
+    async def measure(host: PluginHost, plugin_id: str, worker: str) -> ActivePlugin:
         report(f"{backend}: {worker}: 2 x {calls} noop calls, then {creates} issues.create ...")
         active = await host.activate(plugin_id)  # a subprocess worker starts here
         round_trip = await _round_trip(host, active, calls)
         seed = await _seed(db, f"Bench {worker}")
         workers[worker] = round_trip | await _plugin_creates(host, plugin_id, seed, creates)
+        return active
 
     async with PluginHost(db, python_workers="in-process", timings=TIMINGS) as host:
         report(f"{backend}: installing bench-python ...")
@@ -190,10 +273,23 @@ async def _measure_backend(
         await measure(host, python.id, "python-subprocess")
         report(f"{backend}: installing bench-js ...")
         js = await host.install(packages["js"])
-        await measure(host, js.id, "js-subprocess")
+        active = await measure(host, js.id, "js-subprocess")
+        if upstream is not None:
+            report(f"{backend} and upstream's worker manager, taking turns: the JS plugin ...")
+            against = await _against_upstream(
+                db, host, active, packages["js"], upstream, calls, creates
+            )
     report(f"{backend}: {creates} issues.create on the host services directly ...")
     direct = await _direct_creates(db, await _seed(db, "Bench direct"), creates)
-    return {"calls": calls, "creates": creates, "workers": workers, "direct_creates_per_s": direct}
+    figures = {
+        "calls": calls,
+        "creates": creates,
+        "workers": workers,
+        "direct_creates_per_s": direct,
+    }
+    if upstream is not None:
+        figures["against_upstream"] = against | {"node": upstream.node}
+    return figures
 
 
 async def run_benchmark(
@@ -202,11 +298,22 @@ async def run_benchmark(
     calls: int,
     creates: int,
     report: Callable[[str], None],
+    *,
+    against: str | None = None,
 ) -> dict[str, Any]:
-    """Measure each backend; returns ``{backend: figures}``."""
+    """Measure each backend; returns ``{backend: figures}``. ``against``: the version of
+    upstream's server whose worker manager hosts the JS plugin beside the ``postgres`` run."""
 
     async def measure(backend: str, db: Database) -> dict[str, Any]:
-        return await _measure_backend(db, backend, packages, calls, creates, report)
+        if against is None or backend != "postgres":
+            return await _measure_backend(db, backend, packages, calls, creates, report)
+        server = db.url.set(drivername="postgresql+asyncpg", database="postgres")
+        async with upstream_host(server, against, report) as upstream:
+            figures = await _measure_backend(
+                db, backend, packages, calls, creates, report, upstream
+            )
+        figures["against_upstream"]["version"] = against
+        return figures
 
     return await on_each_backend(backends, report, measure)
 
@@ -240,7 +347,29 @@ def _table(figures: dict[str, Any]) -> str:
         "target for the host services (DESIGN.md §8): >= 1,000 creates/s on SQLite, "
         ">= 500/s on PostgreSQL"
     )
+    for backend, values in figures.items():
+        if "against_upstream" in values:
+            lines += ["", *_against_upstream_table(backend, values["against_upstream"])]
     return "\n".join(lines)
+
+
+def _against_upstream_table(backend: str, against: dict[str, Any]) -> list[str]:
+    ours, theirs = against["sandbox"], against["upstream"]
+    rows = [
+        ("noop round trip median us", "round_trip_median_us", False),
+        ("noop round trip p95 us", "round_trip_p95_us", False),
+        ("issues.create /s in the worker", "creates_per_s", True),
+    ]
+    lines = [
+        f"against upstream: the JS plugin hosted by {PACKAGE}@{against['version']}'s worker "
+        f"manager and buildHostServices (Node {against['node']}), on a database of its own on "
+        f"the {backend} run's server, taking turns with the sandbox's js-subprocess",
+        f"{'row':<32} {'upstream':>10} {backend + ' (x)':>18}",
+    ]
+    for name, key, higher_is_better in rows:
+        ratio = ours[key] / theirs[key] if higher_is_better else theirs[key] / ours[key]
+        lines.append(f"{name:<32} {theirs[key]:>10.1f} {f'{ours[key]:.1f} ({ratio:.1f}x)':>18}")
+    return lines
 
 
 @click.command("plugins")
@@ -255,14 +384,20 @@ def _table(figures: dict[str, Any]) -> str:
     type=click.IntRange(1),
     help="issues.create calls in the timed create-issues action.",
 )
+@against_upstream_option
 @backend_option
-def plugins_command(as_json: bool, calls: int, creates: int, backend: str) -> None:
+def plugins_command(
+    as_json: bool, calls: int, creates: int, against: str | None, backend: str
+) -> None:
     """Measure performAction round trips and issues.create from inside plugin workers."""
+    check_against_upstream(against, backend)
     packages = {
         "python": fixture_plugin("bench-python"),
         "js": fixture_plugin("bench-js", node=True),
     }
-    figures = asyncio.run(run_benchmark(selected(backend), packages, calls, creates, progress))
+    figures = asyncio.run(
+        run_benchmark(selected(backend), packages, calls, creates, progress, against=against)
+    )
     emit(figures, as_json, _table)
 
 

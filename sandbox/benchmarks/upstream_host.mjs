@@ -15,11 +15,25 @@
 //                                     getOrchestrationSummary calls; {"ms": [...]}
 //   {"op": "written"}                rows the calls wrote, counted in the database
 //
+// and, for `sandbox bench plugins --against-upstream`, a JS plugin hosted by upstream's own
+// worker manager, its host calls served by the same host services:
+//
+//   {"op": "worker", "manifest": PATH, "worker": PATH}
+//                                     install (a plugin record) and start the plugin's worker
+//   {"op": "noop", "warmup": W, "calls": N}
+//                                     W, then N timed performAction calls of its `noop`;
+//                                     {"us": [...]} (each call's microseconds)
+//   {"op": "plugin_creates", "warmup": W, "count": N}
+//                                     its `create-issues` action for W, then N creates (timed);
+//                                     {"seconds": S, "pluginMs": M, "issues": I}, I counted after
+//   {"op": "stop_worker"}
+//
 // The agent woken holds a run in status "running" (written in bulk), so that upstream's heartbeat
 // queues the runs the wakeups ask for and starts none (at most one run at a time per agent by
 // default), as the sandbox does: it queues them and starts none either.
 
 import { randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import { createInterface } from "node:readline";
 import {
   activityLog,
@@ -239,11 +253,103 @@ async function written() {
   };
 }
 
+let hosted = null;
+async function startWorker({ manifest: manifestPath, worker }) {
+  const { createPluginWorkerManager } = await import(
+    "./node_modules/@paperclipai/server/dist/services/plugin-worker-manager.js"
+  );
+  const { createHostClientHandlers } = await import("@paperclipai/plugin-sdk");
+  const pluginManifest = (await import(pathToFileURL(manifestPath).href)).default;
+  const [record] = await db
+    .insert(plugins)
+    .values({
+      pluginKey: pluginManifest.id,
+      packageName: pluginManifest.id,
+      version: pluginManifest.version,
+      apiVersion: pluginManifest.apiVersion,
+      categories: pluginManifest.categories,
+      manifestJson: pluginManifest,
+      status: "ready",
+    })
+    .returning();
+  const manager = createPluginWorkerManager();
+  const notifyWorker = (method, params) => manager.getWorker(record.id)?.notify(method, params);
+  const pluginServices = buildHostServices(
+    db,
+    record.id,
+    pluginManifest.id,
+    createPluginEventBus(),
+    notifyWorker,
+    { manifest: pluginManifest, pluginWorkerManager: manager },
+  );
+  await manager.startWorker(record.id, {
+    entrypointPath: worker,
+    manifest: pluginManifest,
+    config: {},
+    instanceInfo: { instanceId: "sandbox-bench", hostVersion: "0.0.0" },
+    apiVersion: pluginManifest.apiVersion,
+    hostHandlers: createHostClientHandlers({
+      pluginId: record.id,
+      capabilities: pluginManifest.capabilities,
+      services: pluginServices,
+    }),
+  });
+  const seed = await benchCompany("Bench Worker");
+  const blockerIssue = await pluginServices.issues.create({
+    companyId: seed.companyId,
+    title: "Blocker",
+  });
+  hosted = { manager, pluginId: record.id, ...seed, blockerId: blockerIssue.id };
+  return {};
+}
+
+async function timedNoops(warmup, calls) {
+  const call = () =>
+    hosted.manager.call(hosted.pluginId, "performAction", { key: "noop", params: { n: 1 } });
+  for (let n = 0; n < warmup; n++) await call();
+  const us = [];
+  for (let n = 0; n < calls; n++) {
+    const started = performance.now();
+    await call();
+    us.push((performance.now() - started) * 1000);
+  }
+  return { us };
+}
+
+async function pluginCreates(warmup, total) {
+  const createIssues = (n) =>
+    hosted.manager.call(hosted.pluginId, "performAction", {
+      key: "create-issues",
+      params: {
+        count: n,
+        companyId: hosted.companyId,
+        blockerIssueId: hosted.blockerId,
+        actorAgentId: hosted.agentId,
+      },
+    });
+  await createIssues(warmup);
+  const started = performance.now();
+  const result = await createIssues(total);
+  const seconds = (performance.now() - started) / 1000;
+  const [{ n }] = await db
+    .select({ n: count() })
+    .from(issues)
+    .where(eq(issues.companyId, hosted.companyId));
+  return { seconds, pluginMs: result.elapsedMs, issues: n };
+}
+
 const commands = {
   creates: (command) => timedCreates(command.count),
   wakeups: (command) => timedWakeups(command.count),
   summary: (command) => timedSummaries(command.size, command.repeats),
   written: () => written(),
+  worker: (command) => startWorker(command),
+  noop: (command) => timedNoops(command.warmup, command.calls),
+  plugin_creates: (command) => pluginCreates(command.warmup, command.count),
+  stop_worker: async () => {
+    await hosted.manager.stopAll();
+    return {};
+  },
 };
 
 console.log(JSON.stringify({ reply: "ready", node: process.version }));

@@ -37,6 +37,36 @@ _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
 _INSTALLED = ".sandbox-installed"
 #: How long one command of the driver may take (a 10,000-issue summary takes seconds upstream).
 COMMAND_TIMEOUT = 600.0
+#: The chunks a measured run of calls is cut into, ours and upstream's taking turns, so that
+#: both see the machine's changes of speed alike.
+ROUNDS = 4
+
+#: ``--against-upstream [VERSION]`` of the benchmarks that compare with upstream.
+against_upstream_option = click.option(
+    "--against-upstream",
+    "against",
+    is_flag=False,
+    flag_value=DEFAULT_VERSION,
+    default=None,
+    metavar="[VERSION]",
+    help=f"Also run the same work through Paperclip's own host ({PACKAGE}, installed with "
+    f"npm once; default {DEFAULT_VERSION}) on the postgres run's server, taking turns with "
+    "ours, and print each row's ratio.",
+)
+
+
+def check_against_upstream(against: str | None, backend: str) -> None:
+    """Refuse ``--against-upstream`` without the postgres run its upstream side shares a
+    server with.
+
+    Raises:
+        click.UsageError: ``--backend sqlite``.
+    """
+    if against is not None and backend == "sqlite":
+        raise click.UsageError(
+            "--against-upstream runs upstream's host on the postgres run's server: "
+            "use --backend both (the default) or postgres"
+        )
 
 
 def cache_dir(version: str) -> Path:
@@ -167,4 +197,14 @@ async def upstream_host(
             await process.wait()
 
 
-__all__ = ["DEFAULT_VERSION", "UpstreamHost", "cache_dir", "install_server", "upstream_host"]
+__all__ = [
+    "DEFAULT_VERSION",
+    "PACKAGE",
+    "ROUNDS",
+    "UpstreamHost",
+    "against_upstream_option",
+    "cache_dir",
+    "check_against_upstream",
+    "install_server",
+    "upstream_host",
+]
