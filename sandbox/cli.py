@@ -6,6 +6,7 @@ import json
 
 import click
 
+from core.manifest import HOST_VERSION
 from db import migrate
 from db.connect import describe_choice, open_database
 from sandbox.activity_commands import activity
@@ -34,7 +35,10 @@ from sandbox.tui_command import tui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="paperclip-sandbox")
+@click.version_option(
+    package_name="paperclip-sandbox",
+    message=f"%(prog)s, version %(version)s (mirrors Paperclip {HOST_VERSION})",
+)
 @click.option(
     "-v",
     "--verbose",

@@ -25,10 +25,11 @@ from typing import IO, Any
 import click
 from sqlalchemy.engine import URL
 
+from core.manifest import HOST_VERSION
 from db.embedded_postgres import ensure_database
 
-#: The release the sandbox mirrors: what ``--against-upstream`` installs without a VERSION.
-DEFAULT_VERSION = "2026.707.0"
+#: What ``--against-upstream`` installs without a VERSION: the release the sandbox mirrors.
+DEFAULT_VERSION = HOST_VERSION
 PACKAGE = "@paperclipai/server"
 DRIVER = Path(__file__).resolve().parent / "upstream_host.mjs"
 #: Upstream's database on the shared server.

@@ -15,6 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from core.manifest import HOST_VERSION
 from db.migrate import head_revision
 from sandbox.cli import main
 
@@ -112,6 +113,13 @@ def test_the_installed_entry_point_answers() -> None:
         result = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "Usage:" in result.stdout and "plugin" in result.stdout
+
+
+def test_the_version_names_the_paperclip_release_the_host_mirrors() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip().endswith(f"(mirrors Paperclip {HOST_VERSION})")
+    assert HOST_VERSION == "2026.707.0"
 
 
 @pytest.fixture
