@@ -138,8 +138,7 @@ async def run_benchmark(
     async def measure(backend: str, db: Database) -> dict[str, Any]:
         if against is None or backend != "postgres":
             return await _measure(backend, db, None)
-        server = db.url.set(drivername="postgresql+asyncpg", database="postgres")
-        async with upstream_host(server, against, report) as upstream:
+        async with upstream_host(db, against, report) as upstream:
             figures = await _measure(backend, db, upstream)
             upstream_figures.update(figures.pop("upstream"))
             upstream_figures.update(version=against, node=upstream.node)

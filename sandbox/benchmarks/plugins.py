@@ -307,8 +307,7 @@ async def run_benchmark(
     async def measure(backend: str, db: Database) -> dict[str, Any]:
         if against is None or backend != "postgres":
             return await _measure_backend(db, backend, packages, calls, creates, report)
-        server = db.url.set(drivername="postgresql+asyncpg", database="postgres")
-        async with upstream_host(server, against, report) as upstream:
+        async with upstream_host(db, against, report) as upstream:
             figures = await _measure_backend(
                 db, backend, packages, calls, creates, report, upstream
             )

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from sqlalchemy.engine import URL
 
 from core.manifest import HOST_VERSION
+from db import Database
 from db.embedded_postgres import ensure_database
 
 #: What ``--against-upstream`` installs without a VERSION: the release the sandbox mirrors.
@@ -162,9 +162,11 @@ class UpstreamHost:
 
 @asynccontextmanager
 async def upstream_host(
-    server: URL, version: str, report: Callable[[str], None]
+    beside: Database, version: str, report: Callable[[str], None]
 ) -> AsyncIterator[UpstreamHost]:
-    """Upstream's host services on database ``DATABASE`` of ``server`` (created, migrated)."""
+    """Upstream's host services on database ``DATABASE`` (created, then migrated by upstream)
+    of the PostgreSQL server that holds ``beside``."""
+    server = beside.url.set(drivername="postgresql+asyncpg", database="postgres")
     folder = await asyncio.to_thread(install_server, version, report)
     shutil.copy(DRIVER, folder / DRIVER.name)
     await ensure_database(server, DATABASE)
