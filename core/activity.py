@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,7 +150,7 @@ async def record_activity(
         agent_id=agent_id,
         run_id=run_id,
         details=redact(details) if details is not None else None,
-        created_at=datetime.now(UTC),
+        created_at=unit.now,
     )
     await unit.session.execute(
         _INSERT_ACTIVITY,

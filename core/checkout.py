@@ -7,7 +7,6 @@ of the assigned agent, under the issue's row lock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,7 +98,7 @@ async def assert_checkout_owner(
 
 
 async def _set_run_lock(unit: UnitOfWork, issue_id: Any, run_id: str | None) -> None:
-    now = datetime.now(UTC)
+    now = unit.now
     await unit.session.execute(
         sa.update(tables.issues)
         .where(tables.issues.c.id == issue_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +41,7 @@ async def create_comment(
     """Add a comment and bump the issue's ``updated_at``."""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("Comment body must be a non-empty string")
-    now = datetime.now(UTC)
+    now = unit.now
     row = {
         "id": str(uuid.uuid4()),
         "company_id": issue["company_id"],

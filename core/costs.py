@@ -9,7 +9,7 @@ the sandbox does not open budget incidents yet.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -57,7 +57,7 @@ async def record_cost_event(
         raise NotFound("Agent not found")
     if str(agent_company) != company_id:
         raise Unprocessable("Agent does not belong to company")
-    now = datetime.now(UTC)
+    now = unit.now
     event = records.CostEvent(
         id=str(uuid.uuid4()),
         company_id=company_id,

@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -138,7 +137,7 @@ async def upsert_document(
     """Create the document under ``key``, or add a revision to it (the issue row is locked)."""
     title = _validate_content(body, title, format_, change_summary)
     existing = await get_document(unit, issue, key)
-    now = datetime.now(UTC)
+    now = unit.now
     revision_id = str(uuid.uuid4())
     if existing is None:
         if base_revision_id is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -22,7 +21,7 @@ from core.errors import Unprocessable
 from core.ids import as_uuid
 from core.unit_of_work import UnitOfWork
 from db import Dialect, any_of, lock_for_update, tables
-from db.types import UUID, GenerateUUID, SqlNow
+from db.types import UUID, GenerateUUID, Timestamp
 
 BLOCKS = "blocks"
 
@@ -188,7 +187,7 @@ async def sync_blockers(
         )
     )
     if wanted:
-        now = datetime.now(UTC)
+        now = unit.now
         await unit.session.execute(
             _INSERT_RELATION,
             [
@@ -230,8 +229,8 @@ _BLOCKERS_OF_NEW_ISSUE = (
             sa.literal(BLOCKS),
             sa.bindparam("agent_id", type_=UUID()),
             sa.bindparam("user_id", type_=sa.Text()),
-            SqlNow(),
-            SqlNow(),
+            sa.bindparam("now", type_=Timestamp()),
+            sa.bindparam("now", type_=Timestamp()),
         ).where(
             tables.issues.c.id.in_(sa.bindparam("blockers", expanding=True)),
             tables.issues.c.company_id == sa.bindparam("blocker_company_id", type_=UUID()),
@@ -267,6 +266,7 @@ async def _insert_blockers_of_new_issue(
             "user_id": user_id,
             "blockers": list(blockers),
             "blocker_company_id": company_id,
+            "now": unit.now,
         },
     )
     if len(inserted.all()) != len(blockers):

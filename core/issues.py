@@ -10,7 +10,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -437,7 +437,7 @@ async def create_issue(
 
     placement = await _placement(unit, company_id, values)
     issue_number, identifier = await allocate_issue_number(unit, company_id)
-    now = datetime.now(UTC)
+    now = unit.now
     issue_id = str(uuid.uuid4())
     row = {
         "id": issue_id,
@@ -598,7 +598,7 @@ async def update_issue(
         if current["project_id"] and workspace["project_id"] != current["project_id"]:
             raise Unprocessable("Execution workspace must belong to the selected project")
 
-    now = datetime.now(UTC)
+    now = unit.now
     changes["updated_at"] = now
     if status is not None:
         changes.update(_status_timestamps(status, now, current))

@@ -43,7 +43,7 @@ def _subtree_query(company_id: str, root_id: Any, *columns: Any) -> sa.Select[An
     return (
         sa.select(*columns)
         .join(tree, tree.c.id == issues.c.id)
-        .order_by(tree.c.depth, issues.c.created_at, issues.c.id)
+        .order_by(tree.c.depth, issues.c.created_at, issues.c.issue_number, issues.c.id)
     )
 
 
@@ -281,7 +281,7 @@ async def issue_subtree(
         root_issue_id=str(root["id"]),
         company_id=company_id,
         issue_ids=ids,
-        issues=[records.Issue.trusted(row) for row in rows],
+        issues=[records.IssueRow.trusted(row) for row in rows],
         **parts,
     )
 

@@ -3,6 +3,10 @@
 Core functions take either the ``Database`` (when they open their own transaction) or a
 ``UnitOfWork`` (when they are one step of the caller's transaction), always as their first
 parameter. A write's events are published only once it has committed.
+
+Every row a transaction stamps gets the one time of ``UnitOfWork.now``, as PostgreSQL's
+``now()`` gives one time per transaction: the issue, its blocker relation and its activity row
+written by one host call carry the same ``created_at`` on both backends.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +29,8 @@ class UnitOfWork:
     session: AsyncSession
     dialect: Dialect
     events: list[PluginEvent | LiveEvent] = field(default_factory=list)
+    #: The transaction's time: what every row it writes is stamped with.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def publish_after_commit(self, *events: PluginEvent | LiveEvent) -> None:
         """Queue events; they are dropped if the transaction rolls back."""

@@ -22,7 +22,6 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -183,7 +182,7 @@ async def enqueue_issue_wakeup(
                 .where(tables.heartbeat_runs.c.id == active["id"])
                 .values(
                     context_snapshot={**(active["context_snapshot"] or {}), **snapshot},
-                    updated_at=datetime.now(UTC),
+                    updated_at=unit.now,
                 )
             )
             return await _insert_request(
@@ -207,7 +206,7 @@ async def _active_execution_run(
     the lock, as upstream does.
     """
     runs = tables.heartbeat_runs
-    now = datetime.now(UTC)
+    now = unit.now
     if issue["execution_run_id"] is not None:
         locked = (
             (
@@ -260,7 +259,7 @@ async def _insert_request(
     run_id: str | None = None,
     payload: Mapping[str, Any] | None = None,
 ) -> WakeupOutcome:
-    now = datetime.now(UTC)
+    now = unit.now
     request_id = str(uuid.uuid4())
     await unit.session.execute(
         sa.insert(tables.agent_wakeup_requests).values(
@@ -313,7 +312,7 @@ async def _defer(
             .values(
                 payload={**(existing["payload"] or {}), **wakeup.payload},
                 coalesced_count=existing["coalesced_count"] + 1,
-                updated_at=datetime.now(UTC),
+                updated_at=unit.now,
             )
         )
         return WakeupOutcome(str(existing["id"]), "deferred_issue_execution", None)
@@ -334,7 +333,7 @@ async def _queue_run(
     unit: UnitOfWork, wakeup: IssueWakeup, snapshot: Mapping[str, Any]
 ) -> WakeupOutcome:
     outcome = await _insert_request(unit, wakeup, status="queued")
-    now = datetime.now(UTC)
+    now = unit.now
     run_id = str(uuid.uuid4())
     await unit.session.execute(
         sa.insert(tables.heartbeat_runs).values(

@@ -87,8 +87,8 @@ class Label(Record):
     updated_at: datetime
 
 
-class Issue(Record):
-    """An issue row with its labels (upstream's ``Issue``)."""
+class IssueRow(Record):
+    """An issue's plain row, without labels (what upstream's ``getSubtree`` returns)."""
 
     id: Id
     company_id: Id
@@ -127,6 +127,11 @@ class Issue(Record):
     hidden_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class Issue(IssueRow):
+    """An issue row with its labels (upstream's ``Issue``)."""
+
     labels: list[Label] = Field(default_factory=list)
     label_ids: list[Id] = Field(default_factory=list)
 
@@ -314,7 +319,7 @@ class Subtree(Record):
     root_issue_id: Id
     company_id: Id
     issue_ids: list[Id]
-    issues: list[Issue]
+    issues: list[IssueRow]
     relations: dict[str, RelationSummary] | None = None
     documents: dict[str, list[DocumentSummary]] | None = None
     active_runs: dict[str, list[RunSummary]] | None = None

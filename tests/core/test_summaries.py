@@ -75,6 +75,38 @@ async def test_subtree_orders_root_then_levels(world: World) -> None:
     assert without_root.issue_ids == [a, b, a1]
 
 
+async def test_subtree_siblings_of_one_instant_keep_their_creation_order(world: World) -> None:
+    """Ids are random, so they cannot break a tie of ``created_at``; the issue number can."""
+    root = await world.issue(title="root", issue_number=1)
+    instant = datetime.now(UTC)
+    siblings = [
+        await world.issue(title=f"s{n}", parent_id=root, issue_number=n, created_at=instant)
+        for n in range(2, 12)
+    ]
+    subtree = await world.services.issues.get_subtree(
+        GetSubtree(issue_id=root, company_id=world.company_id)
+    )
+    assert subtree.issue_ids == [root, *siblings]
+
+
+async def test_subtree_issues_are_plain_rows_without_labels(world: World) -> None:
+    root = await world.issue(title="root")
+    label = await world.insert(
+        tables.labels, company_id=world.company_id, name="bug", color="#ff0000"
+    )
+    await world.insert(
+        tables.issue_labels, company_id=world.company_id, issue_id=root, label_id=label
+    )
+    wire = (
+        await world.services.issues.get_subtree(
+            GetSubtree(issue_id=root, company_id=world.company_id)
+        )
+    ).to_wire()
+    [issue] = wire["issues"]
+    assert issue["id"] == root and issue["title"] == "root"
+    assert "labels" not in issue and "labelIds" not in issue
+
+
 async def test_subtree_optional_parts(world: World) -> None:
     root = await world.issue(title="root", assignee_agent_id=world.agent_id)
     child = await world.issue(title="child", parent_id=root)
