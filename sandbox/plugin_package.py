@@ -3,9 +3,10 @@
 Upstream's rules for a local-path install: ``package.json`` names the manifest in
 ``paperclipPlugin.manifest``; without it the host tries ``dist/manifest.js``, then
 ``manifest.js``. A manifest module is imported and its ``default`` export (or the module itself)
-is the manifest; Node does the import, as upstream. Python plugins, which have no
-``package.json``, keep a ``manifest.json`` at the package root (``.json`` manifests are read,
-never executed, wherever they are named).
+is the manifest; Node does the import, as upstream (the node ``sandbox.node_runtime`` picks for
+the package, so a plugin whose ``engines.node`` that node does not satisfy is refused here).
+Python plugins, which have no ``package.json``, keep a ``manifest.json`` at the package root
+(``.json`` manifests are read, never executed, wherever they are named).
 
 Node takes a few hundred milliseconds to evaluate a manifest module, and a test suite installs
 the same package in every test, so each process keeps what Node printed for a manifest module
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInput, NotFound
+from sandbox.node_runtime import find_node, installed_sdk
 from sandbox.protocol import WorkerLimits
 from sandbox.protocol.limits import ENVIRONMENT, megabytes
 
@@ -70,6 +72,7 @@ async def load_package(path: str | os.PathLike[str]) -> PluginPackage:
     Raises:
         NotFound: ``Local plugin path does not exist: <abs>``.
         PluginPackageError: no manifest, or one that cannot be read (upstream's messages).
+        NodeUnavailable: the manifest is a module and no node the plugin accepts is found.
     """
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
@@ -125,14 +128,12 @@ def sdk_version_warning(package_root: Path, plugin_key: str) -> str | None:
     if not (package_root / "package.json").is_file():
         return None  # not a JS plugin
     found = None
-    for folder in (package_root, *package_root.parents):
-        installed = folder / "node_modules" / "@paperclipai" / "plugin-sdk" / "package.json"
-        if installed.is_file():
-            try:
-                found = json.loads(installed.read_text(encoding="utf-8")).get("version")
-            except (OSError, ValueError, AttributeError):
-                return None
-            break
+    installed = installed_sdk(package_root)
+    if installed is not None:
+        try:
+            found = json.loads(installed.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError, AttributeError):
+            return None
     else:
         try:
             dependencies = _read_package_json(package_root).get("dependencies")
@@ -190,7 +191,7 @@ async def _load_manifest(path: Path, root: Path) -> Any:
     files = _package_files(root, path)
     evaluated = _EVALUATED.get(path)
     if evaluated is None or evaluated[0] != files or len(evaluated[1]) > limit:
-        evaluated = (files, await _evaluate_module(path, limit))
+        evaluated = (files, await _evaluate_module(path, root, limit))
         _EVALUATED[path] = evaluated
     return json.loads(evaluated[1])
 
@@ -212,10 +213,11 @@ def _package_files(root: Path, manifest: Path) -> _Files:
     return tuple(state)
 
 
-async def _evaluate_module(path: Path, limit: int) -> bytes:
-    """What Node prints for the manifest module at ``path``: its manifest as JSON."""
+async def _evaluate_module(path: Path, root: Path, limit: int) -> bytes:
+    """What Node prints for the manifest module at ``path``: its manifest as JSON (the node
+    ``find_node`` picks for the package at ``root``)."""
     process = await asyncio.create_subprocess_exec(
-        "node",
+        find_node(root),
         "--input-type=module",
         "--eval",
         _IMPORT_MANIFEST,

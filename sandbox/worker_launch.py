@@ -5,7 +5,9 @@ A manifest's ``entrypoints.worker`` names the worker, relative to the plugin's p
 - ``*.js``, ``*.mjs``, ``*.cjs``: a Node worker, spawned as ``node <bootstrap> <real path>``
   (the published SDK only starts when the real path matches its module, so symlinks are resolved
   first; the bootstrap, ``sandbox/node_worker/bootstrap.mjs``, removes itself from the worker's
-  ``process.argv`` and makes a handler's exception reported with its stack);
+  ``process.argv`` and makes a handler's exception reported with its stack); ``node`` is the
+  binary ``sandbox.node_runtime.find_node`` picks for the package (``SANDBOX_NODE``, then
+  ``PATH``, checked against the ``engines.node`` the plugin and its SDK declare);
 - ``*.py``: a Python worker file, spawned as ``<python> <real path>``;
 - ``python:<module>``: a Python worker module, spawned as ``<python> -m <module>``.
 
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from sandbox.node_runtime import find_node
 from sandbox.protocol.limits import WorkerLimits
 from sandbox.transport import StreamTransport, Transport
 
@@ -77,9 +80,15 @@ def node_worker_command(
     plugin_id: str,
     package_root: Path,
     env: Mapping[str, str] | None = None,
-    node: str = "node",
+    node: str | None = None,
 ) -> WorkerCommand:
-    """``node <bootstrap> <real path of entrypoint>``, run from the package root."""
+    """``node <bootstrap> <real path of entrypoint>``, run from the package root; ``node``
+    defaults to the binary ``find_node`` picks for the package.
+
+    Raises:
+        NodeUnavailable: no node that the plugin's ``engines.node`` accepts.
+    """
+    node = node or find_node(package_root)
     argv = (node, str(NODE_BOOTSTRAP), os.path.realpath(entrypoint))
     return WorkerCommand(argv, worker_environment(plugin_id, env), package_root)
 
@@ -114,6 +123,7 @@ def worker_command(
     Raises:
         ValueError: the declaration is neither a JS or Python file nor ``python:<module>``.
         FileNotFoundError: the declared file does not exist.
+        NodeUnavailable: a JS worker, and no node that the plugin's ``engines.node`` accepts.
     """
     if declared.startswith(PYTHON_MODULE_PREFIX):
         module = declared.removeprefix(PYTHON_MODULE_PREFIX)

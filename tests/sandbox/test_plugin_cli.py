@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from core.plugin_database import derive_namespace
 from tests.fixtures.plugin_packages import write_plugin
@@ -299,6 +302,42 @@ def test_user_mistakes_are_one_error_line(empty_database_url: str, tmp_path: Pat
     ]
     for args, message in mistakes:
         refused(sandbox(db, *args), f"Error: {message}")
+
+
+def test_a_js_plugin_that_needs_a_newer_node_is_one_error_line(
+    empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node on PATH is asked its version and refused; nothing is installed."""
+    db = empty_database_url
+    package = tmp_path / "future-node"
+    package.mkdir()
+    (package / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "@sandbox-tests/future-node",
+                "version": "0.1.0",
+                "type": "module",
+                "engines": {"node": ">=99"},
+                "paperclipPlugin": {"manifest": "./manifest.mjs", "worker": "./worker.mjs"},
+            }
+        )
+    )
+    manifest = {"id": "sandbox-tests.future-node", "entrypoints": {"worker": "./worker.mjs"}}
+    (package / "manifest.mjs").write_text(f"export default {json.dumps(manifest)};\n")
+    (package / "worker.mjs").write_text("")
+    monkeypatch.delenv("SANDBOX_NODE", raising=False)
+    node = shutil.which("node")
+    assert node is not None, "node is required for the tests of JavaScript plugins"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+
+    result = sandbox(db, "plugin", "install", str(package))
+    message = (
+        "Error: Plugin needs Node >=99 (@sandbox-tests/future-node 0.1.0 declares it); node on"
+        f" PATH is {version} -- install Node 99 or newer, or set SANDBOX_NODE to one"
+    )
+    refused(result, message)
+    assert result.stderr.splitlines()[-1] == message
+    assert ok(sandbox(db, "plugin", "list", "--all")).strip() == "No plugins installed."
 
 
 def test_the_demo_runs_the_smoke_plugin_end_to_end(empty_database_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -46,13 +47,17 @@ class TestWorkerEnvironment:
 
 
 class TestWorkerCommand:
-    def test_a_js_entrypoint_runs_under_node_at_its_real_path(self, tmp_path: Path) -> None:
+    def test_a_js_entrypoint_runs_under_node_at_its_real_path(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         (tmp_path / "dist").mkdir()
         real = tmp_path / "dist" / "worker.js"
         real.write_text("")
         (tmp_path / "linked.mjs").symlink_to(real)
+        monkeypatch.delenv("SANDBOX_NODE", raising=False)
         command = worker_command("./linked.mjs", package_root=tmp_path, plugin_id="p1")
-        assert command.argv == ("node", str(NODE_BOOTSTRAP), str(real.resolve()))
+        node = shutil.which("node")  # the package declares no engines: the node on PATH
+        assert command.argv == (node, str(NODE_BOOTSTRAP), str(real.resolve()))
         assert command.cwd == tmp_path
         assert command.env["PAPERCLIP_PLUGIN_ID"] == "p1"
 
