@@ -315,7 +315,13 @@ _INSERT_ISSUE = sa.insert(tables.issues)
 _INSERT_ISSUE_WITH_DEFAULT_GOAL = _INSERT_ISSUE.values(
     goal_id=_DEFAULT_GOAL.scalar_subquery()
 ).returning(tables.issues.c.goal_id)
-_ISSUE_COLUMNS = tuple(column.name for column in tables.issues.columns)
+#: Every column of a new issue row as it is stored when the create does not set it.
+_ISSUE_DEFAULTS = {
+    column.name: column.default.arg
+    if column.default is not None and column.default.is_scalar
+    else None
+    for column in tables.issues.columns
+}
 
 
 async def _default_project_workspace_id(unit: UnitOfWork, project: Mapping[str, Any]) -> Any:
@@ -491,7 +497,7 @@ async def create_issue(
             created_by_user_id=created_by_user_id,
             new_issue=True,
         )
-    stored = dict.fromkeys(_ISSUE_COLUMNS) | row
+    stored = _ISSUE_DEFAULTS | row
     stored["labels"] = labels
     stored["label_ids"] = [label.id for label in labels]
     return records.Issue.trusted(stored), blockers
@@ -600,6 +606,10 @@ async def update_issue(
 
     now = unit.now
     changes["updated_at"] = now
+    if current["status"] == "blocked" and (
+        status == "blocked" or (status is None and "blocked_by_issue_ids" in patch)
+    ):  # a fresh decision to stay blocked (a real status change is counted by the database)
+        changes["status_version"] = tables.issues.c.status_version + 1
     if status is not None:
         changes.update(_status_timestamps(status, now, current))
         if status != _LOCK_KEEPING_STATUS:

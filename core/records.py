@@ -44,6 +44,7 @@ __all__ = [
     "ActiveRun",
     "ActivityEntry",
     "Agent",
+    "Approval",
     "ApprovalSummary",
     "AssigneeSummary",
     "BatchWakeupResult",
@@ -56,6 +57,7 @@ __all__ = [
     "CostSummary",
     "Document",
     "DocumentSummary",
+    "Goal",
     "Id",
     "InvocationBlock",
     "Issue",
@@ -63,6 +65,7 @@ __all__ = [
     "IssueRow",
     "Label",
     "OrchestrationSummary",
+    "PluginEntity",
     "PluginLogRecord",
     "PluginRecord",
     "Record",
@@ -88,7 +91,56 @@ class Company(Record):
     budget_monthly_cents: int
     spent_monthly_cents: int
     require_board_approval_for_new_agents: bool
-    brand_color: str | None = None
+    interaction_resolver_governance: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+class Approval(Record):
+    """A request for a board decision (an ``approvals`` row)."""
+
+    id: Id
+    company_id: Id
+    type: str
+    requested_by_agent_id: Id | None = None
+    requested_by_user_id: str | None = None
+    status: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    decision_note: str | None = None
+    decided_by_user_id: str | None = None
+    decided_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Goal(Record):
+    """A company goal (a ``goals`` row)."""
+
+    id: Id
+    company_id: Id
+    title: str
+    description: str | None = None
+    level: str
+    status: str
+    parent_id: Id | None = None
+    owner_agent_id: Id | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PluginEntity(Record):
+    """A plugin's record of something outside Paperclip (a ``plugin_entities`` row)."""
+
+    id: Id
+    plugin_id: Id
+    company_id: Id | None = None
+    entity_type: str
+    scope_kind: str
+    scope_id: str | None = None
+    external_id: str | None = None
+    title: str | None = None
+    status: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
 

@@ -9,9 +9,10 @@ or in the template emptied, the template's rows inserted again). A later databas
 as a copy of that template is this one, its connections already open.
 
 A copy is deleted instead when that could leave a trace: its schema changed (a migration ran
-on it), a connection to it is still in use, or the template has triggers or virtual tables
-(emptying and refilling tables would run or miss something). At most ``IDLE_COPIES`` copies
-wait at a time; the oldest goes first.
+on it), a connection to it is still in use, or the template has virtual tables or triggers that
+fire on INSERT or DELETE (emptying and refilling tables would run or miss something; a trigger
+on UPDATE, such as the one counting ``issues.status_version``, fires on neither). At most
+``IDLE_COPIES`` copies wait at a time; the oldest goes first.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import re
 import shutil
 import sqlite3
 import uuid
@@ -77,7 +79,7 @@ def _read_rows(template: Path) -> _Rows | None:
     connection = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
     try:
         objects = connection.execute("SELECT type, name, sql FROM sqlite_schema").fetchall()
-        if any(kind == "trigger" or _is_virtual(kind, sql) for kind, _, sql in objects):
+        if any(_fires_on_refill(kind, sql) or _is_virtual(kind, sql) for kind, _, sql in objects):
             return None
         # sqlite_sequence goes last: inserting the other tables' rows moves its counters.
         tables = sorted(
@@ -114,6 +116,17 @@ def _read_rows(template: Path) -> _Rows | None:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+#: The event of a trigger that emptying or refilling a table would fire ("AFTER INSERT ON t").
+_REFILL_EVENT = re.compile(r"\b(INSERT|DELETE)\s+ON\b", re.IGNORECASE)
+
+
+def _fires_on_refill(kind: str, sql: str | None) -> bool:
+    if kind != "trigger":
+        return False
+    header = re.split(r"\bBEGIN\b", sql or "", maxsplit=1, flags=re.IGNORECASE)[0]
+    return _REFILL_EVENT.search(header) is not None
 
 
 def _is_virtual(kind: str, sql: str | None) -> bool:

@@ -125,6 +125,21 @@ class IssueRow(Record):
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     hidden_at: datetime | None = None
+    conversation_agent_id: Id | None = None
+    conversation_user_id: str | None = None
+    conversation_state: str | None = None
+    conversation_session_generation: int = 0
+    conversation_boundary_comment_id: Id | None = None
+    #: How many times the status changed (Paperclip 2026.916.1).
+    status_version: int = 0
+    last_status_decision_id: Id | None = None
+    harness_kind: str | None = None
+    review_policy: str | None = None
+    origin_identity_context_id: Id | None = None
+    continuation_identity_context_id: Id | None = None
+    unblock_descriptor: dict[str, Any] | None = None
+    blocked_transition_at: datetime | None = None
+    blocked_owner_notified_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -344,5 +359,8 @@ class Comment(Record):
     author_user_id: Id | None = None
     created_by_run_id: Id | None = None
     body: str
+    on_behalf_of_user_id: str | None = None
+    client_request_id: str | None = None
+    conversation_session_generation: int | None = None
     created_at: datetime
     updated_at: datetime

@@ -4,13 +4,15 @@ Plugins join ``public.issues`` and friends in their own SQL, so these names are 
 """
 
 from db.models.activity import ActivityLog
-from db.models.agents import Agent, AgentApiKey
+from db.models.agents import Agent, AgentApiKey, AgentTaskSession
 from db.models.approvals import Approval, IssueApproval
+from db.models.attachments import Asset, IssueAttachment
 from db.models.base import Base
 from db.models.companies import Company, CompanyMembership
 from db.models.costs import BudgetIncident, BudgetPolicy, CostEvent
 from db.models.documents import Document, DocumentRevision, IssueDocument
 from db.models.hosts import SandboxHost, SandboxRunLease
+from db.models.interactions import IssueThreadInteraction
 from db.models.issues import Issue, IssueComment, IssueLabel, IssueRelation, Label
 from db.models.jobs import PluginJob, PluginJobRun
 from db.models.plugin_trust import SandboxPluginTrust
@@ -19,6 +21,7 @@ from db.models.plugins import (
     PluginCapabilityUsage,
     PluginConfig,
     PluginDatabaseNamespace,
+    PluginEntity,
     PluginLog,
     PluginMigration,
     PluginState,
@@ -33,8 +36,10 @@ __all__ = [
     "ActivityLog",
     "Agent",
     "AgentApiKey",
+    "AgentTaskSession",
     "AgentWakeupRequest",
     "Approval",
+    "Asset",
     "Base",
     "BudgetIncident",
     "BudgetPolicy",
@@ -48,15 +53,18 @@ __all__ = [
     "HeartbeatRun",
     "Issue",
     "IssueApproval",
+    "IssueAttachment",
     "IssueComment",
     "IssueDocument",
     "IssueLabel",
     "IssueRelation",
+    "IssueThreadInteraction",
     "Label",
     "Plugin",
     "PluginCapabilityUsage",
     "PluginConfig",
     "PluginDatabaseNamespace",
+    "PluginEntity",
     "PluginJob",
     "PluginJobRun",
     "PluginLog",

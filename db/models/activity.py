@@ -23,6 +23,13 @@ class ActivityLog(Base, table=True):
         # read a plugin's rows newest first (core.read_models.activity).
         Index("activity_log_created_idx", "created_at"),
         Index("activity_log_actor_created_idx", "actor_type", "actor_id", "created_at"),
+        Index("activity_log_company_agent_created_idx", "company_id", "agent_id", "created_at"),
+        Index(
+            "activity_log_company_responsible_user_created_idx",
+            "company_id",
+            "responsible_user_id",
+            "created_at",
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -35,4 +42,5 @@ class ActivityLog(Base, table=True):
     agent_id: uuid.UUID | None = fk_field("agents.id")
     run_id: uuid.UUID | None = fk_field("heartbeat_runs.id")
     details: dict[str, Any] | None = json_field()
+    responsible_user_id: str | None = text_field(nullable=True)
     created_at: datetime = timestamp_field(now=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index
 
@@ -13,6 +14,7 @@ from db.models.base import (
     fk_field,
     id_field,
     int_field,
+    json_field,
     text_field,
     timestamp_field,
 )
@@ -40,7 +42,8 @@ class Company(Base, table=True):
     feedback_data_sharing_consent_at: datetime | None = timestamp_field()
     feedback_data_sharing_consent_by_user_id: str | None = text_field(nullable=True)
     feedback_data_sharing_terms_version: str | None = text_field(nullable=True)
-    brand_color: str | None = text_field(nullable=True)
+    #: Paperclip 2026.916.1: per interaction kind, who may resolve it at most.
+    interaction_resolver_governance: dict[str, Any] = json_field({})
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
 

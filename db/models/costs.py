@@ -50,6 +50,8 @@ class CostEvent(Base, table=True):
     cached_input_tokens: int = int_field(0)
     output_tokens: int = int_field(0)
     cost_cents: int = int_field(nullable=False)
+    #: Paperclip 2026.916.1: ``reported`` or ``unpriced``.
+    cost_status: str = text_field("reported")
     occurred_at: datetime = timestamp_field(nullable=False)
     created_at: datetime = timestamp_field(now=True)
 

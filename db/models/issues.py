@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Index, PrimaryKeyConstraint
+from sqlalchemy import CheckConstraint, Index, PrimaryKeyConstraint
 
 from db.models.base import (
     Base,
@@ -17,12 +17,25 @@ from db.models.base import (
     json_field,
     text_field,
     timestamp_field,
+    uuid_field,
 )
 
 _OPEN_ROUTINE_EXECUTION = sa.text(
     "origin_kind = 'routine_execution' AND origin_id IS NOT NULL AND hidden_at IS NULL "
     "AND execution_run_id IS NOT NULL "
     "AND status IN ('backlog', 'todo', 'in_progress', 'in_review', 'blocked')"
+)
+
+
+_ONBOARDING_FIRST_TASK = sa.text("origin_kind = 'onboarding_first_task'")
+#: A conversation issue is assigned to its agent, talks with one user, and is still open.
+_CONVERSATION_IDENTITY = (
+    "(conversation_agent_id IS NULL AND conversation_user_id IS NULL "
+    "AND conversation_state IS NULL) OR (conversation_agent_id IS NOT NULL "
+    "AND conversation_user_id IS NOT NULL AND assignee_agent_id = conversation_agent_id "
+    "AND assignee_agent_id IS NOT NULL AND assignee_user_id IS NULL "
+    "AND conversation_state IN ('active', 'waiting') "
+    "AND status NOT IN ('done', 'cancelled'))"
 )
 
 
@@ -44,6 +57,26 @@ class Issue(Base, table=True):
         Index("issues_identifier_idx", "identifier", unique=True),
         # Ours: numbering reads the company's highest issue number on every create.
         Index("issues_company_issue_number_idx", "company_id", "issue_number"),
+        Index(
+            "issues_conversation_identity_idx",
+            "company_id",
+            "conversation_agent_id",
+            "conversation_user_id",
+            unique=True,
+        ),
+        Index("issues_company_harness_kind_idx", "company_id", "harness_kind"),
+        Index("issues_company_updated_idx", "company_id", "updated_at"),
+        Index("issues_company_created_idx", "company_id", "created_at"),
+        Index("issues_company_priority_idx", "company_id", "priority"),
+        Index(
+            "issues_onboarding_first_task_uq",
+            "company_id",
+            unique=True,
+            postgresql_where=_ONBOARDING_FIRST_TASK,
+            sqlite_where=_ONBOARDING_FIRST_TASK,
+        ),
+        Index("issues_company_id_uq", "company_id", "id", unique=True),
+        CheckConstraint(_CONVERSATION_IDENTITY, name="conversation_identity"),
         Index(
             "issues_open_routine_execution_uq",
             "company_id",
@@ -92,6 +125,21 @@ class Issue(Base, table=True):
     completed_at: datetime | None = timestamp_field()
     cancelled_at: datetime | None = timestamp_field()
     hidden_at: datetime | None = timestamp_field()
+    # Paperclip 2026.916.1: agent conversations, status versions, review policy, native runtime.
+    conversation_agent_id: uuid.UUID | None = fk_field("agents.id")
+    conversation_user_id: str | None = text_field(nullable=True)
+    conversation_state: str | None = text_field(nullable=True)
+    conversation_session_generation: int = int_field(0)
+    conversation_boundary_comment_id: uuid.UUID | None = uuid_field()
+    status_version: int = int_field(0, big=True)
+    last_status_decision_id: uuid.UUID | None = uuid_field()
+    harness_kind: str | None = text_field(nullable=True)
+    review_policy: str | None = text_field(nullable=True)
+    origin_identity_context_id: uuid.UUID | None = uuid_field()
+    continuation_identity_context_id: uuid.UUID | None = uuid_field()
+    unblock_descriptor: dict[str, Any] | None = json_field()
+    blocked_transition_at: datetime | None = timestamp_field()
+    blocked_owner_notified_at: datetime | None = timestamp_field()
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
 
@@ -142,6 +190,14 @@ class IssueComment(Base, table=True):
             "issue_id",
             "created_at",
         ),
+        Index(
+            "issue_comments_client_request_uq",
+            "issue_id",
+            "author_user_id",
+            "client_request_id",
+            unique=True,
+        ),
+        Index("issue_comments_company_id_uq", "company_id", "id", unique=True),
     )
 
     id: uuid.UUID = id_field()
@@ -151,6 +207,10 @@ class IssueComment(Base, table=True):
     author_user_id: str | None = text_field(nullable=True)
     created_by_run_id: uuid.UUID | None = fk_field("heartbeat_runs.id", ondelete="SET NULL")
     body: str = text_field()
+    # Paperclip 2026.916.1: who an agent wrote for, idempotent posting, conversation sessions.
+    on_behalf_of_user_id: str | None = text_field(nullable=True)
+    client_request_id: str | None = text_field(nullable=True)
+    conversation_session_generation: int | None = int_field()
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
 

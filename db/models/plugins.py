@@ -60,6 +60,43 @@ class PluginConfig(Base, table=True):
     updated_at: datetime = timestamp_field(now=True)
 
 
+class PluginEntity(Base, table=True):
+    """A record a plugin keeps about something outside Paperclip (``ctx.entities``), keyed by
+    its type and external id."""
+
+    __tablename__ = "plugin_entities"
+    __table_args__ = (
+        Index("plugin_entities_plugin_idx", "plugin_id"),
+        Index("plugin_entities_company_idx", "company_id"),
+        Index("plugin_entities_type_idx", "entity_type"),
+        Index("plugin_entities_scope_idx", "scope_kind", "scope_id"),
+        # SQLite has no NULLS NOT DISTINCT: there core.plugin_entities' lookup under the
+        # writer lock keeps instance-wide rows (company_id NULL) unique.
+        Index(
+            "plugin_entities_external_idx",
+            "company_id",
+            "plugin_id",
+            "entity_type",
+            "external_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    plugin_id: uuid.UUID = fk_field("plugins.id", ondelete="CASCADE", nullable=False)
+    company_id: uuid.UUID | None = fk_field("companies.id", ondelete="CASCADE")
+    entity_type: str = text_field()
+    scope_kind: str = text_field()
+    scope_id: str | None = text_field(nullable=True)
+    external_id: str | None = text_field(nullable=True)
+    title: str | None = text_field(nullable=True)
+    status: str | None = text_field(nullable=True)
+    data: dict[str, Any] = json_field({})
+    created_at: datetime = timestamp_field(now=True)
+    updated_at: datetime = timestamp_field(now=True)
+
+
 class PluginState(Base, table=True):
     """A scoped key-value entry of a plugin (``ctx.state``)."""
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Index
 from sqlalchemy.sql.schema import Table
 
@@ -21,6 +22,53 @@ from db.models.base import (
     uuid_field,
 )
 from db.types import JsonText
+
+#: Paperclip 2026.916.1: at most one live wakeup per idempotency key in each delivery family
+#: (index name, the family's keys, the statuses that no longer count).
+_DELIVERY_FAMILIES = (
+    (
+        "agent_wakeup_requests_review_path_recovery_idempotency_uq",
+        "idempotency_key LIKE 'issue_review_path_lost:%'",
+        "('skipped')",
+    ),
+    (
+        "agent_wakeup_requests_disposition_repair_idempotency_uq",
+        "idempotency_key LIKE 'issue_disposition_repair:%'",
+        "('skipped')",
+    ),
+    (
+        "agent_wakeup_requests_question_response_delivery_idempotency_uq",
+        "(idempotency_key LIKE 'question-response:%' OR idempotency_key LIKE 'interaction:%')",
+        "('skipped', 'failed', 'cancelled')",
+    ),
+    (
+        "agent_wakeup_requests_connection_intent_delivery_idempotency_uq",
+        "idempotency_key LIKE 'connection-intent:%'",
+        "('skipped', 'failed', 'cancelled')",
+    ),
+    (
+        "agent_wakeup_requests_tool_action_delivery_uq",
+        "idempotency_key LIKE 'tool-action-response:%'",
+        "('skipped', 'failed', 'cancelled')",
+    ),
+)
+
+
+def _one_live_delivery(name: str, keys: str, finished: str) -> Index:
+    """SQLite refuses LIKE in an index (``PRAGMA case_sensitive_like`` could change its
+    result), so there the prefix test is the equivalent GLOB."""
+    return Index(
+        name,
+        "company_id",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=sa.text(f"{keys} AND status NOT IN {finished}"),
+        sqlite_where=sa.text(f"{_as_glob(keys)} AND status NOT IN {finished}"),
+    )
+
+
+def _as_glob(keys: str) -> str:
+    return keys.replace(" LIKE ", " GLOB ").replace("%'", "*'")
 
 
 class AgentWakeupRequest(Base, table=True):
@@ -40,6 +88,12 @@ class AgentWakeupRequest(Base, table=True):
         ),
         # Ours: live viewers follow changed requests by time (db.change_feed).
         Index("agent_wakeup_requests_updated_idx", "updated_at"),
+        *(_one_live_delivery(*family) for family in _DELIVERY_FAMILIES),
+        Index(
+            "agent_wakeup_requests_company_payload_issue_idx",
+            "company_id",
+            JsonText(sa.column("payload"), "issueId"),
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -65,6 +119,10 @@ class AgentWakeupRequest(Base, table=True):
     updated_at: datetime = timestamp_field(now=True)
 
 
+_DELIVERY_SET = sa.text("execution_status_delivery_id IS NOT NULL")
+_DEADLINE_SET = sa.text("execution_control_deadline_at IS NOT NULL")
+
+
 class HeartbeatRun(Base, table=True):
     """One agent run; its issue is ``context_snapshot ->> 'issueId'`` (there is no column)."""
 
@@ -74,6 +132,18 @@ class HeartbeatRun(Base, table=True):
         Index("heartbeat_runs_company_liveness_idx", "company_id", "liveness_state", "created_at"),
         # Ours: live viewers follow changed runs by time (db.change_feed).
         Index("heartbeat_runs_updated_idx", "updated_at"),
+        Index(
+            "heartbeat_runs_execution_status_delivery_idx",
+            "execution_status_delivery_id",
+            postgresql_where=_DELIVERY_SET,
+            sqlite_where=_DELIVERY_SET,
+        ),
+        Index(
+            "heartbeat_runs_execution_control_deadline_idx",
+            "execution_control_deadline_at",
+            postgresql_where=_DEADLINE_SET,
+            sqlite_where=_DEADLINE_SET,
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -115,6 +185,28 @@ class HeartbeatRun(Base, table=True):
     last_useful_action_at: datetime | None = timestamp_field()
     next_action: str | None = text_field(nullable=True)
     context_snapshot: dict[str, Any] | None = json_field()
+    # Paperclip 2026.916.1: execution control, runtime mode, runner and native runtime.
+    active_identity_context_id: uuid.UUID | None = uuid_field()
+    execution_control_deadline_at: datetime | None = timestamp_field()
+    execution_status_delivery_id: uuid.UUID | None = uuid_field()
+    runtime_mode: str = text_field("legacy")
+    runtime_mode_resolver_version: str | None = text_field(nullable=True)
+    runtime_mode_reason: str | None = text_field(nullable=True)
+    runtime_mode_resolved_at: datetime | None = timestamp_field()
+    runner_profile_json: dict[str, Any] | None = json_field()
+    runner_instance_id: uuid.UUID | None = uuid_field()
+    native_session_id: uuid.UUID | None = uuid_field()
+    native_issue_id: uuid.UUID | None = uuid_field()
+    driver_kind: str | None = text_field(nullable=True)
+    driver_version: str | None = text_field(nullable=True)
+    completion_contract_id: uuid.UUID | None = uuid_field()
+    completion_contract_sha256: str | None = text_field(nullable=True)
+    next_event_seq: int = int_field(1, big=True)
+    native_phase: str | None = text_field(nullable=True)
+    native_phase_updated_at: datetime | None = timestamp_field()
+    controller_boot_id: uuid.UUID | None = uuid_field()
+    controller_lease_expires_at: datetime | None = timestamp_field()
+    execution_stage: str | None = text_field(nullable=True)
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
 

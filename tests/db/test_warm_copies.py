@@ -186,6 +186,32 @@ async def test_a_template_with_a_trigger_is_copied_for_every_database(
     assert not files[0].exists()
 
 
+async def test_a_template_whose_triggers_fire_on_update_only_is_reused(
+    clones: TemplateClones,
+) -> None:
+    """The schema's own ``issues.status_version`` trigger is one: refilling never fires it."""
+
+    async def add_trigger(db: Database) -> None:
+        async with db.transaction() as session:
+            await session.execute(
+                sa.text(
+                    "CREATE TRIGGER touched AFTER UPDATE OF name ON companies BEGIN "
+                    "UPDATE companies SET description = 'inserted' WHERE id = NEW.id; END"
+                )
+            )
+
+    derived = await clones.derive(add_trigger)
+    files = []
+    for _ in range(2):
+        async with clones.database() as db:
+            await clones.replace(db, derived)
+            assert await _names(db) == []
+            await add_company(db, name="Seen")
+            files.append(_file(db))
+        await clones.settle()
+    assert files[0] == files[1]
+
+
 async def test_closing_deletes_every_copy(tmp_path: Path) -> None:
     clones = TemplateClones(tmp_path)
     await clones.start()
