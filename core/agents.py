@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import records
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.ids import as_uuid, require_company, require_uuid
 from db import Database, ForeignKeyViolation, tables
 from db.constants import AGENT_ROLES, AGENT_STATUSES
@@ -106,3 +106,50 @@ async def find_agents(db: Database, ref: str) -> list[records.Agent]:
     async with db.read() as session:
         rows = (await session.execute(sa.select(agents).where(condition))).mappings().all()
     return [records.Agent.model_validate(row) for row in rows]
+
+
+async def set_agent_paused(
+    db: Database, *, agent_id: Any, company_id: Any, paused: bool
+) -> records.Agent:
+    """Pause (``pause_reason`` manual) or resume the company's agent, with upstream's refusals:
+    a terminated agent does neither, an agent pending approval is not resumed."""
+    company = require_company(company_id)
+    agent = as_uuid(agent_id)
+    agents = tables.agents
+    async with db.transaction() as session:
+        current = (
+            (
+                await session.execute(
+                    sa.select(agents.c.status).where(
+                        agents.c.id == agent, agents.c.company_id == company
+                    )
+                )
+            ).first()
+            if agent is not None
+            else None
+        )
+        if current is None:
+            raise NotFound("Agent not found")
+        if current.status == "terminated":
+            raise Conflict(f"Cannot {'pause' if paused else 'resume'} terminated agent")
+        if not paused and current.status == "pending_approval":
+            raise Conflict("Pending approval agents cannot be resumed")
+        now = datetime.now(UTC)
+        changes = (
+            {"status": "paused", "pause_reason": "manual", "paused_at": now}
+            if paused
+            else {"status": "idle", "pause_reason": None, "paused_at": None}
+        )
+        row = (
+            (
+                await session.execute(
+                    sa.update(agents)
+                    .where(agents.c.id == agent)
+                    .values(**changes, updated_at=now)
+                    .returning(*agents.c)
+                )
+            )
+            .mappings()
+            .one()
+        )
+    return records.Agent.model_validate(dict(row))

@@ -13,16 +13,21 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from core import plugin_state
-from core.agents import get_agent, list_agents
+from core.agents import get_agent, list_agents, set_agent_paused
+from core.approvals import get_approval, list_approvals
 from core.companies import get_company, list_companies
-from core.errors import InvalidInput
+from core.errors import HostError, InvalidInput
+from core.goals import create_goal, get_goal, list_goals, update_goal
 from core.host_services import HostServices
 from core.host_services import params as service_params
 from core.invocation_scope import CallContext
+from core.outbound_http import fetch
 from core.params import NoParams
 from core.plugin_config import get_config
+from core.plugin_entities import list_entities, upsert_entity
 from core.plugin_logs import LogMessage, Metric, log_line, metric_line
 from core.plugin_state import StateKey
+from core.unit_of_work import read, write
 from core.worker_bridge import params
 
 if TYPE_CHECKING:
@@ -152,6 +157,128 @@ async def _agents_get(bridge: WorkerBridge, call: params.AgentRef, context: Call
     return await get_agent(bridge.db, agent_id=call.agent_id, company_id=call.company_id)
 
 
+async def _agents_pause(bridge: WorkerBridge, call: params.AgentRef, context: CallContext) -> Any:
+    return await set_agent_paused(
+        bridge.db, agent_id=call.agent_id, company_id=call.company_id, paused=True
+    )
+
+
+async def _agents_resume(bridge: WorkerBridge, call: params.AgentRef, context: CallContext) -> Any:
+    return await set_agent_paused(
+        bridge.db, agent_id=call.agent_id, company_id=call.company_id, paused=False
+    )
+
+
+async def _http_fetch(bridge: WorkerBridge, call: params.HttpFetch, context: CallContext) -> Any:
+    return await fetch(call.url, call.init)
+
+
+async def _span_record(bridge: WorkerBridge, call: params.RecordSpan, context: CallContext) -> None:
+    """Upstream records a span only under a host trace (``traceparent``); the sandbox traces
+    nothing, so the span is checked and dropped, and the call never fails."""
+
+
+#: Methods that need an execution environment (local folders, managed skills and routines),
+#: which the sandbox does not run: each answers with ``NoExecutionEnvironment``.
+EXECUTION_ENVIRONMENT_METHODS = (
+    "localFolders.declarations",
+    "localFolders.configure",
+    "localFolders.status",
+    "localFolders.list",
+    "localFolders.readText",
+    "localFolders.writeTextAtomic",
+    "localFolders.deleteFile",
+    "skills.managed.get",
+    "skills.managed.reconcile",
+    "skills.managed.reset",
+    "routines.managed.get",
+    "routines.managed.reconcile",
+    "routines.managed.reset",
+    "routines.managed.update",
+    "routines.managed.run",
+)
+
+
+class NoExecutionEnvironment(HostError):
+    """A method of the execution-environment family: the sandbox does not run one."""
+
+
+def _needs_execution_environment(method: str) -> Method:
+    async def refuse(bridge: WorkerBridge, call: Any, context: CallContext) -> Any:
+        raise NoExecutionEnvironment(
+            f'Host method "{method}" needs an execution environment, which the sandbox does '
+            "not run (see the README's list of refused methods)"
+        )
+
+    return Method(dict, refuse)
+
+
+# -- approvals ------------------------------------------------------------------------------------
+
+
+async def _approvals_list(
+    bridge: WorkerBridge, call: params.ListApprovals, context: CallContext
+) -> Any:
+    async with read(bridge.db) as unit:
+        return await list_approvals(unit, call.company_id, status=call.status)
+
+
+async def _approvals_get(
+    bridge: WorkerBridge, call: params.ApprovalRef, context: CallContext
+) -> Any:
+    async with read(bridge.db) as unit:
+        return await get_approval(unit, call.company_id, call.approval_id)
+
+
+# -- entities -------------------------------------------------------------------------------------
+
+
+async def _entities_upsert(
+    bridge: WorkerBridge, call: params.UpsertEntity, context: CallContext
+) -> Any:
+    async with write(bridge.db, None) as unit:
+        given = call.model_dump(exclude_unset=True)
+        return await upsert_entity(unit, bridge.plugin.plugin_id, given)
+
+
+async def _entities_list(
+    bridge: WorkerBridge, call: params.ListEntities, context: CallContext
+) -> Any:
+    async with read(bridge.db) as unit:
+        return await list_entities(
+            unit,
+            bridge.plugin.plugin_id,
+            entity_type=call.entity_type,
+            external_id=call.external_id,
+            limit=call.limit,
+            offset=call.offset,
+        )
+
+
+# -- goals ----------------------------------------------------------------------------------------
+
+
+async def _goals_list(bridge: WorkerBridge, call: params.ListGoals, context: CallContext) -> Any:
+    async with read(bridge.db) as unit:
+        found = await list_goals(unit, call.company_id, level=call.level, status=call.status)
+    return call.page(found)
+
+
+async def _goals_get(bridge: WorkerBridge, call: params.GoalRef, context: CallContext) -> Any:
+    async with read(bridge.db) as unit:
+        return await get_goal(unit, call.company_id, call.goal_id)
+
+
+async def _goals_create(bridge: WorkerBridge, call: params.CreateGoal, context: CallContext) -> Any:
+    async with write(bridge.db, None) as unit:
+        return await create_goal(unit, call.company_id, call.model_dump(exclude={"company_id"}))
+
+
+async def _goals_update(bridge: WorkerBridge, call: params.UpdateGoal, context: CallContext) -> Any:
+    async with write(bridge.db, None) as unit:
+        return await update_goal(unit, call.company_id, call.goal_id, call.patch or {})
+
+
 METHODS: dict[str, Method] = {
     "config.get": Method(NoParams.model_validate, _config_get),
     "state.get": Method(StateKey.from_params, _state_get),
@@ -169,6 +296,19 @@ METHODS: dict[str, Method] = {
     "companies.get": Method(params.CompanyRef.model_validate, _companies_get),
     "agents.list": Method(params.ListAgents.model_validate, _agents_list),
     "agents.get": Method(params.AgentRef.model_validate, _agents_get),
+    "agents.pause": Method(params.AgentRef.model_validate, _agents_pause),
+    "agents.resume": Method(params.AgentRef.model_validate, _agents_resume),
+    "span.record": Method(params.RecordSpan.model_validate, _span_record),
+    **{name: _needs_execution_environment(name) for name in EXECUTION_ENVIRONMENT_METHODS},
+    "http.fetch": Method(params.HttpFetch.model_validate, _http_fetch),
+    "approvals.list": Method(params.ListApprovals.model_validate, _approvals_list),
+    "approvals.get": Method(params.ApprovalRef.model_validate, _approvals_get),
+    "entities.upsert": Method(params.UpsertEntity.model_validate, _entities_upsert),
+    "entities.list": Method(params.ListEntities.model_validate, _entities_list),
+    "goals.list": Method(params.ListGoals.model_validate, _goals_list),
+    "goals.get": Method(params.GoalRef.model_validate, _goals_get),
+    "goals.create": Method(params.CreateGoal.model_validate, _goals_create),
+    "goals.update": Method(params.UpdateGoal.model_validate, _goals_update),
     "activity.log": _service(service_params.LogActivity, lambda s: s.activity.log),
     "issues.list": _service(service_params.ListIssues, lambda s: s.issues.list),
     "issues.get": _service(service_params.IssueRef, lambda s: s.issues.get),

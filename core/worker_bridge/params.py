@@ -106,3 +106,87 @@ class TrackTelemetry(WireParams):
     messages: ClassVar[Mapping[str, str]] = {"event_name": TELEMETRY_MESSAGE}
 
     event_name: str = Field(default="", pattern=TELEMETRY_NAME, validate_default=True)
+
+
+class ListGoals(Paging):
+    """``goals.list``: filtered by level and status when given."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    level: str | None = None
+    status: str | None = None
+
+
+class GoalRef(WireParams):
+    """``goals.get``: a goal of another company reads as null."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    goal_id: str | None = None
+
+
+class CreateGoal(WireParams):
+    """``goals.create``."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    title: str | None = None
+    description: str | None = None
+    level: str | None = None
+    status: str | None = None
+    parent_id: str | None = None
+    owner_agent_id: str | None = None
+
+
+class UpdateGoal(GoalRef):
+    """``goals.update``: ``patch`` holds the goal's camelCase fields."""
+
+    patch: dict[str, Any] | None = None
+
+
+class UpsertEntity(WireParams):
+    """``entities.upsert``: no company (instance-wide), unless the worker names one."""
+
+    company_id: str | None = None
+    entity_type: str | None = None
+    scope_kind: str | None = None
+    scope_id: str | None = None
+    external_id: str | None = None
+    title: str | None = None
+    status: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class ListEntities(WireParams):
+    """``entities.list``: by type and external id; ``limit`` 100 unless told."""
+
+    messages: ClassVar[Mapping[str, str]] = Paging.messages
+
+    entity_type: str | None = None
+    external_id: str | None = None
+    limit: _Count | None = None
+    offset: _Count | None = None
+
+
+class ListApprovals(WireParams):
+    """``approvals.list``: of one status when given."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    status: str | None = None
+
+
+class ApprovalRef(WireParams):
+    """``approvals.get``: an approval of another company reads as null."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    approval_id: str | None = None
+
+
+class HttpFetch(WireParams):
+    """``http.fetch``: a URL and fetch's ``init`` (method, headers, body)."""
+
+    url: Any = None
+    init: dict[str, Any] | None = None
+
+
+class RecordSpan(WireParams):
+    """``span.record``: upstream never refuses one, whatever its fields."""
+
+    name: Any = None

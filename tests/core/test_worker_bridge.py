@@ -2,79 +2,31 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from core.capabilities import PLUGIN_CAPABILITIES
-from core.capability_usage import UsageCounter
 from core.errors import CapabilityDenied, InvalidInput, InvocationScopeDenied, NotFound
 from core.event_bus import PluginEvent
-from core.invocation_scope import CallContext, InvocationScope
+from core.invocation_scope import CallContext
 from core.plugin_config import save_config
-from core.plugin_database import PluginDatabase
-from core.plugin_logs import LogBuffer, list_logs
-from core.plugin_registry import register_plugin
-from core.worker_bridge import HostMethodNotFound, PluginRef, WorkerBridge, handled_methods
+from core.plugin_logs import list_logs
+from core.worker_bridge import HostMethodNotFound, handled_methods
 from db import tables
+from tests.fixtures.bridge import KEY, NO_INVOCATION, bridge_for, scoped
 from tests.fixtures.orchestration import World, make_world
-from tests.fixtures.plugin_database import manifest
-
-KEY = "paperclip.bridge-test"
-NO_INVOCATION = CallContext()
-
-
-class Bridge:
-    """A bridge for a registered plugin, recording its event subscriptions."""
-
-    def __init__(self, world: World, plugin_id: str, capabilities: frozenset[str]) -> None:
-        self.world = world
-        self.plugin_id = plugin_id
-        self.subscriptions: list[tuple[str, Mapping[str, Any] | None]] = []
-        self.logs = LogBuffer(world.db, flush_interval=3600)
-        self.usage = UsageCounter(world.db, flush_interval=3600)
-        self.bridge = WorkerBridge(
-            db=world.db,
-            bus=world.bus,
-            plugin=PluginRef(plugin_id, KEY, capabilities),
-            plugin_db=PluginDatabase(world.db),
-            database=None,
-            logs=self.logs,
-            usage=self.usage,
-            subscribe=lambda pattern, event_filter: self.subscriptions.append(
-                (pattern, event_filter)
-            ),
-        )
-
-    async def call(self, method: str, context: CallContext = NO_INVOCATION, **params: Any) -> Any:
-        result = await self.bridge.handle(method, params, context)
-        json.dumps(result)  # every answer must be JSON as it stands
-        return result
-
-
-async def _bridge(world: World, capabilities: tuple[str, ...] = PLUGIN_CAPABILITIES) -> Bridge:
-    record = await register_plugin(
-        world.db, manifest(KEY), package_name=KEY, package_path="/plugins/bridge-test"
-    )
-    return Bridge(world, record.id, frozenset(capabilities))
-
-
-def _scoped(company_id: str) -> CallContext:
-    return CallContext(invocation_scope=InvocationScope(company_id))
 
 
 async def test_unknown_methods_are_not_handled(world: World) -> None:
-    bridge = await _bridge(world)
-    for method in ("http.fetch", "localFolders.list", "nope"):
+    bridge = await bridge_for(world)
+    for method in ("access.members.list", "agents.managed.get", "nope"):
         with pytest.raises(HostMethodNotFound):
             await bridge.call(method)
     assert {"issues.create", "state.get", "db.query", "events.subscribe"} <= handled_methods()
 
 
 async def test_a_missing_capability_is_refused_before_anything_runs(world: World) -> None:
-    bridge = await _bridge(world, ("issues.read",))
+    bridge = await bridge_for(world, ("issues.read",))
     with pytest.raises(CapabilityDenied) as denied:
         await bridge.call("issues.create", companyId=world.company_id, title="Nope")
     assert denied.value.message == (
@@ -88,10 +40,10 @@ async def test_a_missing_capability_is_refused_before_anything_runs(world: World
 
 
 async def test_the_invocation_scope_is_checked_after_the_capability(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     other = await make_world(world.db, name="Other")
     with pytest.raises(InvocationScopeDenied) as denied:
-        await bridge.call("issues.list", _scoped(world.company_id), companyId=other.company_id)
+        await bridge.call("issues.list", scoped(world.company_id), companyId=other.company_id)
     assert denied.value.message == (
         f'Plugin "{bridge.plugin_id}" is not allowed to perform "issues.list": requested company '
         f'"{other.company_id}" but the current invocation is scoped to company '
@@ -105,18 +57,18 @@ async def test_the_invocation_scope_is_checked_after_the_capability(world: World
             scopeId=world.company_id,
             stateKey="k",
         )
-    listed = await bridge.call("issues.list", _scoped(world.company_id), companyId=world.company_id)
+    listed = await bridge.call("issues.list", scoped(world.company_id), companyId=world.company_id)
     assert listed == []
 
 
 async def test_config_get_reads_the_saved_config(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     await save_config(world.db, bridge.plugin_id, {"mode": "strict"})
     assert await bridge.call("config.get") == {"mode": "strict"}
 
 
 async def test_state_round_trips_through_the_wire_shape(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     key = {"scopeKind": "issue", "scopeId": "i-1", "stateKey": "cursor"}
     assert await bridge.call("state.set", **key, value={"page": 2}) is None
     assert await bridge.call("state.get", **key) == {"page": 2}
@@ -126,7 +78,7 @@ async def test_state_round_trips_through_the_wire_shape(world: World) -> None:
 
 
 async def test_issue_calls_take_camel_case_params_and_answer_wire_records(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     created = await bridge.call(
         "issues.create",
         companyId=world.company_id,
@@ -148,7 +100,7 @@ async def test_issue_calls_take_camel_case_params_and_answer_wire_records(world:
 
 async def test_update_takes_the_actor_out_of_the_patch(world: World) -> None:
     """The published SDK folds the actor fields into ``patch``; they are not issue fields."""
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     issue = await world.issue(title="Before")
     updated = await bridge.call(
         "issues.update",
@@ -167,7 +119,7 @@ async def test_update_takes_the_actor_out_of_the_patch(world: World) -> None:
 
 
 async def test_companies_list_is_filtered_to_the_invocations_company(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     other = await make_world(world.db, name="Other")
 
     everyone = await bridge.call("companies.list")
@@ -175,15 +127,15 @@ async def test_companies_list_is_filtered_to_the_invocations_company(world: Worl
     assert [c["id"] for c in await bridge.call("companies.list", limit=1, offset=1)] == [
         other.company_id
     ]
-    scoped = await bridge.call("companies.list", _scoped(other.company_id))
-    assert [c["id"] for c in scoped] == [other.company_id]
+    in_scope = await bridge.call("companies.list", scoped(other.company_id))
+    assert [c["id"] for c in in_scope] == [other.company_id]
     assert (await bridge.call("companies.get", companyId=other.company_id))["name"] == "Other"
     with pytest.raises(InvalidInput, match="^limit must be a non-negative integer$"):
         await bridge.call("companies.list", limit="10")
 
 
 async def test_agents_are_read_within_their_company(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     other = await make_world(world.db, name="Other")
 
     agents = await bridge.call("agents.list", companyId=world.company_id)
@@ -197,7 +149,7 @@ async def test_agents_are_read_within_their_company(world: World) -> None:
 
 
 async def test_events_subscribe_and_emit(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     await bridge.call("events.subscribe", eventPattern="issue.*", filter={"companyId": "c"})
     await bridge.call("events.subscribe", eventPattern="plugin.*")
     assert bridge.subscriptions == [("issue.*", {"companyId": "c"}), ("plugin.*", None)]
@@ -215,7 +167,7 @@ async def test_events_subscribe_and_emit(world: World) -> None:
 
 
 async def test_logs_metrics_and_telemetry(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     bridge.bridge.notification("log", {"level": "warn", "message": "careful"}, NO_INVOCATION)
     await bridge.call("log", level="error", message="request form")
     await bridge.call("metrics.write", name="items.synced", value=3, tags={"env": "dev"})
@@ -233,7 +185,7 @@ async def test_logs_metrics_and_telemetry(world: World) -> None:
 
 
 async def test_activity_log_writes_a_plugin_row(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     await bridge.call(
         "activity.log", companyId=world.company_id, message="sync.finished", metadata={"n": 2}
     )
@@ -247,7 +199,7 @@ async def test_activity_log_writes_a_plugin_row(world: World) -> None:
 
 
 async def test_foreign_records_look_missing(world: World) -> None:
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     other = await make_world(world.db, name="Other")
     foreign = await other.issue(title="Theirs")
     assert await bridge.call("issues.get", issueId=foreign, companyId=world.company_id) is None
@@ -258,7 +210,7 @@ async def test_foreign_records_look_missing(world: World) -> None:
 async def test_malformed_params_are_refused_with_one_line_messages(world: World) -> None:
     """Each method's params model answers a bad value with upstream's message where upstream
     has one, and a one-line message naming the wire field otherwise; nothing is written."""
-    bridge = await _bridge(world)
+    bridge = await bridge_for(world)
     company = world.company_id
     issue = await world.issue(title="Target")
     cases: list[tuple[str, Any, str]] = [
