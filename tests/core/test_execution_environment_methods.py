@@ -4,9 +4,13 @@ a ``traceparent``."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from core.errors import HostError
+from core.worker_bridge import handled_methods
 from core.worker_bridge.methods import EXECUTION_ENVIRONMENT_METHODS
 from tests.fixtures.bridge import bridge_for
 from tests.fixtures.orchestration import World
@@ -34,3 +38,13 @@ async def test_span_record_is_accepted_without_a_trace(world: World) -> None:
         is None
     )
     assert await bridge.call("span.record") is None
+
+
+def test_the_readme_names_exactly_the_refused_methods_and_counts_the_served() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Worker-to-host methods", 1)[1].split("\n## ", 1)[0]
+    refused = section.split("These answer that", 1)[1].split("Not served yet", 1)[0]
+    listed = re.findall(r"`([a-zA-Z]+(?:\.[a-zA-Z]+)+)`", refused.split(":", 1)[1])
+    assert listed == list(EXECUTION_ENVIRONMENT_METHODS)
+    served = len(handled_methods()) - len(EXECUTION_ENVIRONMENT_METHODS)
+    assert f"The sandbox serves {served} of them" in " ".join(section.split())
