@@ -1,7 +1,7 @@
 """Plugin capabilities and the worker-to-host method each one gates.
 
 Upstream's ``PLUGIN_CAPABILITIES`` (52 at 9c6f551595, 21 more in the published 2026.707.0 SDK,
-which real plugins are built with) and ``METHOD_CAPABILITY_MAP``.
+6 more in 2026.916.1, which real plugins are built with) and ``METHOD_CAPABILITY_MAP``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Collection
 
 from core.errors import CapabilityDenied
 
-#: Every capability a manifest may declare, in the order of the 2026.707.0 release (zod lists
-#: them in this order in its enum message). ``#+`` marks the 21 the release added to the 52 of
-#: the baseline.
+#: Every capability a manifest may declare, in the order of the 2026.916.1 release (zod lists
+#: them in this order in its enum message). ``#+`` marks the 21 that 2026.707.0 added to the 52
+#: of the baseline, ``# 916`` the 6 that 2026.916.1 added.
 PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "companies.read",
     "projects.read",
@@ -22,6 +22,9 @@ PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "issue.relations.read",
     "issue.subtree.read",
     "issue.comments.read",
+    "issue.interactions.read",  # 916
+    "issue.attachments.read",  # 916
+    "approvals.read",  # 916
     "issue.documents.read",
     "agents.read",
     "goals.read",
@@ -42,7 +45,10 @@ PLUGIN_CAPABILITIES: tuple[str, ...] = (
     "issues.checkout",
     "issues.wakeup",
     "issue.comments.create",
+    "issue.comments.create_human_attributed",  # 916
     "issue.interactions.create",  # +
+    "issue.interactions.respond",  # 916
+    "approvals.respond",  # 916
     "issue.documents.write",
     "projects.managed",  # +
     "routines.managed",  # +
@@ -94,7 +100,8 @@ UNGATED_METHODS: frozenset[str] = frozenset(
     {"config.get", "log", "entities.upsert", "entities.list"}
 )
 
-#: Worker-to-host method -> the capability it requires.
+#: Worker-to-host method -> the capability it requires. It also names methods this host does
+#: not serve yet (the bridge answers those -32601 before any gate).
 METHOD_CAPABILITIES: dict[str, str] = {
     "state.get": "plugin.state.read",
     "state.set": "plugin.state.write",
@@ -109,6 +116,8 @@ METHOD_CAPABILITIES: dict[str, str] = {
     "activity.log": "activity.log.write",
     "metrics.write": "metrics.write",
     "telemetry.track": "telemetry.track",
+    # 2026.916.1: the provider span sink, for plugins that register environment drivers.
+    "span.record": "environment.drivers.register",
     "companies.list": "companies.read",
     "companies.get": "companies.read",
     "projects.list": "projects.read",
@@ -131,6 +140,15 @@ METHOD_CAPABILITIES: dict[str, str] = {
     "issues.summaries.getOrchestration": "issues.orchestration.read",
     "issues.listComments": "issue.comments.read",
     "issues.createComment": "issue.comments.create",
+    # 2026.916.1; ``issues.createComment`` with ``actorUserId`` also needs
+    # ``issue.comments.create_human_attributed``, which gates no method of its own.
+    "issues.listInteractions": "issue.interactions.read",
+    "issues.respondInteraction": "issue.interactions.respond",
+    "issues.listAttachments": "issue.attachments.read",
+    "issues.getAttachmentContent": "issue.attachments.read",
+    "approvals.list": "approvals.read",
+    "approvals.get": "approvals.read",
+    "approvals.decide": "approvals.respond",
     "issues.documents.list": "issue.documents.read",
     "issues.documents.get": "issue.documents.read",
     "issues.documents.upsert": "issue.documents.write",

@@ -1,38 +1,45 @@
 """Plugin manifest v1 (``pluginManifestV1Schema``) and the loader's install checks, with upstream's
 messages.
 
-Upstream parses manifests with zod 3, and its issue list is the contract: the install route
-answers ``Invalid plugin manifest: <path>: <message>; ...``. We keep zod's rules for that list:
+Upstream parses manifests with zod, and its issue list is the contract: the install route
+answers ``Invalid plugin manifest: <path>: <message>; ...``. We follow Paperclip 2026.916.1
+(``@paperclipai/shared`` dist, zod 4.6) and keep zod's rules for that list:
 
 - every failed check of a value is reported (an empty ``id`` is both too short and malformed),
-  in the schema's key order, with zod's default wording where upstream has no message;
+  in the schema's key order, with zod 4's default wording where upstream has no message; string
+  lengths count code points, as zod 4.6 does;
 - failed checks only make an object "dirty", so its cross-field rules (zod's ``superRefine``,
-  here ``_refinements``) still run; a wrong type, a missing key, or a wrong enum or literal
-  value aborts, and the cross-field rules of every enclosing object are skipped;
-- ``.optional()`` accepts a missing key, never ``null``; unknown keys are dropped.
+  here ``_refinements``) still run; a wrong type, a missing key, a wrong enum or literal value,
+  a fraction where an integer belongs, or an array longer than its maximum aborts, and the
+  cross-field rules of every enclosing object are skipped;
+- ``.optional()`` accepts a missing key, never ``null``; unknown keys are dropped, except in the
+  objects upstream declares ``.strict()`` (environment drivers and their nested blocks), where
+  they are an issue that does not abort.
 
-Where the published release 2026.707.0 (``@paperclipai/shared`` dist) differs from the baseline
-``9c6f551595``, we follow the release, which real plugins are built against:
+Where the published releases differ from the baseline ``9c6f551595``, we follow the release,
+which real plugins are built against:
 
 - slot types ``routeSidebar`` and ``companySettingsPage`` (launcher zones are unchanged); both
   need a ``routePath``, may declare one like ``page``, and need ``ui.sidebar.register`` and
   ``instance.settings.register`` (the server's ``UI_SLOT_CAPABILITIES``);
 - entity types ``execution_workspace`` and ``project_workspace``; the reserved route segment
   ``workspaces``; reserved company settings segments;
-- the 73 capabilities of ``core.capabilities``.
+- the 79 capabilities of ``core.capabilities``;
+- ``environmentDrivers`` and ``routines``, validated in full.
 
-The release also validates new top-level keys (``environmentDrivers``, ``agents``, ``projects``,
-``routines``, ``skills``, ``localFolders``, ``objectReferences``). ``PluginManifest`` ignores
-them: the host stores and sends the plugin's raw manifest, so they survive untouched.
+The release also validates ``agents``, ``projects``, ``skills``, ``localFolders`` and
+``objectReferences``. ``PluginManifest`` does not yet: it ignores them, and the host stores and
+sends the plugin's raw manifest, so they survive untouched.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from types import MappingProxyType
-from typing import Annotated, Any, Literal, Self
+from dataclasses import dataclass
+from types import MappingProxyType, UnionType
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -49,13 +56,14 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from core.capabilities import PLUGIN_CAPABILITIES
 from core.errors import InvalidInput
 from core.plugin_database.declaration import PluginDatabaseDeclaration, missing_capability_messages
 from core.suggestions import did_you_mean
-from db.constants import PLUGIN_CATEGORIES
+from db.constants import ISSUE_PRIORITIES, PLUGIN_CATEGORIES, PLUGIN_DATABASE_CORE_READ_TABLES
 
 #: The version this host reports; ``minimumHostVersion`` is compared with it.
 HOST_VERSION = "2026.707.0"
@@ -174,6 +182,16 @@ _REQUIRED_ENTITY = {
     "commentContextMenuItem": "comment",
 }
 _ROUTE_SLOT_TYPES = ("page", "routeSidebar", "companySettingsPage")
+ENVIRONMENT_DRIVER_KINDS = ("environment_driver", "sandbox_provider")
+ROUTINE_STATUSES = ("active", "paused", "archived")
+ROUTINE_CONCURRENCY_POLICIES = ("coalesce_if_active", "always_enqueue", "skip_if_active")
+ROUTINE_CATCH_UP_POLICIES = ("skip_missed", "enqueue_missed_with_cap")
+ROUTINE_ACTIVITY_GATE_POLICIES = ("always", "require_external_activity")
+ROUTINE_ACTIVITY_GATE_SCOPES = ("company", "project")
+ROUTINE_TRIGGER_KINDS = ("schedule", "webhook", "api")
+ROUTINE_TRIGGER_SIGNING_MODES = ("bearer", "hmac_sha256", "github_hmac", "none")
+ROUTINE_VARIABLE_TYPES = ("text", "textarea", "number", "boolean", "select", "date")
+ISSUE_SURFACE_VISIBILITIES = ("default", "plugin_operation")
 
 # Upstream's regular expressions. re.ASCII because JavaScript's \d is [0-9]; fullmatch because
 # JavaScript's $ does not match before a trailing newline.
@@ -184,14 +202,29 @@ _API_PATH = r"/[a-zA-Z0-9:_./-]*"
 _ROUTE_PATH = r"[a-z0-9][a-z0-9-]*"
 _CRON_ITEM = r"(\*(/[0-9]+)?|[0-9]+(-[0-9]+)?(/[0-9]+)?)"
 _CRON_FIELD = re.compile(rf"{_CRON_ITEM}(,{_CRON_ITEM})*", re.ASCII)
+_MANAGED_KEY = r"[a-z0-9][a-z0-9._:-]*"
+_NAMESPACE_SLUG = r"[a-z0-9][a-z0-9_]*"
+_TEMPLATE_CONFIG_FIELD = r"[A-Za-z_][A-Za-z0-9_-]*"
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+#: What JavaScript's ``String.prototype.trim`` strips (Python's ``str.strip`` differs).
+_JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+#: ``Number.MAX_SAFE_INTEGER``: zod 4's ``.int()`` refuses integers beyond it.
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 # -- zod's issue kinds ---------------------------------------------------------------------------
 
-#: A failed check: reported, but the enclosing objects are still refined. The database
-#: declaration raises the same type.
+#: A failed check: reported, but the enclosing objects are still refined.
 _CHECK = "plugin_manifest"
 #: A wrong type, enum or literal value: zod stops refining the enclosing objects.
 _ABORT = "plugin_manifest_abort"
+#: zod's explicit abort (``continue: false``; only ``.int()`` on a fraction raises one): it also
+#: stops the length checks of an enclosing array, which run after an ordinary abort.
+_STOP = "plugin_manifest_stop"
+_KINDS = (_CHECK, _ABORT, _STOP)
 #: Validation context key of the pass that rebuilds an object without its checks (see
 #: ``_ManifestModel``).
 _CHECKS_OFF = "manifest_checks_off"
@@ -199,21 +232,28 @@ _CHECKS_OFF = "manifest_checks_off"
 Loc = tuple[str | int, ...]
 Check = Callable[[Any], str | None]
 
-#: Pydantic's type errors and the type zod names in "Expected <type>, received <type>".
+#: Pydantic's type errors and the type zod 4 names in "Invalid input: expected <type>, ...".
+#: Every dict in the manifest is a ``z.record``, every nested model a ``z.object``.
 _ZOD_EXPECTED = {
     "string_type": "string",
     "tuple_type": "array",
-    "dict_type": "object",
+    "list_type": "array",
+    "dict_type": "record",
     "model_type": "object",
+    "model_attributes_type": "object",
+    "bool_type": "boolean",
 }
 
 
 def _zod_type(value: Any) -> str:
-    """The type name zod reports for a JSON value."""
+    """The type name zod 4's English locale reports for a JSON value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's json reads NaN and Infinity; zod names them as JavaScript prints them.
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, int | float):
         return "number"
     if isinstance(value, str):
@@ -223,41 +263,81 @@ def _zod_type(value: Any) -> str:
     return "object" if isinstance(value, Mapping) else "unknown"
 
 
-def _enum_text(options: Iterable[object]) -> str:
-    return " | ".join(f"'{option}'" for option in options)
+def _js_primitive(value: object) -> str:
+    """zod 4's ``stringifyPrimitive``: strings in double quotes, not escaped."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
-def _js_length(text: str) -> int:
-    """The string's length as JavaScript counts it, in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+def _invalid_type(expected: str, value: Any) -> str:
+    return f"Invalid input: expected {expected}, received {_zod_type(value)}"
+
+
+def _invalid_value(options: Sequence[object]) -> str:
+    """zod 4's message for a value outside an enum or a literal (it no longer names the value)."""
+    if len(options) == 1:
+        return f"Invalid input: expected {_js_primitive(options[0])}"
+    return f"Invalid option: expected one of {'|'.join(_js_primitive(o) for o in options)}"
+
+
+def _unrecognized(keys: Sequence[str]) -> str:
+    plural = "s" if len(keys) > 1 else ""
+    return f"Unrecognized key{plural}: {', '.join(_js_primitive(key) for key in keys)}"
+
+
+def _is_array_index(key: str) -> bool:
+    canonical = key.isascii() and key.isdigit() and (key == "0" or key[0] != "0")
+    return canonical and int(key) < 2**32 - 1
+
+
+def _js_key_order(data: Mapping[str, Any]) -> list[str]:
+    """The order JavaScript enumerates an object's keys in: array indexes first, ascending."""
+    keys = [str(key) for key in data]
+    indexes = sorted((key for key in keys if _is_array_index(key)), key=int)
+    return indexes + [key for key in keys if not _is_array_index(key)]
 
 
 def _checks_off(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get(_CHECKS_OFF))
 
 
+def _issue(kind: str, message: str, value: Any, loc: Loc = ()) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value)
+
+
 def _raise(kind: str, messages: Sequence[str], value: Any, loc: Loc = ()) -> None:
     raise ValidationError.from_exception_data(
-        "PluginManifest",
-        [
-            InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value)
-            for message in messages
-        ],
+        "PluginManifest", [_issue(kind, message, value, loc) for message in messages]
     )
+
+
+def _reissue(error: ErrorDetails, loc: Loc | None = None) -> InitErrorDetails:
+    """One of our issues for a pydantic error: ours keep their kind, a type error aborts."""
+    kind, message = error["type"], str(error["msg"])
+    if kind not in _KINDS:
+        expected = _ZOD_EXPECTED.get(kind)
+        if expected is not None:
+            message = _invalid_type(expected, error["input"])
+        kind = _ABORT
+    return _issue(kind, message, error["input"], error["loc"] if loc is None else loc)
 
 
 # -- checks: dirty issues ------------------------------------------------------------------------
 
 
 def _min_length(limit: int) -> Check:
+    """zod 4.6 counts code points, as Python's ``len`` does (a lone surrogate counts one)."""
     return lambda text: (
-        None if _js_length(text) >= limit else f"String must contain at least {limit} character(s)"
+        None if len(text) >= limit else f"Too small: expected string to have >={limit} characters"
     )
 
 
 def _max_length(limit: int) -> Check:
     return lambda text: (
-        None if _js_length(text) <= limit else f"String must contain at most {limit} character(s)"
+        None if len(text) <= limit else f"Too big: expected string to have <={limit} characters"
     )
 
 
@@ -266,14 +346,15 @@ def _matches(pattern: str, message: str) -> Check:
     return lambda text: None if compiled.fullmatch(text) else message
 
 
+def _pattern(pattern: str) -> Check:
+    """``.regex(re)`` without a message: zod 4 names the pattern."""
+    return _matches(pattern, f"Invalid string: must match pattern /^{pattern}$/")
+
+
 def _no_nul(name: str) -> Check:
     """A path the host opens: the operating system cannot take a NUL byte in it (upstream has no
     rule; Node's ``fs`` throws on one)."""
     return lambda text: f"{name} must not contain NUL bytes" if "\0" in text else None
-
-
-def _non_empty_array(items: Sequence[Any]) -> str | None:
-    return None if items else "Array must contain at least 1 element(s)"
 
 
 def _json_schema(schema: Mapping[str, Any]) -> str | None:
@@ -305,7 +386,7 @@ def _checked(*checks: Check) -> AfterValidator:
     """Run every check on a well-typed value and report each failure, as zod does."""
 
     def run(value: Any, info: ValidationInfo) -> Any:
-        if not _checks_off(info):
+        if value is not None and not _checks_off(info):
             failures = [message for check in checks if (message := check(value)) is not None]
             if failures:
                 _raise(_CHECK, failures, value)
@@ -314,20 +395,67 @@ def _checked(*checks: Check) -> AfterValidator:
     return AfterValidator(run)
 
 
+def _array(*, minimum: int | None = None, maximum: int | None = None) -> WrapValidator:
+    """An array's length checks, as zod 4.6 runs them.
+
+    An array longer than its maximum is refused before its elements are parsed, with an issue
+    that aborts explicitly. The minimum is checked after the elements, unless one of them
+    aborted explicitly, and reported after their issues.
+    """
+
+    def run(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        if not isinstance(value, list | tuple) or _checks_off(info):
+            return handler(value)
+        if maximum is not None and len(value) > maximum:
+            _raise(_STOP, [f"Too big: expected array to have <={maximum} items"], value)
+        try:
+            result, issues = handler(value), []
+        except ValidationError as exc:
+            result, issues = None, [_reissue(error) for error in exc.errors()]
+        stopped = any(issue["type"].type == _STOP for issue in issues)
+        if minimum is not None and len(value) < minimum and not stopped:
+            message = f"Too small: expected array to have >={minimum} items"
+            issues.append(_issue(_CHECK, message, value))
+        if issues:
+            raise ValidationError.from_exception_data("PluginManifest", issues)
+        return result
+
+    return WrapValidator(run)
+
+
+def _trim(value: Any) -> Any:
+    """zod's ``.trim()``: the checks that follow see the trimmed string, and so does the model."""
+    return value.strip(_JS_WHITESPACE) if isinstance(value, str) else value
+
+
+_TRIM = AfterValidator(_trim)
+
+
 # -- structural validators: aborting issues ------------------------------------------------------
 
 
-def _enum(options: Sequence[str]) -> BeforeValidator:
-    expected = _enum_text(options)
+@dataclass(frozen=True)
+class _EnumCheck:
+    """zod 4's ``z.enum``: any other value, a missing key or a non-string included, is one
+    issue that does not name the value."""
 
-    def check(value: Any) -> str:
-        if not isinstance(value, str):
-            _raise(_ABORT, [f"Expected {expected}, received {_zod_type(value)}"], value)
-        if value not in options:
-            _raise(_ABORT, [f"Invalid enum value. Expected {expected}, received '{value}'"], value)
+    options: tuple[str, ...]
+    nullable: bool
+
+    @property
+    def message(self) -> str:
+        return _invalid_value(self.options)
+
+    def __call__(self, value: Any) -> Any:
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, str) or value not in self.options:
+            _raise(_ABORT, [self.message], value)
         return value
 
-    return BeforeValidator(check)
+
+def _enum(options: Sequence[str], *, nullable: bool = False) -> BeforeValidator:
+    return BeforeValidator(_EnumCheck(tuple(options), nullable))
 
 
 def _literal(expected: int | str) -> BeforeValidator:
@@ -335,7 +463,7 @@ def _literal(expected: int | str) -> BeforeValidator:
 
     def check(value: Any) -> int | str:
         if isinstance(value, bool) or value != expected:
-            _raise(_ABORT, [f"Invalid literal value, expected {json.dumps(expected)}"], value)
+            _raise(_ABORT, [_invalid_value([expected])], value)
         return expected
 
     return BeforeValidator(check)
@@ -346,24 +474,59 @@ def _optional(expected: str) -> BeforeValidator:
 
     def check(value: Any) -> Any:
         if value is None:
-            _raise(_ABORT, [f"Expected {expected}, received null"], value)
+            _raise(_ABORT, [_invalid_type(expected, None)], value)
         return value
 
     return BeforeValidator(check)
 
 
-def _integer(value: Any, info: ValidationInfo) -> int:
-    """zod's ``z.number().int()``: a non-number aborts, a fraction only fails a check."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        _raise(_ABORT, [f"Expected number, received {_zod_type(value)}"], value)
-    if value != int(value) and not _checks_off(info):
-        _raise(_CHECK, ["Expected integer, received float"], value)
-    return int(value)
+def _boolean(value: Any) -> bool:
+    """``z.boolean()``: no coercion of ``"true"`` or ``1``."""
+    if not isinstance(value, bool):
+        _raise(_ABORT, [_invalid_type("boolean", value)], value)
+    return value
+
+
+def _integer(
+    *, minimum: int | None = None, maximum: int | None = None, nullable: bool = False
+) -> BeforeValidator:
+    """zod 4's ``z.number().int()``, then ``.min()`` and ``.max()``.
+
+    A non-number aborts; so does a fraction, explicitly (the enclosing objects are not refined).
+    An integer beyond ``Number.MAX_SAFE_INTEGER`` fails a check, as the bounds do.
+    """
+
+    def check(value: Any, info: ValidationInfo) -> int | None:
+        if value is None and nullable:
+            return None
+        finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+        if isinstance(value, bool) or not finite:
+            _raise(_ABORT, [_invalid_type("number", value)], value)
+        if value != int(value):
+            _raise(_STOP, ["Invalid input: expected int, received number"], value)
+        number = int(value)
+        if _checks_off(info):
+            return number
+        failures = []
+        if number > _MAX_SAFE_INTEGER:
+            failures.append(f"Too big: expected int to be <={_MAX_SAFE_INTEGER}")
+        elif number < -_MAX_SAFE_INTEGER:
+            failures.append(f"Too small: expected int to be >={-_MAX_SAFE_INTEGER}")
+        if minimum is not None and number < minimum:
+            failures.append(f"Too small: expected number to be >={minimum}")
+        if maximum is not None and number > maximum:
+            failures.append(f"Too big: expected number to be <={maximum}")
+        if failures:
+            _raise(_CHECK, failures, value)
+        return number
+
+    return BeforeValidator(check)
 
 
 _Text = Annotated[str, _checked(_min_length(1))]
 _OptionalText = Annotated[str | None, _optional("string")]
-_OptionalInteger = Annotated[int | None, _optional("number"), BeforeValidator(_integer)]
+_OptionalInteger = Annotated[int | None, _integer()]
+_OptionalBoolean = Annotated[bool | None, BeforeValidator(_boolean)]
 _OPTIONAL_ARRAY = _optional("array")
 _OptionalEntityTypes = Annotated[
     tuple[Annotated[str, _enum(UI_ENTITY_TYPES)], ...] | None, _OPTIONAL_ARRAY
@@ -373,22 +536,30 @@ _OptionalEntityTypes = Annotated[
 # -- the models ----------------------------------------------------------------------------------
 
 
-def _aborts(error: ErrorDetails) -> bool:
-    """Whether zod stops refining the enclosing objects after this issue."""
-    if error["type"] != _CHECK:
-        return True
-    # The database declaration reports its enum issue like a check; zod aborts on it.
-    return str(error["msg"]).startswith("Invalid enum value.")
+def _expected_type(annotation: Any) -> str:
+    """The type zod names for a field that is missing, from the field's annotation."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        origin = get_origin(annotation)
+    if annotation is tuple or origin is tuple:
+        return "array"
+    if annotation is dict or origin is dict:
+        return "record"
+    if annotation is str:
+        return "string"
+    if annotation is bool:
+        return "boolean"
+    if annotation in (int, float):
+        return "number"
+    return "object"
 
 
-def _zod_message(error: ErrorDetails) -> str:
-    """zod's wording for a pydantic error; our own errors already carry it."""
-    kind = error["type"]
-    if kind == "missing":
-        return "Required"
-    if kind in _ZOD_EXPECTED:
-        return f"Expected {_ZOD_EXPECTED[kind]}, received {_zod_type(error['input'])}"
-    return str(error["msg"])
+def _missing_message(field: FieldInfo) -> str:
+    for item in field.metadata:
+        if isinstance(item, BeforeValidator) and isinstance(item.func, _EnumCheck):
+            return item.func.message
+    return f"Invalid input: expected {_expected_type(field.annotation)}, received undefined"
 
 
 class _ManifestModel(BaseModel):
@@ -402,21 +573,41 @@ class _ManifestModel(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
     )
 
+    #: zod's ``.strict()``: unknown keys are an issue (after the fields', not aborting).
+    zod_strict: ClassVar[bool] = False
+
     def _refinements(self) -> Iterator[tuple[Loc, str]]:
         """Cross-field issues (zod's ``superRefine``), with paths relative to this object."""
         return iter(())
 
+    def _transformed(self) -> Self:
+        """zod's ``.transform``, run once the object is valid; the object itself by default."""
+        return self
+
+    @classmethod
+    def _field_at(cls, key: str | int) -> FieldInfo | None:
+        for name, field in cls.model_fields.items():
+            if key in (name, field.alias):
+                return field
+        return None
+
     @classmethod
     def _zod_issue(cls, error: ErrorDetails) -> InitErrorDetails:
         loc = error["loc"]
-        field = cls.model_fields.get(str(loc[0])) if loc else None
+        field = cls._field_at(loc[0]) if loc else None
         if field is not None and field.alias:
             # A checked default (validate_default) is reported under the field's name.
             loc = (field.alias, *loc[1:])
-        kind = _ABORT if _aborts(error) else _CHECK
-        return InitErrorDetails(
-            type=PydanticCustomError(kind, _zod_message(error)), loc=loc, input=error["input"]
-        )
+        if error["type"] == "missing" and field is not None and len(loc) == 1:
+            return _issue(_ABORT, _missing_message(field), error["input"], loc)
+        return _reissue(error, loc)
+
+    @classmethod
+    def _unrecognized_keys(cls, data: Any) -> list[str]:
+        if not cls.zod_strict or not isinstance(data, Mapping):
+            return []
+        known = {field.alias or name for name, field in cls.model_fields.items()}
+        return [key for key in _js_key_order(data) if key not in known]
 
     @model_validator(mode="wrap")
     @classmethod
@@ -425,23 +616,23 @@ class _ManifestModel(BaseModel):
     ) -> Self:
         if _checks_off(info):
             return handler(data)
+        model: Self | None
         try:
-            model = handler(data)
-            issues: list[InitErrorDetails] = []
+            model, issues = handler(data), []
         except ValidationError as exc:
-            issues = [cls._zod_issue(error) for error in exc.errors()]
-            if any(issue["type"].type == _ABORT for issue in issues):
-                raise ValidationError.from_exception_data(cls.__name__, issues) from None
+            model, issues = None, [cls._zod_issue(error) for error in exc.errors()]
+        if unknown := cls._unrecognized_keys(data):
+            issues.append(_issue(_CHECK, _unrecognized(unknown), data))
+        if any(issue["type"].type != _CHECK for issue in issues):
+            raise ValidationError.from_exception_data(cls.__name__, issues) from None
+        if model is None:
             # Only checks failed, so the structure is sound: rebuild the object without its
             # checks to run the cross-field rules, as zod does.
             model = cls.model_validate(data, context={_CHECKS_OFF: True})
-        issues += [
-            InitErrorDetails(type=PydanticCustomError(_CHECK, message), loc=loc, input=data)
-            for loc, message in model._refinements()
-        ]
+        issues += [_issue(_CHECK, message, data, loc) for loc, message in model._refinements()]
         if issues:
             raise ValidationError.from_exception_data(cls.__name__, issues)
-        return model
+        return model._transformed()
 
 
 class PluginJobDeclaration(_ManifestModel):
@@ -502,12 +693,13 @@ _RESOLUTIONS: dict[str, type[CompanyResolution]] = {
 def _company_resolution(value: Any, info: ValidationInfo) -> CompanyResolution:
     """zod's discriminated union on ``from``."""
     if not isinstance(value, Mapping):
-        _raise(_ABORT, [f"Expected object, received {_zod_type(value)}"], value)
+        _raise(_ABORT, [_invalid_type("object", value)], value)
     source = value.get("from")
     variant = _RESOLUTIONS.get(source) if isinstance(source, str) else None
     if variant is None:
-        message = f"Invalid discriminator value. Expected {_enum_text(_RESOLUTIONS)}"
-        _raise(_ABORT, [message], value, loc=("from",))
+        # zod 4's locale keeps zod 3's discriminator wording.
+        expected = " | ".join(f"'{option}'" for option in _RESOLUTIONS)
+        _raise(_ABORT, [f"Invalid discriminator value. Expected {expected}"], value, loc=("from",))
     return variant.model_validate(value, context=info.context)
 
 
@@ -542,11 +734,7 @@ class PluginApiRouteDeclaration(_ManifestModel):
     capability: Annotated[Literal["api.routes.register"], _literal("api.routes.register")] = Field(
         default=None, validate_default=True
     )
-    checkout_policy: Annotated[
-        str | None,
-        _optional(_enum_text(API_ROUTE_CHECKOUT_POLICIES)),
-        _enum(API_ROUTE_CHECKOUT_POLICIES),
-    ] = None
+    checkout_policy: Annotated[str | None, _enum(API_ROUTE_CHECKOUT_POLICIES)] = None
     company_resolution: Annotated[CompanyResolution | None, PlainValidator(_company_resolution)] = (
         None
     )
@@ -612,7 +800,7 @@ class PluginLauncherAction(_ManifestModel):
 
     type: Annotated[str, _enum(LAUNCHER_ACTIONS)]
     target: _Text
-    params: Annotated[dict[str, Any] | None, _optional("object")] = None
+    params: Annotated[dict[str, Any] | None, _optional("record")] = None
 
     def _refinements(self) -> Iterator[tuple[Loc, str]]:
         target = ("target",)
@@ -626,11 +814,7 @@ class PluginLauncherRender(_ManifestModel):
     """The container a launcher's destination expects, and its size hint."""
 
     environment: Annotated[str, _enum(tuple(LAUNCHER_BOUNDS))]
-    bounds: Annotated[
-        str | None,
-        _optional(_enum_text(LAUNCHER_BOUND_SIZES)),
-        _enum(LAUNCHER_BOUND_SIZES),
-    ] = None
+    bounds: Annotated[str | None, _enum(LAUNCHER_BOUND_SIZES)] = None
 
     def _refinements(self) -> Iterator[tuple[Loc, str]]:
         if self.bounds and self.bounds not in LAUNCHER_BOUNDS[self.environment]:
@@ -693,20 +877,326 @@ class PluginUiDeclaration(_ManifestModel):
     slots: Annotated[
         tuple[PluginUiSlotDeclaration, ...] | None,
         _OPTIONAL_ARRAY,
-        _checked(_non_empty_array),
+        _array(minimum=1),
     ] = None
     launchers: Annotated[tuple[PluginLauncherDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
 
 
-def _database(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-    try:
-        return handler(value)
-    except ValidationError:
-        if not _checks_off(info):
-            raise
-        # The declaration cannot skip its own checks; they were reported by the checking pass,
-        # and the cross-field rules only need to know that the block is there.
-        return PluginDatabaseDeclaration.model_construct()
+def _inside_the_package(path: str) -> str | None:
+    if path.startswith("/") or ".." in path or "\\" in path:
+        return "migrationsDir must be a relative package path without '..' or backslashes"
+    return None
+
+
+class _DatabaseBlock(_ManifestModel):
+    """``database`` as upstream's schema checks it; ``PluginManifest.database`` keeps the values
+    as the host's ``PluginDatabaseDeclaration``, whose own validation still words its messages
+    as zod 3 did."""
+
+    namespace_slug: Annotated[
+        str | None,
+        _optional("string"),
+        _checked(
+            _matches(
+                _NAMESPACE_SLUG,
+                "namespaceSlug must be lowercase letters, digits, or underscores and start with "
+                "a letter or digit",
+            ),
+            _max_length(40),
+        ),
+    ] = None
+    migrations_dir: Annotated[
+        str,
+        _checked(
+            _min_length(1),
+            _inside_the_package,
+            _no_nul("migrationsDir"),
+        ),
+    ]
+    core_read_tables: Annotated[
+        tuple[Annotated[str, _enum(PLUGIN_DATABASE_CORE_READ_TABLES)], ...] | None,
+        _OPTIONAL_ARRAY,
+    ] = None
+
+
+def _database(value: Any, info: ValidationInfo) -> PluginDatabaseDeclaration:
+    block = _DatabaseBlock.model_validate(value, context=info.context)
+    return PluginDatabaseDeclaration.model_construct(
+        namespace_slug=block.namespace_slug,
+        migrations_dir=block.migrations_dir,
+        core_read_tables=block.core_read_tables,
+    )
+
+
+# -- environment drivers -------------------------------------------------------------------------
+
+
+class PluginSandboxCapabilities(_ManifestModel):
+    """What a sandbox provider supports (``environmentDrivers[].sandboxCapabilities``)."""
+
+    zod_strict = True
+
+    reusable_leases: _OptionalBoolean = None
+    native_sync_in: _OptionalBoolean = None
+    native_sync_out: _OptionalBoolean = None
+    persistent_process_sessions: _OptionalBoolean = None
+    independent_control_commands: _OptionalBoolean = None
+    incremental_session_output: _OptionalBoolean = None
+    concurrent_sync_operations: _OptionalBoolean = None
+    duplex_command_stream: _OptionalBoolean = None
+    runner_web_socket_ingress: _OptionalBoolean = None
+
+
+def _not_the_provider_key(field: str) -> str | None:
+    if field == "provider":
+        return "Template config binding must not replace the sandbox provider key"
+    return None
+
+
+_TemplateConfigField = Annotated[
+    str,
+    _checked(
+        _min_length(1),
+        _max_length(100),
+        _matches(
+            _TEMPLATE_CONFIG_FIELD,
+            "Template config binding fields must be top-level config keys using letters, "
+            "digits, underscores, or hyphens",
+        ),
+        _not_the_provider_key,
+    ),
+]
+
+
+class PluginTemplateConfigBinding(_ManifestModel):
+    """The config field a captured template is written to, and the fields it unsets."""
+
+    zod_strict = True
+
+    config_field: _TemplateConfigField = Field(alias="field")
+    unset_fields: Annotated[
+        tuple[_TemplateConfigField, ...] | None, _OPTIONAL_ARRAY, _array(maximum=20)
+    ] = None
+
+    def _refinements(self) -> Iterator[tuple[Loc, str]]:
+        seen: set[str] = set()
+        for index, field in enumerate(self.unset_fields or ()):
+            if field == self.config_field:
+                yield (
+                    ("unsetFields", index),
+                    "Template config binding cannot unset the same field it sets",
+                )
+            if field in seen:
+                yield ("unsetFields", index), "Template config binding unsetFields must be unique"
+            seen.add(field)
+
+
+class PluginEnvironmentDriverDeclaration(_ManifestModel):
+    """An environment driver or sandbox provider (``environmentDrivers[]``).
+
+    Parsed as upstream transforms it: the deprecated ``supportsSetupTokenLogin`` is folded into
+    ``supports_login_pty`` and then cleared.
+    """
+
+    zod_strict = True
+
+    driver_key: Annotated[
+        str,
+        _checked(
+            _min_length(1),
+            _matches(
+                _PLUGIN_ID,
+                "Environment driver key must start with a lowercase alphanumeric and contain "
+                "only lowercase letters, digits, dots, hyphens, or underscores",
+            ),
+        ),
+    ]
+    kind: Annotated[str | None, _enum(ENVIRONMENT_DRIVER_KINDS)] = None
+    display_name: Annotated[str, _checked(_min_length(1), _max_length(100))]
+    description: Annotated[str | None, _optional("string"), _checked(_max_length(500))] = None
+    supports_reusable_leases: _OptionalBoolean = None
+    sandbox_capabilities: Annotated[PluginSandboxCapabilities | None, _optional("object")] = None
+    supports_interactive_setup: _OptionalBoolean = None
+    interactive_setup_connection_types: Annotated[
+        tuple[Annotated[str, _checked(_min_length(1), _max_length(100))], ...] | None,
+        _OPTIONAL_ARRAY,
+        _array(maximum=10),
+    ] = None
+    supports_template_capture: _OptionalBoolean = None
+    template_ref_kind: Annotated[
+        str | None, _optional("string"), _checked(_min_length(1), _max_length(100))
+    ] = None
+    template_config_binding: Annotated[PluginTemplateConfigBinding | None, _optional("object")] = (
+        None
+    )
+    template_identity_paths: Annotated[
+        tuple[Annotated[str, _checked(_min_length(1), _max_length(200))], ...] | None,
+        _OPTIONAL_ARRAY,
+        _array(maximum=20),
+    ] = None
+    supports_template_delete: _OptionalBoolean = None
+    supports_login_pty: _OptionalBoolean = None
+    #: Deprecated alias of ``supportsLoginPty``; always None once parsed.
+    supports_setup_token_login: _OptionalBoolean = None
+    config_schema: Annotated[dict[str, Any], _checked(_json_schema)]
+
+    def _refinements(self) -> Iterator[tuple[Loc, str]]:
+        login_pty, alias = self.supports_login_pty, self.supports_setup_token_login
+        if login_pty is not None and alias is not None and login_pty != alias:
+            yield (
+                ("supportsLoginPty",),
+                "supportsSetupTokenLogin is a deprecated alias for supportsLoginPty; the two "
+                "flags must not carry different values",
+            )
+
+    def _transformed(self) -> Self:
+        login_pty = self.supports_login_pty
+        folded = self.supports_setup_token_login if login_pty is None else login_pty
+        return self.model_copy(
+            update={"supports_login_pty": folded, "supports_setup_token_login": None}
+        )
+
+
+# -- routines ------------------------------------------------------------------------------------
+
+
+def _managed_key(name: str) -> AfterValidator:
+    return _checked(
+        _min_length(1),
+        _max_length(100),
+        _matches(
+            _MANAGED_KEY,
+            f"{name} must start with a lowercase alphanumeric and contain only lowercase letters, "
+            "digits, dots, colons, underscores, or hyphens",
+        ),
+    )
+
+
+class _ManagedResourceRef(_ManifestModel):
+    """A reference to a resource a plugin manages (``pluginManagedResourceRefSchema``)."""
+
+    plugin_key: Annotated[
+        str | None, _optional("string"), _checked(_min_length(1), _max_length(100))
+    ] = None
+    resource_kind: str
+    resource_key: Annotated[str, _managed_key("resourceKey")]
+
+
+class PluginManagedAgentRef(_ManagedResourceRef):
+    """A routine's ``assigneeRef``: one of the plugin's managed agents."""
+
+    # Default None so that a missing key reaches the literal check, whose issue zod reports.
+    resource_kind: Annotated[Literal["agent"], _literal("agent")] = Field(  # type: ignore[assignment]
+        default=None, validate_default=True
+    )
+
+
+class PluginManagedProjectRef(_ManagedResourceRef):
+    """A routine's ``projectRef``: one of the plugin's managed projects."""
+
+    resource_kind: Annotated[Literal["project"], _literal("project")] = Field(  # type: ignore[assignment]
+        default=None, validate_default=True
+    )
+
+
+def _variable_value(value: Any) -> Any:
+    """``z.union([z.string(), z.number().finite(), z.boolean()])``, nullable."""
+    finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if value is not None and not isinstance(value, str) and not finite:
+        _raise(_ABORT, ["Invalid input"], value)
+    return value
+
+
+def _calendar_date(text: str) -> bool:
+    """Upstream's ``isValidRoutineDateString``: ``YYYY-MM-DD`` naming a real day."""
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return False
+    year, month, day = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+    return 1 <= day <= days
+
+
+class PluginRoutineVariable(_ManifestModel):
+    """A routine variable (``routineVariableSchema``), with upstream's defaults."""
+
+    name: Annotated[str, _TRIM, _checked(_pattern("[A-Za-z][A-Za-z0-9_]*"))]
+    label: Annotated[str | None, _TRIM, _checked(_max_length(120))] = None
+    type: Annotated[str, _enum(ROUTINE_VARIABLE_TYPES)] = "text"
+    default_value: Annotated[str | float | bool | None, PlainValidator(_variable_value)] = None
+    required: Annotated[bool, BeforeValidator(_boolean)] = True
+    options: Annotated[
+        tuple[Annotated[str, _TRIM, _checked(_min_length(1), _max_length(120))], ...],
+        _OPTIONAL_ARRAY,
+        _array(maximum=50),
+    ] = ()
+
+    def _refinements(self) -> Iterator[tuple[Loc, str]]:
+        select, default = self.type == "select", self.default_value
+        if select and not self.options:
+            yield ("options",), "Select variables require at least one option"
+        if not select and self.options:
+            yield ("options",), "Only select variables can define options"
+        text = default if isinstance(default, str) else None
+        if select and default is not None and text not in self.options:
+            yield (
+                ("defaultValue",),
+                "Select variable defaults must match one of the allowed options",
+            )
+        date = self.type == "date"
+        if date and default is not None and not (text is not None and _calendar_date(text)):
+            yield (
+                ("defaultValue",),
+                "Date variable defaults must be valid YYYY-MM-DD calendar dates",
+            )
+
+
+class PluginRoutineTrigger(_ManifestModel):
+    """A routine trigger (``routines[].triggers[]``)."""
+
+    kind: Annotated[str, _enum(ROUTINE_TRIGGER_KINDS)]
+    label: Annotated[str | None, _TRIM, _checked(_max_length(120))] = None
+    enabled: _OptionalBoolean = None
+    cron_expression: Annotated[str | None, _TRIM, _checked(_min_length(1))] = None
+    timezone: Annotated[str | None, _TRIM, _checked(_min_length(1))] = None
+    signing_mode: Annotated[str | None, _enum(ROUTINE_TRIGGER_SIGNING_MODES, nullable=True)] = None
+    replay_window_sec: Annotated[
+        int | None, _integer(minimum=30, maximum=86_400, nullable=True)
+    ] = None
+
+
+class PluginRoutineIssueTemplate(_ManifestModel):
+    """How the issues a routine opens look (``routines[].issueTemplate``)."""
+
+    surface_visibility: Annotated[str | None, _enum(ISSUE_SURFACE_VISIBILITIES)] = None
+    origin_id: Annotated[str | None, _TRIM, _checked(_max_length(255))] = None
+    billing_code: Annotated[str | None, _TRIM, _checked(_max_length(200))] = None
+
+
+class PluginRoutineDeclaration(_ManifestModel):
+    """A routine the plugin manages (``routines[]``)."""
+
+    routine_key: Annotated[str, _managed_key("routineKey")]
+    title: Annotated[str, _TRIM, _checked(_min_length(1), _max_length(200))]
+    description: Annotated[str | None, _checked(_max_length(10_000))] = None
+    assignee_ref: PluginManagedAgentRef | None = None
+    project_ref: PluginManagedProjectRef | None = None
+    #: zod 4's ``.guid()``: any 8-4-4-4-12 hex string, whatever its version bits.
+    goal_id: Annotated[str | None, _checked(_matches(_GUID, "Invalid GUID"))] = None
+    status: Annotated[str | None, _enum(ROUTINE_STATUSES)] = None
+    priority: Annotated[str | None, _enum(ISSUE_PRIORITIES)] = None
+    concurrency_policy: Annotated[str | None, _enum(ROUTINE_CONCURRENCY_POLICIES)] = None
+    catch_up_policy: Annotated[str | None, _enum(ROUTINE_CATCH_UP_POLICIES)] = None
+    activity_gate_policy: Annotated[str | None, _enum(ROUTINE_ACTIVITY_GATE_POLICIES)] = None
+    activity_gate_scope: Annotated[str | None, _enum(ROUTINE_ACTIVITY_GATE_SCOPES)] = None
+    variables: Annotated[tuple[PluginRoutineVariable, ...] | None, _OPTIONAL_ARRAY] = None
+    triggers: Annotated[
+        tuple[PluginRoutineTrigger, ...] | None, _OPTIONAL_ARRAY, _array(maximum=20)
+    ] = None
+    issue_template: Annotated[PluginRoutineIssueTemplate | None, _optional("object")] = None
 
 
 def _duplicates(values: Iterable[str]) -> list[str]:
@@ -723,8 +1213,9 @@ def _duplicates(values: Iterable[str]) -> list[str]:
 class PluginManifest(_ManifestModel):
     """A validated plugin manifest v1 (``PaperclipPluginManifestV1``).
 
-    Keys this model does not know, including the 2026.707.0 additions, are dropped here; keep
-    the raw manifest to send or store it.
+    Keys this model does not know, including the blocks it does not validate yet (``agents``,
+    ``projects``, ``skills``, ``localFolders``, ``objectReferences``), are dropped here; keep the
+    raw manifest to send or store it.
     """
 
     id: Annotated[
@@ -750,9 +1241,7 @@ class PluginManifest(_ManifestModel):
     display_name: Annotated[str, _checked(_min_length(1), _max_length(100))]
     description: Annotated[str, _checked(_min_length(1), _max_length(500))]
     author: Annotated[str, _checked(_min_length(1), _max_length(200))]
-    categories: Annotated[
-        tuple[Annotated[str, _enum(PLUGIN_CATEGORIES)], ...], _checked(_non_empty_array)
-    ]
+    categories: Annotated[tuple[Annotated[str, _enum(PLUGIN_CATEGORIES)], ...], _array(minimum=1)]
     minimum_host_version: Annotated[
         str | None,
         _optional("string"),
@@ -764,19 +1253,21 @@ class PluginManifest(_ManifestModel):
         _checked(_matches(_SEMVER, "minimumPaperclipVersion must follow semver (e.g. 1.0.0)")),
     ] = None
     capabilities: Annotated[
-        tuple[Annotated[str, _enum(PLUGIN_CAPABILITIES)], ...], _checked(_non_empty_array)
+        tuple[Annotated[str, _enum(PLUGIN_CAPABILITIES)], ...], _array(minimum=1)
     ]
     entrypoints: PluginEntrypoints
     instance_config_schema: Annotated[
-        dict[str, Any] | None, _optional("object"), _checked(_json_schema)
+        dict[str, Any] | None, _optional("record"), _checked(_json_schema)
     ] = None
     jobs: Annotated[tuple[PluginJobDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
     webhooks: Annotated[tuple[PluginWebhookDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
     tools: Annotated[tuple[PluginToolDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
-    database: Annotated[
-        PluginDatabaseDeclaration | None, WrapValidator(_database), _optional("object")
-    ] = None
+    database: Annotated[PluginDatabaseDeclaration | None, PlainValidator(_database)] = None
     api_routes: Annotated[tuple[PluginApiRouteDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
+    environment_drivers: Annotated[
+        tuple[PluginEnvironmentDriverDeclaration, ...] | None, _OPTIONAL_ARRAY
+    ] = None
+    routines: Annotated[tuple[PluginRoutineDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
     #: Legacy top-level launchers; unlike ``ui.launchers`` they do not require ``entrypoints.ui``.
     launchers: Annotated[tuple[PluginLauncherDeclaration, ...] | None, _OPTIONAL_ARRAY] = None
     ui: Annotated[PluginUiDeclaration | None, _optional("object")] = None
@@ -814,6 +1305,8 @@ class PluginManifest(_ManifestModel):
         capabilities = ("capabilities",)
         for declared, capability, noun in (
             (self.tools, "agent.tools.register", "tools"),
+            (self.environment_drivers, "environment.drivers.register", "environmentDrivers"),
+            (self.routines, "routines.managed", "managed routines"),
             (self.jobs, "jobs.schedule", "jobs"),
             (self.webhooks, "webhooks.receive", "webhooks"),
             (self.api_routes, "api.routes.register", "apiRoutes"),
@@ -824,10 +1317,11 @@ class PluginManifest(_ManifestModel):
         if self.database is not None:
             for message in missing_capability_messages(self.capabilities):
                 yield capabilities, message
-            # Unset when the declaration failed its own checks (see ``_database``).
-            migrations_dir = getattr(self.database, "migrations_dir", "")
-            if nul := _no_nul("migrationsDir")(migrations_dir):
-                yield ("database", "migrationsDir"), nul
+            if repeated := _duplicates(self.database.core_read_tables or ()):
+                yield (
+                    ("database", "coreReadTables"),
+                    f"Duplicate database coreReadTables: {', '.join(repeated)}",
+                )
         yield from self._duplicate_issues()
 
     def _duplicate_issues(self) -> Iterator[tuple[Loc, str]]:
@@ -840,6 +1334,16 @@ class PluginManifest(_ManifestModel):
             (("apiRoutes",), "api route keys", [route.route_key for route in routes]),
             (("apiRoutes",), "api routes", [f"{route.method} {route.path}" for route in routes]),
             (("tools",), "tool names", [tool.name for tool in self.tools or ()]),
+            (
+                ("environmentDrivers",),
+                "environment driver keys",
+                [driver.driver_key for driver in self.environment_drivers or ()],
+            ),
+            (
+                ("routines",),
+                "managed routine keys",
+                [routine.routine_key for routine in self.routines or ()],
+            ),
             (("ui", "slots"), "UI slot ids", [slot.id for slot in self.ui_slots]),
             (
                 ("ui", "launchers") if launchers_in_ui else ("launchers",),
@@ -855,16 +1359,18 @@ class PluginManifest(_ManifestModel):
 # -- errors and entry points ---------------------------------------------------------------------
 
 
-#: zod's message for a value outside an enum (its option list quotes each option).
-_ENUM_ISSUE = re.compile(r"Invalid enum value\. Expected (.*), received '(.*)'", re.DOTALL)
+_ENUM_ISSUE = "Invalid option: expected one of "
 
 
-def _suggestion(message: str) -> str | None:
-    """``did you mean "issues.create"?`` for an enum issue whose value is close to an option."""
-    match = _ENUM_ISSUE.fullmatch(message)
-    if match is None:
+def _suggestion(error: ErrorDetails) -> str | None:
+    """``did you mean "issues.create"?`` for an enum issue whose value is close to an option.
+
+    zod 4's message lists the options but not the value, so the value comes from the input.
+    """
+    message, value = str(error["msg"]), error["input"]
+    if not message.startswith(_ENUM_ISSUE) or not isinstance(value, str):
         return None
-    return did_you_mean(match[2], re.findall(r"'([^']*)'", match[1]))
+    return did_you_mean(value, re.findall(r'"([^"]*)"', message.removeprefix(_ENUM_ISSUE)))
 
 
 class InvalidManifest(InvalidInput):
@@ -874,15 +1380,14 @@ class InvalidManifest(InvalidInput):
     by ``-- <path>: did you mean "..."?`` for each enum value close to an allowed one.
     """
 
-    def __init__(self, issues: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, issues: Sequence[tuple[str, str]], *, hints: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """``issues`` are upstream's ``(path, message)`` pairs; ``hints`` are ours, by path."""
         joined = "; ".join(f"{path}: {message}" if path else message for path, message in issues)
-        hints = [
-            f"{path}: {hint}" if path else hint
-            for path, message in issues
-            if (hint := _suggestion(message)) is not None
-        ]
+        hint_text = "; ".join(f"{path}: {hint}" if path else hint for path, hint in hints)
         super().__init__(
-            f"Invalid plugin manifest: {joined}" + (f" -- {'; '.join(hints)}" if hints else ""),
+            f"Invalid plugin manifest: {joined}" + (f" -- {hint_text}" if hints else ""),
             details={"issues": [{"path": path, "message": message} for path, message in issues]},
         )
 
@@ -896,11 +1401,15 @@ def parse_manifest(raw: Mapping[str, Any]) -> PluginManifest:
     try:
         return PluginManifest.model_validate(raw)
     except ValidationError as exc:
-        issues = [
-            (".".join(str(part) for part in error["loc"]), str(error["msg"]))
-            for error in exc.errors()
+        errors = exc.errors()
+        paths = [".".join(str(part) for part in error["loc"]) for error in errors]
+        issues = [(path, str(error["msg"])) for path, error in zip(paths, errors, strict=True)]
+        hints = [
+            (path, hint)
+            for path, error in zip(paths, errors, strict=True)
+            if (hint := _suggestion(error)) is not None
         ]
-        raise InvalidManifest(issues) from None
+        raise InvalidManifest(issues, hints=hints) from None
 
 
 def missing_capabilities(manifest: PluginManifest) -> list[str]:
@@ -1037,11 +1546,20 @@ __all__ = [
     "InvalidManifest",
     "PluginApiRouteDeclaration",
     "PluginEntrypoints",
+    "PluginEnvironmentDriverDeclaration",
     "PluginJobDeclaration",
     "PluginLauncherAction",
     "PluginLauncherDeclaration",
     "PluginLauncherRender",
+    "PluginManagedAgentRef",
+    "PluginManagedProjectRef",
     "PluginManifest",
+    "PluginRoutineDeclaration",
+    "PluginRoutineIssueTemplate",
+    "PluginRoutineTrigger",
+    "PluginRoutineVariable",
+    "PluginSandboxCapabilities",
+    "PluginTemplateConfigBinding",
     "PluginToolDeclaration",
     "PluginUiDeclaration",
     "PluginUiSlotDeclaration",

@@ -1,5 +1,8 @@
 """Manifest v1 parses with upstream's rules and zod's messages, and the install checks keep
-upstream's order (reference §1, 2026.707.0 rules from ``@paperclipai/shared`` dist)."""
+upstream's order (reference §1; 2026.916.1 rules from ``@paperclipai/shared`` dist, zod 4.6).
+
+The expected messages of the 2026.916.1 cases are the server's, from running the release's own
+``pluginManifestValidator`` on the same input."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from core.manifest import (
     validate_manifest,
 )
 from core.plugin_database import PluginDatabaseDeclaration
+from db.constants import PLUGIN_DATABASE_CORE_READ_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 DROP = object()
@@ -117,18 +121,23 @@ BASE: dict[str, Any] = {
     "entrypoints": {"worker": "./dist/worker.js", "ui": "./dist/ui"},
 }
 
-# zod lists the enum in 2026.707.0's order, which core.capabilities keeps.
-CAPABILITY_ENUM = " | ".join(f"'{capability}'" for capability in PLUGIN_CAPABILITIES)
+# zod lists the enum in 2026.916.1's order, which core.capabilities keeps.
+CAPABILITY_ENUM = "|".join(f'"{capability}"' for capability in PLUGIN_CAPABILITIES)
 SLOT_TYPE_ENUM = (
-    "'page' | 'detailTab' | 'taskDetailView' | 'dashboardWidget' | 'sidebar' | 'routeSidebar' | "
-    "'sidebarPanel' | 'projectSidebarItem' | 'globalToolbarButton' | 'toolbarButton' | "
-    "'contextMenuItem' | 'commentAnnotation' | 'commentContextMenuItem' | 'settingsPage' | "
-    "'companySettingsPage'"
+    '"page"|"detailTab"|"taskDetailView"|"dashboardWidget"|"sidebar"|"routeSidebar"|'
+    '"sidebarPanel"|"projectSidebarItem"|"globalToolbarButton"|"toolbarButton"|'
+    '"contextMenuItem"|"commentAnnotation"|"commentContextMenuItem"|"settingsPage"|'
+    '"companySettingsPage"'
 )
 ZONE_ENUM = (
-    "'page' | 'detailTab' | 'taskDetailView' | 'dashboardWidget' | 'sidebar' | 'sidebarPanel' | "
-    "'projectSidebarItem' | 'globalToolbarButton' | 'toolbarButton' | 'contextMenuItem' | "
-    "'commentAnnotation' | 'commentContextMenuItem' | 'settingsPage'"
+    '"page"|"detailTab"|"taskDetailView"|"dashboardWidget"|"sidebar"|"sidebarPanel"|'
+    '"projectSidebarItem"|"globalToolbarButton"|"toolbarButton"|"contextMenuItem"|'
+    '"commentAnnotation"|"commentContextMenuItem"|"settingsPage"'
+)
+CORE_TABLE_ENUM = "|".join(f'"{table}"' for table in PLUGIN_DATABASE_CORE_READ_TABLES)
+DATABASE_CAPABILITIES = ["database.namespace.migrate", "database.namespace.read"]
+ENTITY_TYPE_ENUM = (
+    '"project"|"issue"|"agent"|"goal"|"run"|"comment"|"execution_workspace"|"project_workspace"'
 )
 
 
@@ -178,6 +187,27 @@ def with_launchers(*launchers: dict[str, Any]) -> dict[str, Any]:
 
 def with_routes(*routes: dict[str, Any]) -> dict[str, Any]:
     return manifest(apiRoutes=list(routes), capabilities=["api.routes.register"])
+
+
+def driver(**changes: Any) -> dict[str, Any]:
+    return {
+        "driverKey": "acme-box",
+        "displayName": "Acme Box",
+        "configSchema": {"type": "object"},
+        **changes,
+    }
+
+
+def with_drivers(*drivers: dict[str, Any]) -> dict[str, Any]:
+    return manifest(environmentDrivers=list(drivers), capabilities=["environment.drivers.register"])
+
+
+def routine(**changes: Any) -> dict[str, Any]:
+    return {"routineKey": "daily", "title": "Daily", **changes}
+
+
+def with_routines(*routines: dict[str, Any]) -> dict[str, Any]:
+    return manifest(routines=list(routines), capabilities=["routines.managed"])
 
 
 def schema_message(raw: Any) -> str:
@@ -291,6 +321,41 @@ def test_the_model_is_frozen_and_accepts_field_names() -> None:
             ),
             id="drawer in an iframe",
         ),
+        pytest.param(manifest(displayName="😀" * 51), id="51 emoji are 51 code points"),
+        pytest.param(
+            with_drivers(
+                driver(
+                    kind="sandbox_provider",
+                    supportsReusableLeases=True,
+                    sandboxCapabilities={
+                        "reusableLeases": True,
+                        "nativeSyncIn": True,
+                        "nativeSyncOut": False,
+                        "persistentProcessSessions": True,
+                        "independentControlCommands": True,
+                        "incrementalSessionOutput": True,
+                        "concurrentSyncOperations": False,
+                        "duplexCommandStream": True,
+                        "runnerWebSocketIngress": True,
+                    },
+                    templateIdentityPaths=["image", "config.region"],
+                    supportsLoginPty=True,
+                    supportsSetupTokenLogin=True,
+                    templateConfigBinding={"field": "template", "unsetFields": ["snapshot"]},
+                )
+            ),
+            id="driver with every 2026.916.1 field",
+        ),
+        pytest.param(
+            with_routines(
+                routine(
+                    activityGatePolicy="require_external_activity",
+                    activityGateScope="project",
+                    goalId="00000000-0000-0000-0000-000000000001",
+                )
+            ),
+            id="routine activity gate and a GUID that is no RFC UUID",
+        ),
     ],
 )
 def test_valid_variants_parse(raw: dict[str, Any]) -> None:
@@ -305,6 +370,49 @@ def test_new_capabilities_are_accepted() -> None:
         manifest(capabilities=["issue.interactions.create", "local.folders", "agents.managed"])
     )
     assert parsed.requires("local.folders")
+
+
+def test_the_capabilities_added_by_2026_916_1_are_accepted() -> None:
+    added = [
+        "issue.interactions.read",
+        "issue.attachments.read",
+        "approvals.read",
+        "issue.comments.create_human_attributed",
+        "issue.interactions.respond",
+        "approvals.respond",
+    ]
+    assert parse_manifest(manifest(capabilities=added)).capabilities == tuple(added)
+
+
+def test_the_deprecated_login_alias_is_folded_into_supports_login_pty() -> None:
+    parsed = parse_manifest(
+        with_drivers(driver(supportsSetupTokenLogin=True), driver(driverKey="b"))
+    )
+    aliased, plain = parsed.environment_drivers or ()
+    assert (aliased.supports_login_pty, aliased.supports_setup_token_login) == (True, None)
+    assert (plain.supports_login_pty, plain.supports_setup_token_login) == (None, None)
+    dumped = aliased.model_dump(by_alias=True, exclude_none=True)
+    assert dumped["supportsLoginPty"] is True
+    assert "supportsSetupTokenLogin" not in dumped
+
+
+def test_routines_parse_with_upstreams_defaults_and_trimmed_text() -> None:
+    raw = with_routines(
+        routine(
+            title="  Daily  ",
+            variables=[
+                {"name": " pick ", "type": "select", "options": [" a "], "defaultValue": "a"}
+            ],
+            triggers=[{"kind": "schedule", "cronExpression": " 0 9 * * * "}],
+        ),
+        routine(routineKey="weekly", variables=[{"name": "note"}]),
+    )
+    daily, weekly = parse_manifest(raw).routines or ()
+    assert daily.title == "Daily"
+    assert (daily.variables or ())[0].options == ("a",)
+    assert (daily.triggers or ())[0].cron_expression == "0 9 * * *"
+    note = (weekly.variables or ())[0]
+    assert (note.type, note.required, note.options) == ("text", True, ())
 
 
 def test_new_top_level_keys_are_ignored_by_the_model_and_kept_in_the_raw_manifest() -> None:
@@ -353,17 +461,15 @@ INVALID = [
         "letters, digits, dots, hyphens, or underscores",
         id="id with a trailing newline",
     ),
-    pytest.param(
-        manifest(apiVersion=2), "apiVersion: Invalid literal value, expected 1", id="apiVersion"
-    ),
+    pytest.param(manifest(apiVersion=2), "apiVersion: Invalid input: expected 1", id="apiVersion"),
     pytest.param(
         manifest(apiVersion=DROP),
-        "apiVersion: Invalid literal value, expected 1",
+        "apiVersion: Invalid input: expected 1",
         id="apiVersion missing",
     ),
     pytest.param(
         manifest(apiVersion=True),
-        "apiVersion: Invalid literal value, expected 1",
+        "apiVersion: Invalid input: expected 1",
         id="apiVersion true",
     ),
     pytest.param(
@@ -378,38 +484,37 @@ INVALID = [
     ),
     pytest.param(
         manifest(displayName="x" * 101),
-        "displayName: String must contain at most 100 character(s)",
+        "displayName: Too big: expected string to have <=100 characters",
         id="displayName too long",
     ),
     pytest.param(
-        manifest(displayName="😀" * 51),
-        "displayName: String must contain at most 100 character(s)",
-        id="displayName counted in UTF-16 units",
+        manifest(displayName="😀" * 101),
+        "displayName: Too big: expected string to have <=100 characters",
+        id="displayName counted in code points",
     ),
     pytest.param(
         manifest(description=""),
-        "description: String must contain at least 1 character(s)",
+        "description: Too small: expected string to have >=1 characters",
         id="description empty",
     ),
     pytest.param(
         manifest(description="x" * 501),
-        "description: String must contain at most 500 character(s)",
+        "description: Too big: expected string to have <=500 characters",
         id="description too long",
     ),
     pytest.param(
         manifest(author="x" * 201),
-        "author: String must contain at most 200 character(s)",
+        "author: Too big: expected string to have <=200 characters",
         id="author too long",
     ),
     pytest.param(
         manifest(categories=[]),
-        "categories: Array must contain at least 1 element(s)",
+        "categories: Too small: expected array to have >=1 items",
         id="no categories",
     ),
     pytest.param(
         manifest(categories=["widgets"]),
-        "categories.0: Invalid enum value. Expected 'connector' | 'workspace' | 'automation' | "
-        "'ui', received 'widgets'",
+        'categories.0: Invalid option: expected one of "connector"|"workspace"|"automation"|"ui"',
         id="unknown category",
     ),
     pytest.param(
@@ -430,18 +535,18 @@ INVALID = [
     ),
     pytest.param(
         manifest(capabilities=[]),
-        "capabilities: Array must contain at least 1 element(s)",
+        "capabilities: Too small: expected array to have >=1 items",
         id="no capabilities",
     ),
     pytest.param(
         manifest(capabilities=["issues.delete"]),
-        f"capabilities.0: Invalid enum value. Expected {CAPABILITY_ENUM}, received 'issues.delete'"
+        f"capabilities.0: Invalid option: expected one of {CAPABILITY_ENUM}"
         ' -- capabilities.0: did you mean "issues.create" or "issues.update"?',
         id="unknown capability",
     ),
     pytest.param(
         manifest(entrypoints={"worker": ""}),
-        "entrypoints.worker: String must contain at least 1 character(s)",
+        "entrypoints.worker: Too small: expected string to have >=1 characters",
         id="empty worker entrypoint",
     ),
     pytest.param(
@@ -468,23 +573,35 @@ INVALID = [
     ),
     pytest.param(
         manifest(ui={"slots": []}),
-        "ui.slots: Array must contain at least 1 element(s)",
+        "ui.slots: Too small: expected array to have >=1 items",
         id="empty ui slots",
     ),
     # zod's structural messages
-    pytest.param(manifest(author=DROP), "author: Required", id="missing key"),
     pytest.param(
-        manifest(displayName=7), "displayName: Expected string, received number", id="wrong type"
+        manifest(author=DROP),
+        "author: Invalid input: expected string, received undefined",
+        id="missing key",
     ),
     pytest.param(
-        manifest(ui=None), "ui: Expected object, received null", id="null for an optional key"
+        manifest(displayName=7),
+        "displayName: Invalid input: expected string, received number",
+        id="wrong type",
+    ),
+    pytest.param(
+        manifest(ui=None),
+        "ui: Invalid input: expected object, received null",
+        id="null for an optional key",
     ),
     pytest.param(
         manifest(jobs={"jobKey": "x"}),
-        "jobs: Expected array, received object",
+        "jobs: Invalid input: expected array, received object",
         id="object for an array",
     ),
-    pytest.param(["not", "a", "manifest"], "Expected object, received array", id="not an object"),
+    pytest.param(
+        ["not", "a", "manifest"],
+        "Invalid input: expected object, received array",
+        id="not an object",
+    ),
     # §1.3 jobs, webhooks, tools
     pytest.param(
         manifest(
@@ -504,12 +621,12 @@ INVALID = [
     ),
     pytest.param(
         manifest(jobs=[{"jobKey": "", "displayName": "Sweep"}], capabilities=["jobs.schedule"]),
-        "jobs.0.jobKey: String must contain at least 1 character(s)",
+        "jobs.0.jobKey: Too small: expected string to have >=1 characters",
         id="empty job key",
     ),
     pytest.param(
         manifest(webhooks=[{"endpointKey": "push"}], capabilities=["webhooks.receive"]),
-        "webhooks.0.displayName: Required",
+        "webhooks.0.displayName: Invalid input: expected string, received undefined",
         id="webhook without display name",
     ),
     pytest.param(
@@ -572,13 +689,12 @@ INVALID = [
     ),
     pytest.param(
         with_routes(route(routeKey="r" * 101)),
-        "apiRoutes.0.routeKey: String must contain at most 100 character(s)",
+        "apiRoutes.0.routeKey: Too big: expected string to have <=100 characters",
         id="route key too long",
     ),
     pytest.param(
         with_routes(route(method="PUT")),
-        "apiRoutes.0.method: Invalid enum value. Expected 'GET' | 'POST' | 'PATCH' | 'DELETE', "
-        "received 'PUT'",
+        'apiRoutes.0.method: Invalid option: expected one of "GET"|"POST"|"PATCH"|"DELETE"',
         id="route method",
     ),
     pytest.param(
@@ -609,19 +725,19 @@ INVALID = [
     ),
     pytest.param(
         with_routes(route(auth="admin")),
-        "apiRoutes.0.auth: Invalid enum value. Expected 'board' | 'agent' | 'board-or-agent' | "
-        "'webhook', received 'admin'",
+        "apiRoutes.0.auth: Invalid option: expected one of "
+        '"board"|"agent"|"board-or-agent"|"webhook"',
         id="route auth",
     ),
     pytest.param(
         with_routes({key: value for key, value in route().items() if key != "capability"}),
-        'apiRoutes.0.capability: Invalid literal value, expected "api.routes.register"',
+        'apiRoutes.0.capability: Invalid input: expected "api.routes.register"',
         id="route capability literal",
     ),
     pytest.param(
         with_routes(route(checkoutPolicy="sometimes")),
-        "apiRoutes.0.checkoutPolicy: Invalid enum value. Expected 'none' | "
-        "'required-for-agent-in-progress' | 'always-for-agent', received 'sometimes'",
+        "apiRoutes.0.checkoutPolicy: Invalid option: expected one of "
+        '"none"|"required-for-agent-in-progress"|"always-for-agent"',
         id="route checkout policy",
     ),
     pytest.param(
@@ -632,12 +748,12 @@ INVALID = [
     ),
     pytest.param(
         with_routes(route(companyResolution={"from": "body"})),
-        "apiRoutes.0.companyResolution.key: Required",
+        "apiRoutes.0.companyResolution.key: Invalid input: expected string, received undefined",
         id="company resolution without key",
     ),
     pytest.param(
         with_routes(route(companyResolution={"from": "issue", "param": ""})),
-        "apiRoutes.0.companyResolution.param: String must contain at least 1 character(s)",
+        "apiRoutes.0.companyResolution.param: Too small: expected string to have >=1 characters",
         id="company resolution empty param",
     ),
     pytest.param(
@@ -656,7 +772,7 @@ INVALID = [
     # §1.6 slots
     pytest.param(
         with_ui(slot(type="sidebarDrawer")),
-        f"ui.slots.0.type: Invalid enum value. Expected {SLOT_TYPE_ENUM}, received 'sidebarDrawer'"
+        f"ui.slots.0.type: Invalid option: expected one of {SLOT_TYPE_ENUM}"
         ' -- ui.slots.0.type: did you mean "sidebarPanel" or "sidebar"?',
         id="slot type",
     ),
@@ -688,10 +804,8 @@ INVALID = [
     ),
     pytest.param(
         with_ui(slot(entityTypes=["workspace"])),
-        "ui.slots.0.entityTypes.0: Invalid enum value. Expected 'project' | 'issue' | 'agent' | "
-        "'goal' | 'run' | 'comment' | 'execution_workspace' | 'project_workspace', received "
-        "'workspace' -- ui.slots.0.entityTypes.0: did you mean \"project_workspace\" or "
-        '"execution_workspace"?',
+        f"ui.slots.0.entityTypes.0: Invalid option: expected one of {ENTITY_TYPE_ENUM} -- "
+        'ui.slots.0.entityTypes.0: did you mean "project_workspace" or "execution_workspace"?',
         id="unknown entity type",
     ),
     pytest.param(
@@ -734,14 +848,14 @@ INVALID = [
     ),
     pytest.param(
         with_ui(slot(order=1.5)),
-        "ui.slots.0.order: Expected integer, received float",
+        "ui.slots.0.order: Invalid input: expected int, received number",
         id="fractional order",
     ),
     # §1.6 launchers
     pytest.param(
         with_launchers(launcher(placementZone="routeSidebar")),
-        f"launchers.0.placementZone: Invalid enum value. Expected {ZONE_ENUM}, received "
-        "'routeSidebar' -- launchers.0.placementZone: did you mean \"sidebar\"?",
+        f"launchers.0.placementZone: Invalid option: expected one of {ZONE_ENUM}"
+        ' -- launchers.0.placementZone: did you mean "sidebar"?',
         id="route sidebar is not a launcher zone",
     ),
     pytest.param(
@@ -900,6 +1014,409 @@ INVALID = [
         "launchers: Duplicate launcher ids: open",
         id="duplicate legacy launcher ids",
     ),
+    # zod 4's default messages (2026.916.1), one case per family
+    pytest.param(
+        manifest(id=DROP), "id: Invalid input: expected string, received undefined", id="id missing"
+    ),
+    pytest.param(
+        manifest(capabilities=DROP),
+        "capabilities: Invalid input: expected array, received undefined",
+        id="array missing",
+    ),
+    pytest.param(
+        manifest(entrypoints=DROP),
+        "entrypoints: Invalid input: expected object, received undefined",
+        id="object missing",
+    ),
+    pytest.param(
+        manifest(
+            tools=[{"name": "lookup", "displayName": "Lookup", "description": "Finds."}],
+            capabilities=["agent.tools.register"],
+        ),
+        "tools.0.parametersSchema: Invalid input: expected record, received undefined",
+        id="record missing",
+    ),
+    pytest.param(
+        manifest(instanceConfigSchema=[]),
+        "instanceConfigSchema: Invalid input: expected record, received array",
+        id="record wrong type",
+    ),
+    pytest.param(
+        manifest(instanceConfigSchema=None),
+        "instanceConfigSchema: Invalid input: expected record, received null",
+        id="record null",
+    ),
+    pytest.param(
+        with_launchers(launcher(action={"type": "navigate", "target": "w", "params": []})),
+        "launchers.0.action.params: Invalid input: expected record, received array",
+        id="launcher params not a record",
+    ),
+    pytest.param(
+        manifest(minimumHostVersion=None),
+        "minimumHostVersion: Invalid input: expected string, received null",
+        id="string null",
+    ),
+    pytest.param(
+        manifest(categories="ui"),
+        "categories: Invalid input: expected array, received string",
+        id="array wrong type",
+    ),
+    pytest.param(
+        manifest(ui=[]),
+        "ui: Invalid input: expected object, received array",
+        id="object wrong type",
+    ),
+    pytest.param(
+        manifest(capabilities=["jobs.schedule"], jobs=["sweep"]),
+        "jobs.0: Invalid input: expected object, received string",
+        id="array element not an object",
+    ),
+    pytest.param("manifest", "Invalid input: expected object, received string", id="root string"),
+    pytest.param(
+        manifest(categories=[7]),
+        'categories.0: Invalid option: expected one of "connector"|"workspace"|"automation"|"ui"',
+        id="enum given a number",
+    ),
+    pytest.param(
+        manifest(categories=[None]),
+        'categories.0: Invalid option: expected one of "connector"|"workspace"|"automation"|"ui"',
+        id="enum given null",
+    ),
+    pytest.param(
+        with_routes({key: value for key, value in route().items() if key != "method"}),
+        'apiRoutes.0.method: Invalid option: expected one of "GET"|"POST"|"PATCH"|"DELETE"',
+        id="enum missing",
+    ),
+    pytest.param(
+        with_routes(route(checkoutPolicy=None)),
+        "apiRoutes.0.checkoutPolicy: Invalid option: expected one of "
+        '"none"|"required-for-agent-in-progress"|"always-for-agent"',
+        id="optional enum null",
+    ),
+    pytest.param(
+        with_launchers(launcher(render={"environment": "hostOverlay", "bounds": None})),
+        'launchers.0.render.bounds: Invalid option: expected one of "inline"|"compact"|"default"|'
+        '"wide"|"full"',
+        id="optional bounds null",
+    ),
+    pytest.param(
+        manifest(apiVersion="1"),
+        "apiVersion: Invalid input: expected 1",
+        id="literal given a string",
+    ),
+    pytest.param(
+        with_routes(route(companyResolution="issue")),
+        "apiRoutes.0.companyResolution: Invalid input: expected object, received string",
+        id="discriminated union not an object",
+    ),
+    pytest.param(
+        with_routes(route(companyResolution={"from": 7})),
+        "apiRoutes.0.companyResolution.from: Invalid discriminator value. Expected 'body' | "
+        "'query' | 'issue'",
+        id="discriminator wrong type keeps zod 3 wording",
+    ),
+    pytest.param(
+        manifest(id=""),
+        "id: Too small: expected string to have >=1 characters; id: Plugin id must start with a "
+        "lowercase alphanumeric and contain only lowercase letters, digits, dots, hyphens, or "
+        "underscores",
+        id="min and custom regex both reported",
+    ),
+    pytest.param(
+        with_ui(slot(order="1")),
+        "ui.slots.0.order: Invalid input: expected number, received string",
+        id="number wrong type",
+    ),
+    pytest.param(
+        with_ui(slot(order=10**20)),
+        "ui.slots.0.order: Too big: expected int to be <=9007199254740991",
+        id="integer beyond the safe range",
+    ),
+    pytest.param(
+        with_ui(slot(order=-(10**20))),
+        "ui.slots.0.order: Too small: expected int to be >=-9007199254740991",
+        id="integer below the safe range",
+    ),
+    pytest.param(
+        with_ui(slot(type="detailTab", order=10**20)),
+        "ui.slots.0.order: Too big: expected int to be <=9007199254740991; "
+        "ui.slots.0.entityTypes: detailTab slots require at least one entityType",
+        id="safe range is a check: slot refinements still run",
+    ),
+    pytest.param(
+        with_ui(slot(type="detailTab", order=1.5)),
+        "ui.slots.0.order: Invalid input: expected int, received number",
+        id="fraction aborts: no slot refinements",
+    ),
+    pytest.param(
+        with_ui(slot(order=1.5), entrypoints={"worker": "w.js"}),
+        "ui.slots.0.order: Invalid input: expected int, received number",
+        id="fraction aborts: no manifest refinements",
+    ),
+    # database (2026.916.1 wording; the unknown table's path names its index)
+    pytest.param(
+        manifest(database={"migrationsDir": ""}, capabilities=DATABASE_CAPABILITIES),
+        "database.migrationsDir: Too small: expected string to have >=1 characters",
+        id="database migrationsDir empty",
+    ),
+    pytest.param(
+        manifest(database={}, capabilities=DATABASE_CAPABILITIES),
+        "database.migrationsDir: Invalid input: expected string, received undefined",
+        id="database migrationsDir missing",
+    ),
+    pytest.param(
+        manifest(
+            database={"namespaceSlug": "a" * 41, "migrationsDir": "m"},
+            capabilities=DATABASE_CAPABILITIES,
+        ),
+        "database.namespaceSlug: Too big: expected string to have <=40 characters",
+        id="database namespace slug too long",
+    ),
+    pytest.param(
+        manifest(
+            database={"migrationsDir": "m", "coreReadTables": ["issues", "plugins"]},
+            capabilities=DATABASE_CAPABILITIES,
+        ),
+        f"database.coreReadTables.1: Invalid option: expected one of {CORE_TABLE_ENUM}",
+        id="database unknown core table at its index",
+    ),
+    pytest.param(
+        manifest(database={"migrationsDir": "m", "coreReadTables": ["issues", "issues"]}),
+        "capabilities: Capability 'database.namespace.migrate' is required when database "
+        "migrations are declared; capabilities: Capability 'database.namespace.read' is required "
+        "when database migrations are declared; database.coreReadTables: Duplicate database "
+        "coreReadTables: issues",
+        id="database duplicate core tables after the capability rule",
+    ),
+    pytest.param(
+        manifest(database=None),
+        "database: Invalid input: expected object, received null",
+        id="database null",
+    ),
+    # environmentDrivers (2026.916.1: strict, sandboxCapabilities, templateIdentityPaths, login)
+    pytest.param(
+        with_drivers(driver(supportsLoginPTY=True)),
+        'environmentDrivers.0: Unrecognized key: "supportsLoginPTY"',
+        id="driver unknown key",
+    ),
+    pytest.param(
+        with_drivers(driver(foo=1, bar=2)),
+        'environmentDrivers.0: Unrecognized keys: "foo", "bar"',
+        id="driver unknown keys",
+    ),
+    pytest.param(
+        manifest(environmentDrivers=[driver(bogus=1)]),
+        'environmentDrivers.0: Unrecognized key: "bogus"; capabilities: Capability '
+        "'environment.drivers.register' is required when environmentDrivers are declared",
+        id="driver unknown key does not abort",
+    ),
+    pytest.param(
+        with_drivers(driver(sandboxCapabilities={"reusableLease": True})),
+        'environmentDrivers.0.sandboxCapabilities: Unrecognized key: "reusableLease"',
+        id="sandbox capabilities unknown key",
+    ),
+    pytest.param(
+        with_drivers(driver(sandboxCapabilities={"reusableLeases": "yes"})),
+        "environmentDrivers.0.sandboxCapabilities.reusableLeases: Invalid input: expected "
+        "boolean, received string",
+        id="sandbox capability not a boolean",
+    ),
+    pytest.param(
+        with_drivers(driver(supportsLoginPty=True, supportsSetupTokenLogin=False)),
+        "environmentDrivers.0.supportsLoginPty: supportsSetupTokenLogin is a deprecated alias for "
+        "supportsLoginPty; the two flags must not carry different values",
+        id="login flag and its alias disagree",
+    ),
+    pytest.param(
+        with_drivers(driver(bogus=1, supportsLoginPty=True, supportsSetupTokenLogin=False)),
+        'environmentDrivers.0: Unrecognized key: "bogus"; environmentDrivers.0.supportsLoginPty: '
+        "supportsSetupTokenLogin is a deprecated alias for supportsLoginPty; the two flags must "
+        "not carry different values",
+        id="unknown key then alias conflict",
+    ),
+    pytest.param(
+        with_drivers(driver(supportsLoginPty="true")),
+        "environmentDrivers.0.supportsLoginPty: Invalid input: expected boolean, received string",
+        id="login flag not a boolean",
+    ),
+    pytest.param(
+        with_drivers(driver(templateIdentityPaths=[f"p{i}" for i in range(21)])),
+        "environmentDrivers.0.templateIdentityPaths: Too big: expected array to have <=20 items",
+        id="template identity paths too many",
+    ),
+    pytest.param(
+        manifest(environmentDrivers=[driver(templateIdentityPaths=[""] * 21)]),
+        "environmentDrivers.0.templateIdentityPaths: Too big: expected array to have <=20 items",
+        id="array over its maximum aborts before its elements",
+    ),
+    pytest.param(
+        with_drivers(driver(templateIdentityPaths=[""])),
+        "environmentDrivers.0.templateIdentityPaths.0: Too small: expected string to have >=1 "
+        "characters",
+        id="template identity path empty",
+    ),
+    pytest.param(
+        with_drivers(driver(templateIdentityPaths=["p" * 201])),
+        "environmentDrivers.0.templateIdentityPaths.0: Too big: expected string to have <=200 "
+        "characters",
+        id="template identity path too long",
+    ),
+    pytest.param(
+        with_drivers(driver(interactiveSetupConnectionTypes=[f"t{i}" for i in range(11)])),
+        "environmentDrivers.0.interactiveSetupConnectionTypes: Too big: expected array to have "
+        "<=10 items",
+        id="connection types too many",
+    ),
+    pytest.param(
+        with_drivers(driver(driverKey="")),
+        "environmentDrivers.0.driverKey: Too small: expected string to have >=1 characters; "
+        "environmentDrivers.0.driverKey: Environment driver key must start with a lowercase "
+        "alphanumeric and contain only lowercase letters, digits, dots, hyphens, or underscores",
+        id="driver key empty",
+    ),
+    pytest.param(
+        manifest(environmentDrivers=[driver(kind="vm")]),
+        "environmentDrivers.0.kind: Invalid option: expected one of "
+        '"environment_driver"|"sandbox_provider"',
+        id="driver kind aborts",
+    ),
+    pytest.param(
+        with_drivers({"driverKey": "acme-box", "displayName": "Acme Box"}),
+        "environmentDrivers.0.configSchema: Invalid input: expected record, received undefined",
+        id="driver config schema missing",
+    ),
+    pytest.param(
+        with_drivers(driver(configSchema={"properties": {}})),
+        "environmentDrivers.0.configSchema: Must be a valid JSON Schema object (requires at least "
+        "a 'type', '$ref', or composition keyword)",
+        id="driver config schema without type",
+    ),
+    pytest.param(
+        with_drivers(driver(templateConfigBinding={"field": "provider"})),
+        "environmentDrivers.0.templateConfigBinding.field: Template config binding must not "
+        "replace the sandbox provider key",
+        id="template binding replaces the provider",
+    ),
+    pytest.param(
+        with_drivers(driver(templateConfigBinding={"field": "a", "unsetFields": ["a", "a"]})),
+        "environmentDrivers.0.templateConfigBinding.unsetFields.0: Template config binding cannot "
+        "unset the same field it sets; environmentDrivers.0.templateConfigBinding.unsetFields.1: "
+        "Template config binding cannot unset the same field it sets; "
+        "environmentDrivers.0.templateConfigBinding.unsetFields.1: Template config binding "
+        "unsetFields must be unique",
+        id="template binding unsets its own field twice",
+    ),
+    pytest.param(
+        with_drivers(driver(templateConfigBinding={"field": "a", "extra": 1})),
+        'environmentDrivers.0.templateConfigBinding: Unrecognized key: "extra"',
+        id="template binding unknown key",
+    ),
+    pytest.param(
+        manifest(environmentDrivers=[driver()]),
+        "capabilities: Capability 'environment.drivers.register' is required when "
+        "environmentDrivers are declared",
+        id="drivers without their capability",
+    ),
+    pytest.param(
+        with_drivers(driver(), driver()),
+        "environmentDrivers: Duplicate environment driver keys: acme-box",
+        id="duplicate driver keys",
+    ),
+    # routines (2026.916.1: activity gate enums, goalId as a GUID)
+    pytest.param(
+        with_routines(routine(activityGatePolicy="sometimes")),
+        "routines.0.activityGatePolicy: Invalid option: expected one of "
+        '"always"|"require_external_activity"',
+        id="activity gate policy",
+    ),
+    pytest.param(
+        manifest(routines=[routine(activityGatePolicy="sometimes")]),
+        "routines.0.activityGatePolicy: Invalid option: expected one of "
+        '"always"|"require_external_activity"',
+        id="activity gate policy aborts: no capability rule",
+    ),
+    pytest.param(
+        with_routines(routine(activityGatePolicy=None)),
+        "routines.0.activityGatePolicy: Invalid option: expected one of "
+        '"always"|"require_external_activity"',
+        id="activity gate policy null",
+    ),
+    pytest.param(
+        with_routines(routine(activityGateScope="team")),
+        'routines.0.activityGateScope: Invalid option: expected one of "company"|"project"',
+        id="activity gate scope",
+    ),
+    pytest.param(
+        with_routines(routine(goalId="not-a-uuid")),
+        "routines.0.goalId: Invalid GUID",
+        id="goal id not a GUID",
+    ),
+    pytest.param(
+        with_routines(routine(routineKey="Daily")),
+        "routines.0.routineKey: routineKey must start with a lowercase alphanumeric and contain "
+        "only lowercase letters, digits, dots, colons, underscores, or hyphens",
+        id="routine key pattern",
+    ),
+    pytest.param(
+        with_routines(routine(title="   ")),
+        "routines.0.title: Too small: expected string to have >=1 characters",
+        id="routine title trimmed first",
+    ),
+    pytest.param(
+        with_routines(routine(assigneeRef={"resourceKind": "project", "resourceKey": "wiki"})),
+        'routines.0.assigneeRef.resourceKind: Invalid input: expected "agent"',
+        id="assignee ref kind literal",
+    ),
+    pytest.param(
+        with_routines(routine(status="running")),
+        'routines.0.status: Invalid option: expected one of "active"|"paused"|"archived"',
+        id="routine status",
+    ),
+    pytest.param(
+        with_routines(routine(triggers=[{"kind": "api"}] * 21)),
+        "routines.0.triggers: Too big: expected array to have <=20 items",
+        id="routine triggers too many",
+    ),
+    pytest.param(
+        with_routines(routine(triggers=[{"kind": "webhook", "replayWindowSec": 10}])),
+        "routines.0.triggers.0.replayWindowSec: Too small: expected number to be >=30",
+        id="trigger replay window too small",
+    ),
+    pytest.param(
+        with_routines(routine(triggers=[{"kind": "cron"}])),
+        'routines.0.triggers.0.kind: Invalid option: expected one of "schedule"|"webhook"|"api"',
+        id="trigger kind",
+    ),
+    pytest.param(
+        with_routines(routine(variables=[{"name": "x", "type": "select"}])),
+        "routines.0.variables.0.options: Select variables require at least one option",
+        id="select variable without options",
+    ),
+    pytest.param(
+        with_routines(
+            routine(variables=[{"name": "1x", "type": "date", "defaultValue": "2023-02-29"}])
+        ),
+        "routines.0.variables.0.name: Invalid string: must match pattern "
+        "/^[A-Za-z][A-Za-z0-9_]*$/; routines.0.variables.0.defaultValue: Date variable defaults "
+        "must be valid YYYY-MM-DD calendar dates",
+        id="variable name pattern and date default",
+    ),
+    pytest.param(
+        with_routines(routine(variables=[{"name": "x", "defaultValue": {}}])),
+        "routines.0.variables.0.defaultValue: Invalid input",
+        id="variable default outside the union",
+    ),
+    pytest.param(
+        manifest(routines=[routine()]),
+        "capabilities: Capability 'routines.managed' is required when managed routines are "
+        "declared",
+        id="routines without their capability",
+    ),
+    pytest.param(
+        with_routines(routine(), routine()),
+        "routines: Duplicate managed routine keys: daily",
+        id="duplicate routine keys",
+    ),
 ]
 
 
@@ -914,16 +1431,19 @@ def test_issues_are_joined_in_schema_order_and_listed_in_details() -> None:
         parse_manifest(raw)
     error = raised.value
     assert error.message == (
-        "Invalid plugin manifest: id: String must contain at least 1 character(s); id: Plugin id "
-        "must start with a lowercase alphanumeric and contain only lowercase letters, digits, "
-        "dots, hyphens, or underscores; version: Version must follow semver (e.g. 1.0.0 or "
-        "1.0.0-beta.1); displayName: Required; categories: Array must contain at least 1 "
-        "element(s)"
+        "Invalid plugin manifest: id: Too small: expected string to have >=1 characters; "
+        "id: Plugin id must start with a lowercase alphanumeric and contain only lowercase "
+        "letters, digits, dots, hyphens, or underscores; version: Version must follow semver "
+        "(e.g. 1.0.0 or 1.0.0-beta.1); displayName: Invalid input: expected string, received "
+        "undefined; categories: Too small: expected array to have >=1 items"
     )
     assert error.details["issues"][2:] == [
         {"path": "version", "message": "Version must follow semver (e.g. 1.0.0 or 1.0.0-beta.1)"},
-        {"path": "displayName", "message": "Required"},
-        {"path": "categories", "message": "Array must contain at least 1 element(s)"},
+        {
+            "path": "displayName",
+            "message": "Invalid input: expected string, received undefined",
+        },
+        {"path": "categories", "message": "Too small: expected array to have >=1 items"},
     ]
     assert error.status == 400
 
@@ -932,7 +1452,7 @@ def test_a_root_issue_has_no_path() -> None:
     with pytest.raises(InvalidManifest) as raised:
         parse_manifest(None)  # type: ignore[arg-type]
     assert raised.value.details == {
-        "issues": [{"path": "", "message": "Expected object, received null"}]
+        "issues": [{"path": "", "message": "Invalid input: expected object, received null"}]
     }
 
 
@@ -947,7 +1467,8 @@ def test_cross_field_rules_still_run_after_failed_checks() -> None:
     assert schema_message(raw) == (
         "Invalid plugin manifest: version: Version must follow semver (e.g. 1.0.0 or "
         "1.0.0-beta.1); jobs.0.schedule: schedule must be a valid 5-field cron expression (e.g. "
-        "'*/15 * * * *'); ui.slots.0.displayName: String must contain at least 1 character(s); "
+        "'*/15 * * * *'); ui.slots.0.displayName: Too small: expected string to have >=1 "
+        "characters; "
         "ui.slots.0.entityTypes: detailTab slots require at least one entityType; entrypoints.ui: "
         "entrypoints.ui is required when ui.slots or ui.launchers are declared; capabilities: "
         "Capability 'jobs.schedule' is required when jobs are declared"
@@ -973,9 +1494,8 @@ def test_an_aborting_issue_skips_the_cross_field_rules_of_enclosing_objects() ->
         jobs=[{"jobKey": "sweep", "displayName": "Sweep"}],
     )
     assert schema_message(raw) == (
-        "Invalid plugin manifest: ui.slots.0.entityTypes.0: Invalid enum value. Expected "
-        "'project' | 'issue' | 'agent' | 'goal' | 'run' | 'comment' | 'execution_workspace' | "
-        "'project_workspace', received 'workspace' -- ui.slots.0.entityTypes.0: did you mean "
+        "Invalid plugin manifest: ui.slots.0.entityTypes.0: Invalid option: expected one of "
+        f"{ENTITY_TYPE_ENUM} -- ui.slots.0.entityTypes.0: did you mean "
         '"project_workspace" or "execution_workspace"?'
     )
 
@@ -984,7 +1504,7 @@ def test_a_sibling_abort_does_not_hide_failed_checks() -> None:
     assert schema_message(manifest(id="Acme", apiVersion=2, tools=[])) == (
         "Invalid plugin manifest: id: Plugin id must start with a lowercase alphanumeric and "
         "contain only lowercase letters, digits, dots, hyphens, or underscores; apiVersion: "
-        "Invalid literal value, expected 1"
+        "Invalid input: expected 1"
     )
 
 
