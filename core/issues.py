@@ -551,7 +551,7 @@ async def update_issue(
     *,
     actor_agent_id: str | None = None,
     actor_user_id: str | None = None,
-) -> records.Issue:
+) -> records.IssueUpdate:
     """Apply an allowlisted patch with upstream's checks and side effects.
 
     Args:
@@ -622,6 +622,11 @@ async def update_issue(
         changes.update(dict.fromkeys(_RUN_LOCK_COLUMNS))
 
     issue_id = current["id"]
+    relations_before: dict[str, list[str]] = {}
+    if "label_ids" in patch:
+        relations_before["labelIds"] = await _label_ids(unit, issue_id)
+    if "blocked_by_issue_ids" in patch:
+        relations_before["blockedByIssueIds"] = await _blocker_ids(unit, issue_id)
     await unit.session.execute(
         sa.update(tables.issues).where(tables.issues.c.id == issue_id).values(changes)
     )
@@ -636,7 +641,78 @@ async def update_issue(
             created_by_agent_id=actor_agent_id,
             created_by_user_id=actor_user_id,
         )
-    return await load_issue(unit, issue_id)
+    updated = await load_issue(unit, issue_id)
+    relations_after = {
+        "labelIds": [str(label) for label in updated.label_ids],
+        "blockedByIssueIds": await _blocker_ids(unit, issue_id)
+        if "blocked_by_issue_ids" in patch
+        else [],
+    }
+    receipt = issue_changes(
+        records.IssueRow.trusted(current).to_wire(),
+        updated.to_wire(),
+        {key: (before, relations_after[key]) for key, before in relations_before.items()},
+    )
+    return records.IssueUpdate.trusted(
+        dict(updated)
+        | {
+            "changes": receipt,
+            "blocked_by_issue_ids": relations_after["blockedByIssueIds"]
+            if "blocked_by_issue_ids" in patch
+            else None,
+        }
+    )
+
+
+#: Text longer than this is cut in an update's ``changes`` (upstream's budget).
+CHANGE_TEXT_BUDGET = 200
+
+
+def issue_changes(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    relations: Mapping[str, tuple[list[str], list[str]]],
+) -> dict[str, Any]:
+    """Upstream's change receipt of an update, from the issue's wire form before and after:
+    every changed field but ``updatedAt`` as ``{from, to}``; the description (and a title over
+    200 characters) cut to 200 characters and marked ``updated``; label and blocker ids
+    compared as sorted sets."""
+    found: dict[str, Any] = {}
+    for key in (before.keys() | after.keys()) - {"updatedAt", "labels", "labelIds"}:
+        old, new = before.get(key), after.get(key)
+        if old == new and type(old) is type(new):
+            continue
+        long_text = key == "description" or (
+            key == "title"
+            and any(isinstance(v, str) and len(v) > CHANGE_TEXT_BUDGET for v in (old, new))
+        )
+        if long_text:
+            found[key] = {"from": _cut(old), "to": _cut(new), "updated": True}
+        else:
+            found[key] = {"from": old, "to": new}
+    for key, (old_ids, new_ids) in relations.items():
+        old_set, new_set = sorted(set(old_ids)), sorted(set(new_ids))
+        if old_set != new_set:
+            found[key] = {"from": old_set, "to": new_set}
+    return found
+
+
+def _cut(value: Any) -> Any:
+    return value[:CHANGE_TEXT_BUDGET] if isinstance(value, str) else value
+
+
+async def _label_ids(unit: UnitOfWork, issue_id: Any) -> list[str]:
+    links = tables.issue_labels
+    query = sa.select(links.c.label_id).where(links.c.issue_id == issue_id)
+    return [str(label) for label in (await unit.session.scalars(query)).all()]
+
+
+async def _blocker_ids(unit: UnitOfWork, issue_id: Any) -> list[str]:
+    edges = tables.issue_relations
+    query = sa.select(edges.c.issue_id).where(
+        edges.c.related_issue_id == issue_id, edges.c.type == "blocks"
+    )
+    return [str(blocker) for blocker in (await unit.session.scalars(query)).all()]
 
 
 def _text(value: Any) -> str | None:

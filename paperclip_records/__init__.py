@@ -151,6 +151,22 @@ class Issue(IssueRow):
     label_ids: list[Id] = Field(default_factory=list)
 
 
+class IssueUpdate(Issue):
+    """What ``issues.update`` answers (2026.916.1): the issue, the blockers when the patch set
+    them, and ``changes``: ``{field: {from, to}}`` for every column that changed (``updated``
+    marks text cut to 200 characters), plus ``labelIds`` and ``blockedByIssueIds`` when the
+    patch changed them."""
+
+    blocked_by_issue_ids: list[Id] | None = None
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = super().to_wire()
+        if wire["blockedByIssueIds"] is None:
+            del wire["blockedByIssueIds"]
+        return wire
+
+
 class ActiveRun(Record):
     """The queued or running execution run shown on an issue list row."""
 

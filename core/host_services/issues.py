@@ -97,7 +97,7 @@ class IssueServices(IssueWakeupServices, IssueCommentServices):
             )
         return issue
 
-    async def update(self, params: UpdateIssue) -> records.Issue:
+    async def update(self, params: UpdateIssue) -> records.IssueUpdate:
         """Change allowlisted fields of an issue (see ``core.issues.IssuePatch``)."""
         binding = self._binding
         patch = params.patch

@@ -48,3 +48,11 @@ def test_the_readme_names_exactly_the_refused_methods_and_counts_the_served() ->
     assert listed == list(EXECUTION_ENVIRONMENT_METHODS)
     served = len(handled_methods()) - len(EXECUTION_ENVIRONMENT_METHODS)
     assert f"The sandbox serves {served} of them" in " ".join(section.split())
+
+
+async def test_the_refusal_comes_after_the_capability_gate(world: World) -> None:
+    bridge = await bridge_for(world, ("issues.read",))
+    with pytest.raises(Exception, match='missing required capability "local.folders"'):
+        await bridge.call("localFolders.list", companyId=world.company_id, folderKey="repo")
+    with pytest.raises(Exception, match='missing required capability "routines.managed"'):
+        await bridge.call("routines.managed.run", companyId=world.company_id, routineKey="r")
