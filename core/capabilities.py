@@ -100,6 +100,9 @@ UNGATED_METHODS: frozenset[str] = frozenset(
     {"config.get", "log", "entities.upsert", "entities.list"}
 )
 
+#: What ``issues.createComment`` also needs when it names a board user (``actorUserId``).
+HUMAN_ATTRIBUTED_COMMENTS = "issue.comments.create_human_attributed"
+
 #: Worker-to-host method -> the capability it requires. It also names methods this host does
 #: not serve yet (the bridge answers those -32601 before any gate).
 METHOD_CAPABILITIES: dict[str, str] = {
@@ -197,7 +200,11 @@ def required_capability(method: str) -> str | None:
 
 
 def require_capability(
-    plugin_id: str, plugin_key: str, capabilities: Collection[str], method: str
+    plugin_id: str,
+    plugin_key: str,
+    capabilities: Collection[str],
+    method: str,
+    capability: str | None = None,
 ) -> None:
     """Refuse ``method`` unless the plugin declared the capability it requires.
 
@@ -207,11 +214,13 @@ def require_capability(
             plugin it is.
         capabilities: the capabilities of the plugin's manifest.
         method: the worker-to-host method being called.
+        capability: a capability the call needs beyond its method's (``issues.createComment``
+            for a board user needs ``issue.comments.create_human_attributed``).
 
     Raises:
         CapabilityDenied: with upstream's message, then ``(plugin <key>)``.
     """
-    capability = required_capability(method)
+    capability = capability or required_capability(method)
     if capability is not None and capability not in capabilities:
         raise CapabilityDenied(
             f'Plugin "{plugin_id}" is missing required capability "{capability}" '

@@ -13,8 +13,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from core import records
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.ids import require_uuid
+from core.unit_of_work import UnitOfWork
 from db import Database, ForeignKeyViolation, UniqueViolation, tables
 
 PrincipalType = Literal["user", "agent"]
@@ -58,3 +59,26 @@ async def add_membership(
             f"{principal_type} {principal_id} is already a member of the company"
         ) from error
     return records.CompanyMembership.model_validate(row)
+
+
+async def require_active_human_member(unit: UnitOfWork, company_id: str, user_id: str) -> None:
+    """The user a plugin acts for must be an active member of the company, and not a viewer
+    (upstream's check before a plugin writes on a board member's behalf)."""
+    memberships = tables.company_memberships
+    role = (
+        await unit.session.execute(
+            sa.select(memberships.c.membership_role).where(
+                memberships.c.company_id == company_id,
+                memberships.c.principal_type == "user",
+                memberships.c.principal_id == user_id,
+                memberships.c.status == "active",
+            )
+        )
+    ).first()
+    if role is None:
+        raise Forbidden(f'actorUserId "{user_id}" is not an active human member of this company')
+    if role.membership_role == "viewer":
+        raise Forbidden(
+            f'actorUserId "{user_id}" has viewer (read-only) access and cannot take this write '
+            "action"
+        )

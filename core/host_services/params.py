@@ -133,6 +133,8 @@ class CreateComment(IssueRef):
 
     body: str = ""
     author_agent_id: str | None = None
+    #: 2026.916.1: a board user the comment is written for (the author agent is then ignored).
+    actor_user_id: str | None = None
 
 
 class DocumentRef(IssueRef):

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from core import plugin_state
 from core.agents import get_agent, list_agents, set_agent_paused
 from core.approvals import get_approval, list_approvals
+from core.capabilities import HUMAN_ATTRIBUTED_COMMENTS, require_capability
 from core.companies import get_company, list_companies
 from core.errors import HostError, InvalidInput
 from core.goals import create_goal, get_goal, list_goals, update_goal
@@ -255,6 +256,21 @@ async def _entities_list(
         )
 
 
+async def _create_comment(
+    bridge: WorkerBridge, call: service_params.CreateComment, context: CallContext
+) -> Any:
+    if call.actor_user_id:
+        plugin = bridge.plugin
+        require_capability(
+            plugin.plugin_id,
+            plugin.plugin_key,
+            plugin.capabilities,
+            "issues.createComment",
+            HUMAN_ATTRIBUTED_COMMENTS,
+        )
+    return await bridge.services.issues.create_comment(call)
+
+
 # -- goals ----------------------------------------------------------------------------------------
 
 
@@ -338,9 +354,7 @@ METHODS: dict[str, Method] = {
         service_params.GetOrchestration, lambda s: s.issues.summaries.get_orchestration
     ),
     "issues.listComments": _service(service_params.IssueRef, lambda s: s.issues.list_comments),
-    "issues.createComment": _service(
-        service_params.CreateComment, lambda s: s.issues.create_comment
-    ),
+    "issues.createComment": Method(service_params.CreateComment.model_validate, _create_comment),
     "issues.documents.list": _service(service_params.IssueRef, lambda s: s.issues.documents.list),
     "issues.documents.get": _service(service_params.DocumentRef, lambda s: s.issues.documents.get),
     "issues.documents.upsert": _service(
