@@ -197,6 +197,9 @@ class RelatedIssue(Record):
     priority: str
     assignee_agent_id: Id | None = None
     assignee_user_id: Id | None = None
+    #: 2026.916.1: the issue's scheduled retry run. Always null here: the sandbox schedules no
+    #: retries (the key is present, as upstream's).
+    scheduled_retry: dict[str, Any] | None = None
 
 
 class RelationSummary(Record):

@@ -26,6 +26,8 @@ async def test_blocks_edge_direction_and_title_order(world: World) -> None:
     )
     assert [b.title for b in summary.blocked_by] == ["alpha blocker", "Zulu blocker"]
     assert summary.blocks == ()
+    # 2026.916.1: every related issue names its scheduled retry; the sandbox schedules none
+    assert [b["scheduledRetry"] for b in summary.to_wire()["blockedBy"]] == [None, None]
     blocker_view = await relations.get(IssueRef(issue_id=zulu, company_id=world.company_id))
     assert [b.id for b in blocker_view.blocks] == [target]
     edges = await world.rows(tables.issue_relations)
