@@ -1,8 +1,8 @@
 """The manifest's ``database`` block (``PluginDatabaseDeclaration``), with upstream's rules.
 
-Upstream validates it with zod 3; the messages below are upstream's, including zod's defaults,
-because plugins and their authors see them. The manifest model (``database`` plus its
-capability rule) imports this module.
+Upstream (2026.916.1) validates it with zod 4; the messages below are upstream's, including
+zod's defaults, because plugins and their authors see them. The manifest model (``database``
+plus its capability rule) imports this module.
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ class PluginDatabaseDeclaration(BaseModel):
                 "with a letter or digit"
             )
         if len(value) > _SLUG_MAX:
-            raise _issue(f"String must contain at most {_SLUG_MAX} character(s)")
+            raise _issue(f"Too big: expected string to have <={_SLUG_MAX} characters")
         return value
 
     @field_validator("migrations_dir")
     @classmethod
     def _check_migrations_dir(cls, value: str) -> str:
         if not value:
-            raise _issue("String must contain at least 1 character(s)")
+            raise _issue("Too small: expected string to have >=1 characters")
         if value.startswith("/") or ".." in value or "\\" in value:
             raise _issue(
                 "migrationsDir must be a relative package path without '..' or backslashes"
@@ -69,8 +69,8 @@ class PluginDatabaseDeclaration(BaseModel):
             return value
         for table in value:
             if table not in PLUGIN_DATABASE_CORE_READ_TABLES:
-                expected = " | ".join(f"'{name}'" for name in PLUGIN_DATABASE_CORE_READ_TABLES)
-                raise _issue(f"Invalid enum value. Expected {expected}, received '{table}'")
+                expected = "|".join(f'"{name}"' for name in PLUGIN_DATABASE_CORE_READ_TABLES)
+                raise _issue(f"Invalid option: expected one of {expected}")
         duplicates = sorted({t for t in value if list(value).count(t) > 1}, key=value.index)
         if duplicates:
             raise _issue(f"Duplicate database coreReadTables: {', '.join(duplicates)}")
