@@ -167,6 +167,38 @@ class IssueUpdate(Issue):
         return wire
 
 
+class IssueAttachment(Record):
+    """A file attached to an issue: the attachment and its stored asset, in one object."""
+
+    id: Id
+    company_id: Id
+    issue_id: Id
+    issue_comment_id: Id | None = None
+    originating_run_id: Id | None = None
+    asset_id: Id
+    provider: str
+    object_key: str
+    content_type: str
+    byte_size: int
+    sha256: str
+    original_filename: str | None = None
+    created_by_agent_id: Id | None = None
+    created_by_user_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AttachmentContent(Record):
+    """The bytes of an attachment (``contentBase64``) with what describes them."""
+
+    attachment_id: Id
+    content_type: str
+    byte_size: int
+    sha256: str
+    original_filename: str | None = None
+    content_base64: str
+
+
 class ActiveRun(Record):
     """The queued or running execution run shown on an issue list row."""
 

@@ -11,6 +11,7 @@ from db import migrate
 from db.connect import describe_choice, open_database
 from sandbox.activity_commands import activity
 from sandbox.agent_commands import agent
+from sandbox.attach_command import attach
 from sandbox.benchmarks.author_tests import author_tests_command
 from sandbox.benchmarks.cold_start import cold_start_command
 from sandbox.benchmarks.host import host_command
@@ -143,3 +144,4 @@ main.add_command(tui)
 main.add_command(activity)
 main.add_command(agent)
 main.add_command(show)
+main.add_command(attach)

@@ -7,6 +7,7 @@ from typing import Any
 from core import records
 from core.activity import Actor
 from core.checkout import assert_checkout_owner
+from core.host_services.attachments import IssueAttachmentServices
 from core.host_services.binding import Binding
 from core.host_services.comments import IssueCommentServices
 from core.host_services.documents import IssueDocumentServices
@@ -33,7 +34,7 @@ from core.summaries import issue_subtree
 from core.unit_of_work import read
 
 
-class IssueServices(IssueWakeupServices, IssueCommentServices):
+class IssueServices(IssueWakeupServices, IssueCommentServices, IssueAttachmentServices):
     """``ctx.issues``, with ``relations``, ``summaries`` and ``documents`` nested as upstream."""
 
     def __init__(self, binding: Binding) -> None:

@@ -137,6 +137,14 @@ class CreateComment(IssueRef):
     actor_user_id: str | None = None
 
 
+class AttachmentRef(WireParams):
+    """``issues.getAttachmentContent``: ``maxBytes`` caps what is read when it is above 0."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    attachment_id: str | None = None
+    max_bytes: Any = None
+
+
 class DocumentRef(IssueRef):
     """``issues.documents.get`` and ``delete``."""
 

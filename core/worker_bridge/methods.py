@@ -355,6 +355,12 @@ METHODS: dict[str, Method] = {
     ),
     "issues.listComments": _service(service_params.IssueRef, lambda s: s.issues.list_comments),
     "issues.createComment": Method(service_params.CreateComment.model_validate, _create_comment),
+    "issues.listAttachments": _service(
+        service_params.IssueRef, lambda s: s.issues.list_attachments
+    ),
+    "issues.getAttachmentContent": _service(
+        service_params.AttachmentRef, lambda s: s.issues.get_attachment_content
+    ),
     "issues.documents.list": _service(service_params.IssueRef, lambda s: s.issues.documents.list),
     "issues.documents.get": _service(service_params.DocumentRef, lambda s: s.issues.documents.get),
     "issues.documents.upsert": _service(

@@ -6,7 +6,7 @@ Plugins join ``public.issues`` and friends in their own SQL, so these names are 
 from db.models.activity import ActivityLog
 from db.models.agents import Agent, AgentApiKey, AgentTaskSession
 from db.models.approvals import Approval, IssueApproval
-from db.models.attachments import Asset, IssueAttachment
+from db.models.attachments import Asset, IssueAttachment, SandboxAssetContent
 from db.models.base import Base
 from db.models.companies import Company, CompanyMembership
 from db.models.costs import BudgetIncident, BudgetPolicy, CostEvent
@@ -72,6 +72,7 @@ __all__ = [
     "PluginState",
     "Project",
     "ProjectWorkspace",
+    "SandboxAssetContent",
     "SandboxHost",
     "SandboxPluginTrust",
     "SandboxRunLease",

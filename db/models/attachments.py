@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Index
+from sqlmodel import Field
 
 from db.models.base import Base, fk_field, id_field, int_field, text_field, timestamp_field
+from db.types import UUID
 
 
 class Asset(Base, table=True):
@@ -53,3 +56,18 @@ class IssueAttachment(Base, table=True):
     originating_run_id: uuid.UUID | None = fk_field("heartbeat_runs.id", ondelete="SET NULL")
     created_at: datetime = timestamp_field(now=True)
     updated_at: datetime = timestamp_field(now=True)
+
+
+class SandboxAssetContent(Base, table=True):
+    """Ours: the bytes of an asset the sandbox stores itself (``provider`` ``database``), so
+    every host sharing the database reads the same files."""
+
+    __tablename__ = "sandbox_asset_contents"
+
+    asset_id: uuid.UUID = Field(
+        sa_type=UUID,
+        sa_column_kwargs={"primary_key": True},
+        foreign_key="assets.id",
+        ondelete="CASCADE",
+    )
+    content: bytes = Field(sa_type=sa.LargeBinary, nullable=False)
