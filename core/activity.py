@@ -15,10 +15,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.event_bus import LiveEvent, PluginEvent
+from core.ids import as_uuid
 from core.records import ActivityEntry
 from core.redaction import redact
 from core.unit_of_work import UnitOfWork
 from db import tables
+from db.types import UUID
 
 #: Domain event types plugins can subscribe to (2026.707.0; 33 types).
 PLUGIN_EVENT_TYPES: frozenset[str] = frozenset(
@@ -76,7 +78,20 @@ _EVENT_ALIASES = {
 }
 
 
-_INSERT_ACTIVITY = sa.insert(tables.activity_log)
+#: Paperclip 2026.916.1 names the user answerable for each change (``responsible_user_id``):
+#: the acting user, else (the sandbox keeps no responsible user of runs, keys or companies)
+#: the user who created the issue the row is about. Found in the INSERT itself: no round trip.
+_RESPONSIBLE_USER = sa.func.coalesce(
+    sa.bindparam("acting_user_id", type_=sa.Text()),
+    sa.select(tables.issues.c.created_by_user_id)
+    .where(tables.issues.c.id == sa.bindparam("about_issue_id", type_=UUID()))
+    .scalar_subquery(),
+)
+_INSERT_ACTIVITY = (
+    sa.insert(tables.activity_log)
+    .values(responsible_user_id=_RESPONSIBLE_USER)
+    .returning(tables.activity_log.c.responsible_user_id)
+)
 
 
 def plugin_event_type(action: str) -> str | None:
@@ -152,7 +167,7 @@ async def record_activity(
         details=redact(details) if details is not None else None,
         created_at=unit.now,
     )
-    await unit.session.execute(
+    inserted = await unit.session.execute(
         _INSERT_ACTIVITY,
         {
             "id": entry.id,
@@ -166,8 +181,11 @@ async def record_activity(
             "run_id": entry.run_id,
             "details": entry.details,
             "created_at": entry.created_at,
+            "acting_user_id": actor_id if actor_type == "user" else None,
+            "about_issue_id": as_uuid(entity_id) if entity_type == "issue" else None,
         },
     )
+    entry = entry.model_copy(update={"responsible_user_id": inserted.scalar_one()})
     unit.publish_after_commit(
         LiveEvent(kind="activity.logged", company_id=company_id, subject=entry)
     )
@@ -181,7 +199,12 @@ async def record_activity(
                 actor_id=actor_id,
                 entity_type=entity_type,
                 entity_id=entity_id,
-                payload={**(entry.details or {}), "agentId": agent_id, "runId": run_id},
+                payload={
+                    **(entry.details or {}),
+                    "agentId": agent_id,
+                    "runId": run_id,
+                    "responsibleUserId": entry.responsible_user_id,
+                },
                 occurred_at=entry.created_at,
             )
         )

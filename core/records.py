@@ -224,6 +224,8 @@ class ActivityEntry(Record):
     agent_id: Id | None = None
     run_id: Id | None = None
     details: dict[str, Any] | None = None
+    #: Paperclip 2026.916.1: the user answerable for the change (see ``core.activity``).
+    responsible_user_id: str | None = None
     created_at: datetime
 
 
