@@ -842,6 +842,8 @@ async def list_issues(
                 {
                     **row,
                     "description": description[:LIST_DESCRIPTION_LIMIT] if description else None,
+                    "description_truncated": description is not None
+                    and len(description) > LIST_DESCRIPTION_LIMIT,
                     "execution_policy": None,
                     "execution_state": None,
                     "execution_workspace_settings": None,

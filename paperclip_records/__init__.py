@@ -217,6 +217,8 @@ class IssueListItem(Issue):
 
     active_run: ActiveRun | None = None
     last_activity_at: datetime | None = None
+    #: 2026.916.1: the description was longer than what the row carries.
+    description_truncated: bool = False
 
 
 class RelatedIssue(Record):

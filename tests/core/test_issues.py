@@ -382,10 +382,12 @@ class TestGetAndList:
         )
         assert [issue.title for issue in mine] == ["mine"]
         assert len(mine[0].description or "") == 1200
+        assert mine[0].to_wire()["descriptionTruncated"] is True
         manual = await world.services.issues.list(
             ListIssues(company_id=world.company_id, origin_kind="manual")
         )
         assert [issue.title for issue in manual] == ["manual"]
+        assert manual[0].to_wire()["descriptionTruncated"] is False
         with pytest.raises(InvalidInput, match="originKind values under plugin:paperclip.missions"):
             await world.services.issues.list(
                 ListIssues(company_id=world.company_id, origin_kind="plugin:other.plugin")
