@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from core import plugin_state
+from core.agent_sessions import close_session, create_session, list_sessions
 from core.agents import get_agent, list_agents, set_agent_paused
 from core.approvals import get_approval, list_approvals
 from core.capabilities import HUMAN_ATTRIBUTED_COMMENTS, require_capability
@@ -271,6 +272,27 @@ async def _create_comment(
     return await bridge.services.issues.create_comment(call)
 
 
+async def _sessions_create(
+    bridge: WorkerBridge, call: params.CreateSession, context: CallContext
+) -> Any:
+    async with write(bridge.db, None) as unit:
+        return await create_session(
+            unit, bridge.plugin.plugin_key, call.company_id, call.agent_id, call.task_key
+        )
+
+
+async def _sessions_list(bridge: WorkerBridge, call: params.AgentRef, context: CallContext) -> Any:
+    async with read(bridge.db) as unit:
+        return await list_sessions(unit, bridge.plugin.plugin_key, call.company_id, call.agent_id)
+
+
+async def _sessions_close(
+    bridge: WorkerBridge, call: params.SessionRef, context: CallContext
+) -> None:
+    async with write(bridge.db, None) as unit:
+        await close_session(unit, bridge.plugin.plugin_key, call.company_id, call.session_id)
+
+
 # -- goals ----------------------------------------------------------------------------------------
 
 
@@ -321,6 +343,9 @@ METHODS: dict[str, Method] = {
     "approvals.get": Method(params.ApprovalRef.model_validate, _approvals_get),
     "entities.upsert": Method(params.UpsertEntity.model_validate, _entities_upsert),
     "entities.list": Method(params.ListEntities.model_validate, _entities_list),
+    "agents.sessions.create": Method(params.CreateSession.model_validate, _sessions_create),
+    "agents.sessions.list": Method(params.AgentRef.model_validate, _sessions_list),
+    "agents.sessions.close": Method(params.SessionRef.model_validate, _sessions_close),
     "goals.list": Method(params.ListGoals.model_validate, _goals_list),
     "goals.get": Method(params.GoalRef.model_validate, _goals_get),
     "goals.create": Method(params.CreateGoal.model_validate, _goals_create),

@@ -190,3 +190,17 @@ class RecordSpan(WireParams):
     """``span.record``: upstream never refuses one, whatever its fields."""
 
     name: Any = None
+
+
+class CreateSession(AgentRef):
+    """``agents.sessions.create``: a task key of the plugin's choosing is stored as given."""
+
+    task_key: str | None = None
+    reason: str | None = None
+
+
+class SessionRef(WireParams):
+    """``agents.sessions.close``."""
+
+    company_id: CompanyId = None  # type: ignore[assignment]
+    session_id: str | None = None
