@@ -14,6 +14,7 @@ from core.host_services import HostServices, build_host_services
 from core.invocation_scope import CallContext, check_invocation_scope
 from core.plugin_database import PluginAccess, PluginDatabase
 from core.plugin_logs import LogBuffer, LogMessage, log_line
+from core.plugin_secrets import SecretResolver
 from core.records import Record
 from core.worker_bridge.methods import METHODS
 from db import Database
@@ -83,6 +84,7 @@ class WorkerBridge:
             db, plugin.plugin_id, plugin.plugin_key, bus
         )
         self.subscribe = subscribe
+        self.secrets = SecretResolver(plugin.plugin_id, plugin.plugin_key)
 
     async def handle(self, method: str, params: dict[str, Any], context: CallContext) -> Any:
         """Serve one worker-to-host request; returns its JSON result.

@@ -17,8 +17,8 @@ from core.agent_sessions import close_session, create_session, list_sessions
 from core.agents import get_agent, list_agents, set_agent_paused
 from core.approvals import get_approval, list_approvals
 from core.capabilities import HUMAN_ATTRIBUTED_COMMENTS, require_capability
-from core.companies import get_company, list_companies
-from core.errors import HostError, InvalidInput
+from core.companies import find_company, get_company, list_companies
+from core.errors import HostError, InvalidInput, InvocationScopeDenied
 from core.goals import create_goal, get_goal, list_goals, update_goal
 from core.host_services import HostServices
 from core.host_services import params as service_params
@@ -168,6 +168,35 @@ async def _agents_pause(bridge: WorkerBridge, call: params.AgentRef, context: Ca
 async def _agents_resume(bridge: WorkerBridge, call: params.AgentRef, context: CallContext) -> Any:
     return await set_agent_paused(
         bridge.db, agent_id=call.agent_id, company_id=call.company_id, paused=False
+    )
+
+
+async def _secrets_resolve(
+    bridge: WorkerBridge, call: params.ResolveSecret, context: CallContext
+) -> str:
+    """2026.916.1: the company is the invocation's (a named one must be it); outside an
+    invocation there is none, and the call is refused (-32005)."""
+    if context.invocation_scope is None:
+        plugin = bridge.plugin
+        reason = (
+            "the worker referenced a missing, expired, or unknown invocation scope"
+            if context.invalid_invocation_scope
+            else "company context is required"
+        )
+        raise InvocationScopeDenied(
+            f'Plugin "{plugin.plugin_id}" is not allowed to perform "secrets.resolve": '
+            f"{reason} (plugin {plugin.plugin_key})"
+        )
+
+    async def company_of(reference: str) -> str | None:
+        found = await find_company(bridge.db, reference)
+        return None if found is None else found.id
+
+    return await bridge.secrets.resolve(
+        call.secret_ref,
+        company_id=context.invocation_scope.company_id,
+        config_path=call.config_path,
+        company_of=company_of,
     )
 
 
@@ -338,6 +367,7 @@ METHODS: dict[str, Method] = {
     "agents.resume": Method(params.AgentRef.model_validate, _agents_resume),
     "span.record": Method(params.RecordSpan.model_validate, _span_record),
     **{name: _needs_execution_environment(name) for name in EXECUTION_ENVIRONMENT_METHODS},
+    "secrets.resolve": Method(params.ResolveSecret.model_validate, _secrets_resolve),
     "http.fetch": Method(params.HttpFetch.model_validate, _http_fetch),
     "approvals.list": Method(params.ListApprovals.model_validate, _approvals_list),
     "approvals.get": Method(params.ApprovalRef.model_validate, _approvals_get),

@@ -204,3 +204,11 @@ class SessionRef(WireParams):
 
     company_id: CompanyId = None  # type: ignore[assignment]
     session_id: str | None = None
+
+
+class ResolveSecret(WireParams):
+    """``secrets.resolve``: a ``secret_ref`` binding; the company is the invocation's."""
+
+    secret_ref: Any = None
+    company_id: str | None = None
+    config_path: str | None = None
