@@ -55,8 +55,13 @@ class ContainmentSettings(EnvironmentSettings):
     #: ``SANDBOX_CONTAINMENT=off`` runs every worker uncontained (for trusted code only); it
     #: takes ``on`` or ``off`` (also ``1``/``0``, ``true``/``false``).
     enabled: bool = True
-    #: Address space (RLIMIT_AS). Node 20 runs the published SDK within 1 GiB.
-    memory_bytes: int = Field(default=1 << 30, gt=0)
+    #: Address space (RLIMIT_AS): the one rlimit that counts every mapping a worker can fill
+    #: (RLIMIT_DATA misses shared anonymous memory, ``mmap.mmap(-1, n)``; Linux ignores
+    #: RLIMIT_RSS). It counts reservations too: at rest, a worker on SDK 2026.916.1 maps
+    #: 1.15 GiB under Node 24.22 and 0.78 GiB under Node 20.20 (Node 24's V8 reserves two more
+    #: regions, of 256 and 128 MiB, next to the 512 MiB code range both reserve), so 1 GiB
+    #: stops Node 24 at start; 2 GiB leaves it about 0.85 GiB for the plugin's own memory.
+    memory_bytes: int = Field(default=2 << 30, gt=0)
     #: Open file descriptors (RLIMIT_NOFILE).
     open_files: int = Field(default=256, gt=0)
     #: Processes of the worker's user (RLIMIT_NPROC); the kernel does not apply it to real root.
