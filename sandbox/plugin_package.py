@@ -30,8 +30,11 @@ from sandbox.node_runtime import find_node, installed_sdk
 from sandbox.protocol import WorkerLimits
 from sandbox.protocol.limits import ENVIRONMENT, megabytes
 
-#: The ``@paperclipai/plugin-sdk`` version whose worker protocol and manifest schema the sandbox
-#: speaks (new JS plugins pin it).
+#: The ``@paperclipai/plugin-sdk`` versions whose worker protocol and manifest schema the
+#: sandbox speaks; a JS plugin on another one gets a warning at install.
+SUPPORTED_SDK_VERSIONS = ("2026.707.0", "2026.916.1")
+#: The version new JS plugins pin (``plugin new --js``): 2026.916.1 needs Node 24.11, and a new
+#: plugin should run on the Node 20 a fresh machine has.
 SUPPORTED_SDK_VERSION = "2026.707.0"
 _EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?")
 #: Upstream's fallbacks when ``package.json`` names no manifest, then ours for Python plugins.
@@ -52,7 +55,7 @@ class PluginPackageError(InvalidInput):
 
 
 class SdkVersionWarning(UserWarning):
-    """A JS plugin's ``@paperclipai/plugin-sdk`` is not the version the sandbox supports
+    """A JS plugin's ``@paperclipai/plugin-sdk`` is none of the versions the sandbox supports
     (``PluginSandbox.install`` warns with ``sdk_version_warning``'s text, as the CLI prints it)."""
 
 
@@ -119,8 +122,8 @@ def worker_entrypoint(package_root: Path, plugin_key: str, declared: str) -> str
 
 
 def sdk_version_warning(package_root: Path, plugin_key: str) -> str | None:
-    """A one-line warning when a JS plugin's ``@paperclipai/plugin-sdk`` is not the version the
-    sandbox supports, else None.
+    """A one-line warning when a JS plugin's ``@paperclipai/plugin-sdk`` is none of the versions
+    the sandbox supports, else None.
 
     The version is the installed one, as Node resolves the package from the plugin's folder,
     or else an exact version that ``package.json`` depends on (a range is not judged).
@@ -143,12 +146,12 @@ def sdk_version_warning(package_root: Path, plugin_key: str) -> str | None:
             found = dependencies.get("@paperclipai/plugin-sdk")
         if not isinstance(found, str) or not _EXACT_VERSION.fullmatch(found):
             return None
-    if not isinstance(found, str) or found == SUPPORTED_SDK_VERSION:
+    if not isinstance(found, str) or found in SUPPORTED_SDK_VERSIONS:
         return None
+    supported = " and ".join(SUPPORTED_SDK_VERSIONS)
     return (
-        f"{plugin_key} uses @paperclipai/plugin-sdk {found}; the sandbox supports"
-        f" {SUPPORTED_SDK_VERSION} (pin it: npm install --save-exact"
-        f" @paperclipai/plugin-sdk@{SUPPORTED_SDK_VERSION})"
+        f"{plugin_key} uses @paperclipai/plugin-sdk {found}; the sandbox supports {supported}"
+        f" (pin one: npm install --save-exact @paperclipai/plugin-sdk@{SUPPORTED_SDK_VERSIONS[-1]})"
     )
 
 

@@ -19,11 +19,11 @@ import pytest
 
 from db import Database
 from sandbox.harness import PluginSandbox
-from sandbox.plugin_package import SUPPORTED_SDK_VERSION, SdkVersionWarning, sdk_version_warning
+from sandbox.plugin_package import SUPPORTED_SDK_VERSIONS, SdkVersionWarning, sdk_version_warning
 from sandbox.protocol import ErrorCode, RpcError
 from sandbox.worker_connection import STRAY_OUTPUT_HINT, PluginHandlerError
 from tests.fixtures.author_projects import run_pytest, write_project
-from tests.fixtures.workers import ROOT, ensure_npm_installed
+from tests.fixtures.workers import JS_SMOKE, ROOT, ensure_npm_installed
 from tests.sandbox.test_plugin_cli import ok, sandbox, seeded
 
 ERRORS_PYTHON = ROOT / "fixtures" / "plugins" / "errors-python"
@@ -43,6 +43,13 @@ FAILURES = {
     ),
 }
 KINDS = pytest.mark.parametrize("kind", list(FAILURES))
+#: An SDK version the sandbox does not support, and what the install says of it.
+UNSUPPORTED_SDK = "2026.1001.0"
+UNSUPPORTED_SDK_WARNING = (
+    f"{KEYS[ERRORS_JS]} uses @paperclipai/plugin-sdk {UNSUPPORTED_SDK}; the sandbox supports"
+    " 2026.707.0 and 2026.916.1 (pin one: npm install --save-exact"
+    " @paperclipai/plugin-sdk@2026.916.1)"
+)
 
 
 @pytest.fixture(scope="session")
@@ -226,45 +233,53 @@ def _js_copy(tmp_path: Path, *, sdk_version: str) -> Path:
 def test_install_warns_about_an_unsupported_sdk_version(
     empty_database_url: str, tmp_path: Path, errors_js_installed: None
 ) -> None:
-    package = _js_copy(tmp_path, sdk_version="2026.916.1")
+    package = _js_copy(tmp_path, sdk_version=UNSUPPORTED_SDK)
 
     installed = sandbox(empty_database_url, "plugin", "install", str(package))
 
     assert ok(installed).startswith(f"Installed {KEYS[ERRORS_JS]} 0.1.0 (ready)")
-    assert installed.stderr.splitlines()[-1] == (
-        f"warning: {KEYS[ERRORS_JS]} uses @paperclipai/plugin-sdk 2026.916.1; the sandbox"
-        f" supports {SUPPORTED_SDK_VERSION} (pin it: npm install --save-exact"
-        f" @paperclipai/plugin-sdk@{SUPPORTED_SDK_VERSION})"
-    )
+    assert installed.stderr.splitlines()[-1] == f"warning: {UNSUPPORTED_SDK_WARNING}"
 
 
 @pytest.mark.parametrize("kind", ["js"])
 async def test_the_pytest_fixture_warns_about_an_unsupported_sdk_version(
     plugin_sandbox: PluginSandbox, kind: str, tmp_path: Path
 ) -> None:
-    package = _js_copy(tmp_path, sdk_version="2026.916.1")
+    package = _js_copy(tmp_path, sdk_version=UNSUPPORTED_SDK)
 
     with pytest.warns(SdkVersionWarning) as warned:
         plugin = await plugin_sandbox.install(package)
 
     [warning] = warned
-    assert str(warning.message) == (
-        f"{KEYS[ERRORS_JS]} uses @paperclipai/plugin-sdk 2026.916.1; the sandbox"
-        f" supports {SUPPORTED_SDK_VERSION} (pin it: npm install --save-exact"
-        f" @paperclipai/plugin-sdk@{SUPPORTED_SDK_VERSION})"
-    )
+    assert str(warning.message) == UNSUPPORTED_SDK_WARNING
     assert warning.filename == __file__  # points at the test's install line
     assert await plugin.perform_action("stdout", {}, company=await plugin_sandbox.add_company())
 
 
 @pytest.mark.parametrize("kind", ["js"])
-async def test_the_supported_sdk_version_installs_without_a_warning(
-    plugin_sandbox: PluginSandbox, kind: str
+@pytest.mark.parametrize(
+    ("package", "version"),
+    [
+        pytest.param(ERRORS_JS, "2026.916.1", id="2026.916.1"),
+        pytest.param(JS_SMOKE, "2026.707.0", id="2026.707.0"),
+    ],
+)
+async def test_each_supported_sdk_version_installs_without_a_warning(
+    plugin_sandbox: PluginSandbox,
+    kind: str,
+    package: Path,
+    version: str,
+    js_smoke_installed: None,
 ) -> None:
+    pinned = json.loads((package / "package.json").read_text())["dependencies"]
+    assert pinned == {"@paperclipai/plugin-sdk": version}
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        await plugin_sandbox.install(ERRORS_JS)
+        plugin = await plugin_sandbox.install(package)
+
     assert [w for w in caught if issubclass(w.category, SdkVersionWarning)] == []
+    assert (await plugin.health())["status"] == "ok"
 
 
 def test_without_node_modules_an_exact_dependency_is_judged(tmp_path: Path) -> None:
@@ -278,6 +293,7 @@ def test_without_node_modules_an_exact_dependency_is_judged(tmp_path: Path) -> N
 
     assert depends_on("2026.500.0") is not None
     assert "uses @paperclipai/plugin-sdk 2026.500.0;" in (depends_on("2026.500.0") or "")
-    assert depends_on(SUPPORTED_SDK_VERSION) is None
+    for supported in SUPPORTED_SDK_VERSIONS:
+        assert depends_on(supported) is None
     assert depends_on("^2026.707.0") is None  # a range is not judged
     assert sdk_version_warning(ERRORS_PYTHON, "python.plugin") is None  # not a JS plugin
