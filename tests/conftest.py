@@ -3,6 +3,9 @@
 ``--backend sqlite`` (or ``postgres``) runs one leg on purpose; nothing ever skips a leg quietly.
 If PostgreSQL cannot start, the run stops with the reason. A backend test that skips fails the
 run, and the summary ends with one line counting the tests of each backend.
+
+JavaScript plugins run on Node 24 that the tests install themselves (``SANDBOX_NODE``, see
+``tests.fixtures.node_install``); if it cannot be installed the run stops with the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tests.fixtures.databases import (
     create_worker_database,
     drop_database_named,
 )
+from tests.fixtures.node_install import TEST_NODE_ENV, use_session_node
 
 #: The backends every storage test runs on, by their ``Dialect`` names.
 BACKENDS = tuple(dialect.value for dialect in Dialect)
@@ -55,6 +59,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "postgres_only: runs only when the PostgreSQL leg is selected"
     )
     config.pluginmanager.register(ParityReport(), "parity-report")
+    # Before the xdist workers start, so they inherit it; each worker checks it again (under
+    # the install's lock, a few stat calls once installed).
+    try:
+        use_session_node()
+    except RuntimeError as error:
+        raise pytest.UsageError(
+            f"Node for the tests of JavaScript plugins could not be installed: {error}\n"
+            f"Set {TEST_NODE_ENV} to a Node 24.11+ binary to use that one instead."
+        ) from error
     if _is_xdist_worker(config) or "postgres" not in selected_backends(config):
         return
     server = PostgresTestServer()

@@ -168,8 +168,11 @@ def test_seed_install_call_and_manage_a_plugin(empty_database_url: str) -> None:
 
 
 def test_javascript_plugin_and_a_second_seed(
-    empty_database_url: str, js_smoke_installed: None
+    empty_database_url: str, js_smoke_installed: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The README's commands on a fresh machine: the JS smoke plugin (SDK 2026.707.0) runs on
+    the node on PATH (Node 20 on CI), not on the Node 24 the tests installed."""
+    monkeypatch.delenv("SANDBOX_NODE", raising=False)
     db = empty_database_url
     first, second = seeded(db), seeded(db)
     assert [first["company"]["issuePrefix"], second["company"]["issuePrefix"]] == ["ACM", "ACMA"]
