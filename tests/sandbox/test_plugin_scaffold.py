@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from core.plugin_database import derive_namespace
 from db.templates import POSTGRES_URL_ENV
 from sandbox.cli import main
-from sandbox.plugin_package import SUPPORTED_SDK_VERSION
+from sandbox.plugin_package import SUPPORTED_SDK_VERSION, SUPPORTED_SDK_VERSIONS
 from tests.fixtures.author_projects import run_pytest
 from tests.fixtures.workers import JS_SMOKE, ROOT
 
@@ -88,9 +88,25 @@ def test_what_is_made_and_what_to_do_next(tmp_path: Path) -> None:
         assert f"CREATE TABLE {namespace}.notes (" in migration.read_text()
     package = json.loads((tmp_path / "js" / "acme.notes" / "package.json").read_text())
     assert package["dependencies"] == {"@paperclipai/plugin-sdk": SUPPORTED_SDK_VERSION}
-    # the version every JS fixture pins, and so the one the tests run against
-    for fixture in (ROOT / "fixtures" / "plugins").glob("*-js/package.json"):
-        assert json.loads(fixture.read_text())["dependencies"] == package["dependencies"]
+    # the version of the JS demo plugin, which runs on a fresh machine's Node 20 too (and whose
+    # node_modules the test above gives a new plugin)
+    smoke = json.loads((JS_SMOKE / "package.json").read_text())
+    assert smoke["dependencies"] == package["dependencies"]
+
+
+def test_every_js_fixture_pins_a_supported_sdk_version_exactly() -> None:
+    """The JS fixtures run on 2026.916.1 (with Node 24, which the tests install), except the
+    demo's plugin, which stays on 2026.707.0 so that the README's first command runs on Node 20."""
+    pinned = {
+        fixture.parent.name: json.loads(fixture.read_text())["dependencies"]
+        for fixture in (ROOT / "fixtures" / "plugins").glob("*-js/package.json")
+    }
+    expected = {name: {"@paperclipai/plugin-sdk": "2026.916.1"} for name in pinned}
+    expected["orchestration-smoke-js"] = {"@paperclipai/plugin-sdk": "2026.707.0"}
+    assert pinned == expected
+    assert {version for sdk in pinned.values() for version in sdk.values()} == set(
+        SUPPORTED_SDK_VERSIONS
+    )
 
 
 def test_an_empty_folder_is_used(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from core.read_models.runs import RunRow
 from db import Database
 from sandbox.harness import PluginSandbox
 from sandbox.harness_records import DocumentRevision, IssueRelations
+from sandbox.node_runtime import find_node
 from sandbox.protocol import RpcError, RpcTimeout
 from sandbox.worker_process import WorkerTimings
 from tests.fixtures.author_projects import run_pytest, write_project
@@ -44,9 +45,10 @@ def visit_counter_installed() -> None:
 
 
 def _upstream_harness(issue_id: str) -> dict[str, object]:
-    """What the plugin's action returns on upstream's in-memory harness."""
+    """What the plugin's action returns on upstream's in-memory harness (under the node its
+    SDK needs, as its worker runs)."""
     result = subprocess.run(
-        ["node", "harness-check.mjs", issue_id],
+        [find_node(VISIT_COUNTER), "harness-check.mjs", issue_id],
         cwd=VISIT_COUNTER,
         capture_output=True,
         text=True,
