@@ -16,7 +16,14 @@ from sandbox.sdk._events import EventRegistration, EventsClient
 from sandbox.sdk._host import HostChannel, compact, one
 from sandbox.sdk._issues import IssuesClient
 from sandbox.sdk._plugin import MaybeAwaitable
-from sandbox.sdk._types import ActionContext, ExecuteResult, JobContext, ToolResult, ToolRunContext
+from sandbox.sdk._types import (
+    ActionContext,
+    ExecuteResult,
+    HttpResponse,
+    JobContext,
+    ToolResult,
+    ToolRunContext,
+)
 
 DataHandler = Callable[[dict[str, Any]], MaybeAwaitable[Any]]
 ActionHandler = Callable[[dict[str, Any], ActionContext], MaybeAwaitable[Any]]
@@ -240,11 +247,37 @@ class CompaniesClient:
         return await self._host.call("companies.get", {"companyId": company_id})
 
 
-class AgentsClient:
-    """``ctx.agents``: reads (records as wire JSON)."""
+class AgentSessionsClient:
+    """``ctx.agents.sessions``: the plugin's sessions with an agent (``sendMessage`` is not
+    served by this host yet)."""
 
     def __init__(self, host: HostChannel) -> None:
         self._host = host
+
+    async def create(
+        self, agent_id: str, company_id: str, *, task_key: str | None = None
+    ) -> dict[str, Any]:
+        """Open a session: ``{sessionId, agentId, companyId, status, createdAt}``."""
+        params = compact({"agentId": agent_id, "companyId": company_id, "taskKey": task_key})
+        return await self._host.call("agents.sessions.create", params)
+
+    async def list(self, agent_id: str, company_id: str) -> builtins.list[dict[str, Any]]:
+        """The plugin's open sessions with the agent, newest first."""
+        params = {"agentId": agent_id, "companyId": company_id}
+        return await self._host.call("agents.sessions.list", params) or []
+
+    async def close(self, session_id: str, company_id: str) -> None:
+        """Close (delete) a session."""
+        params = {"sessionId": session_id, "companyId": company_id}
+        await self._host.call("agents.sessions.close", params)
+
+
+class AgentsClient:
+    """``ctx.agents``: reads, pause and resume, and ``sessions`` (records as wire JSON)."""
+
+    def __init__(self, host: HostChannel) -> None:
+        self._host = host
+        self.sessions = AgentSessionsClient(host)
 
     async def list(
         self,
@@ -263,6 +296,183 @@ class AgentsClient:
     async def get(self, agent_id: str, company_id: str) -> dict[str, Any] | None:
         """An agent of the company by id, or None."""
         return await self._host.call("agents.get", {"agentId": agent_id, "companyId": company_id})
+
+    async def pause(self, agent_id: str, company_id: str) -> dict[str, Any]:
+        """Pause the company's agent (``agents.pause``); the paused agent."""
+        return await self._host.call("agents.pause", {"agentId": agent_id, "companyId": company_id})
+
+    async def resume(self, agent_id: str, company_id: str) -> dict[str, Any]:
+        """Resume the company's agent (``agents.resume``); the resumed agent."""
+        return await self._host.call(
+            "agents.resume", {"agentId": agent_id, "companyId": company_id}
+        )
+
+
+class GoalsClient:
+    """``ctx.goals`` (records as wire JSON)."""
+
+    def __init__(self, host: HostChannel) -> None:
+        self._host = host
+
+    async def list(
+        self,
+        *,
+        company_id: str,
+        level: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """The company's goals, optionally of one level and status, paged."""
+        params = {"companyId": company_id, "level": level, "status": status}
+        return (
+            await self._host.call(
+                "goals.list", compact(params | {"limit": limit, "offset": offset})
+            )
+            or []
+        )
+
+    async def get(self, goal_id: str, company_id: str) -> dict[str, Any] | None:
+        """A goal of the company by id, or None."""
+        return await self._host.call("goals.get", {"goalId": goal_id, "companyId": company_id})
+
+    async def create(
+        self,
+        *,
+        company_id: str,
+        title: str,
+        description: str | None = None,
+        level: str | None = None,
+        status: str | None = None,
+        parent_id: str | None = None,
+        owner_agent_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a goal (``level`` task and ``status`` planned unless given)."""
+        params = {
+            "companyId": company_id,
+            "title": title,
+            "description": description,
+            "level": level,
+            "status": status,
+            "parentId": parent_id,
+            "ownerAgentId": owner_agent_id,
+        }
+        return await self._host.call("goals.create", compact(params))
+
+    async def update(
+        self, goal_id: str, patch: Mapping[str, Any], company_id: str
+    ) -> dict[str, Any]:
+        """Change a goal; ``patch`` uses the wire's camelCase names (``ownerAgentId``)."""
+        return await self._host.call(
+            "goals.update", {"goalId": goal_id, "patch": dict(patch), "companyId": company_id}
+        )
+
+
+class EntitiesClient:
+    """``ctx.entities``: the plugin's records of things outside Paperclip."""
+
+    def __init__(self, host: HostChannel) -> None:
+        self._host = host
+
+    async def upsert(
+        self,
+        *,
+        entity_type: str,
+        scope_kind: str,
+        scope_id: str | None = None,
+        external_id: str | None = None,
+        title: str | None = None,
+        status: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Insert the entity, or update the one of this type and external id."""
+        params = {
+            "entityType": entity_type,
+            "scopeKind": scope_kind,
+            "scopeId": scope_id,
+            "externalId": external_id,
+            "title": title,
+            "status": status,
+            "data": dict(data) if data is not None else None,
+        }
+        return await self._host.call("entities.upsert", compact(params))
+
+    async def list(
+        self,
+        *,
+        entity_type: str | None = None,
+        external_id: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """The plugin's entities, oldest first (100 unless ``limit`` says otherwise)."""
+        params = {"entityType": entity_type, "externalId": external_id}
+        return (
+            await self._host.call(
+                "entities.list", compact(params | {"limit": limit, "offset": offset})
+            )
+            or []
+        )
+
+
+class ApprovalsClient:
+    """``ctx.approvals``: reads (payload secrets redacted by the host)."""
+
+    def __init__(self, host: HostChannel) -> None:
+        self._host = host
+
+    async def list(
+        self, *, company_id: str, status: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """The company's approvals, optionally of one status."""
+        params = compact({"companyId": company_id, "status": status})
+        return await self._host.call("approvals.list", params) or []
+
+    async def get(self, approval_id: str, company_id: str) -> dict[str, Any] | None:
+        """An approval of the company by id, or None."""
+        return await self._host.call(
+            "approvals.get", {"approvalId": approval_id, "companyId": company_id}
+        )
+
+
+class SecretsClient:
+    """``ctx.secrets``: values of the secrets bound to the plugin (``secrets.read-ref``)."""
+
+    def __init__(self, host: HostChannel) -> None:
+        self._host = host
+
+    async def resolve(
+        self,
+        secret_ref: Mapping[str, Any],
+        *,
+        company_id: str | None = None,
+        config_path: str | None = None,
+    ) -> str:
+        """The value of ``{"type": "secret_ref", "secretId": ..., "version"?: ...}`` for the
+        invocation's company."""
+        params = {"secretRef": dict(secret_ref), "companyId": company_id, "configPath": config_path}
+        return await self._host.call("secrets.resolve", compact(params))
+
+
+class HttpClient:
+    """``ctx.http``: outbound HTTP through the host (``http.outbound``)."""
+
+    def __init__(self, host: HostChannel) -> None:
+        self._host = host
+
+    async def fetch(self, url: str, init: Mapping[str, Any] | None = None) -> HttpResponse:
+        """Make a request as ``fetch(url, init)`` does (``method``, ``headers``, ``body``);
+        redirects are not followed."""
+        params: dict[str, Any] = {"url": url}
+        if init is not None:
+            params["init"] = dict(init)
+        answer = await self._host.call("http.fetch", params)
+        return HttpResponse(
+            status=answer["status"],
+            status_text=answer["statusText"],
+            headers=answer["headers"],
+            body=answer["body"],
+        )
 
 
 class DataClient:
@@ -367,6 +577,11 @@ class PluginContext:
         self.activity = ActivityClient(host)
         self.companies = CompaniesClient(host)
         self.agents = AgentsClient(host)
+        self.goals = GoalsClient(host)
+        self.entities = EntitiesClient(host)
+        self.approvals = ApprovalsClient(host)
+        self.http = HttpClient(host)
+        self.secrets = SecretsClient(host)
         self.issues = IssuesClient(host)
         self.data = DataClient(state)
         self.actions = ActionsClient(state)

@@ -13,13 +13,16 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from paperclip_records import (
+    AttachmentContent,
     BatchWakeupResult,
     CheckoutOwnership,
     Comment,
     Document,
     DocumentSummary,
     Issue,
+    IssueAttachment,
     IssueListItem,
+    IssueUpdate,
     OrchestrationSummary,
     RelationSummary,
     Subtree,
@@ -277,8 +280,9 @@ class IssuesClient:
         company_id: str,
         *,
         actor: Actor | None = None,
-    ) -> Issue:
-        """Change the fields in ``patch`` (snake_case keys; a None value clears the field).
+    ) -> IssueUpdate:
+        """Change the fields in ``patch`` (snake_case keys; a None value clears the field);
+        the answer carries upstream's ``changes`` receipt.
 
         The actor is folded into the patch, as the published SDK sends it.
         """
@@ -288,7 +292,7 @@ class IssuesClient:
             "patch": wire_patch | actor_fields(actor),
             "companyId": company_id,
         }
-        return one(Issue, await self._host.call("issues.update", params))
+        return one(IssueUpdate, await self._host.call("issues.update", params))
 
     async def assert_checkout_owner(
         self, *, issue_id: str, company_id: str, actor_agent_id: str, actor_run_id: str
@@ -378,16 +382,41 @@ class IssuesClient:
         params = {"issueId": issue_id, "companyId": company_id}
         return many(Comment, await self._host.call("issues.listComments", params))
 
+    async def list_attachments(self, issue_id: str, company_id: str) -> list[IssueAttachment]:
+        """The issue's attachments, newest first (``[]`` for a missing issue)."""
+        params = {"issueId": issue_id, "companyId": company_id}
+        return many(IssueAttachment, await self._host.call("issues.listAttachments", params))
+
+    async def get_attachment_content(
+        self, attachment_id: str, company_id: str, *, max_bytes: int | None = None
+    ) -> AttachmentContent | None:
+        """An attachment's bytes as base64 (``content_base64``), or None; refused when they are
+        over ``max_bytes``."""
+        params = compact(
+            {"attachmentId": attachment_id, "companyId": company_id, "maxBytes": max_bytes}
+        )
+        return optional(
+            AttachmentContent, await self._host.call("issues.getAttachmentContent", params)
+        )
+
     async def create_comment(
-        self, issue_id: str, body: str, company_id: str, *, author_agent_id: str | None = None
+        self,
+        issue_id: str,
+        body: str,
+        company_id: str,
+        *,
+        author_agent_id: str | None = None,
+        actor_user_id: str | None = None,
     ) -> Comment:
-        """Add a comment to the issue, authored by an agent when one is given."""
+        """Add a comment to the issue, authored by an agent, or written for a board member
+        (``actor_user_id``; needs ``issue.comments.create_human_attributed``)."""
         params = compact(
             {
                 "issueId": issue_id,
                 "body": body,
                 "companyId": company_id,
                 "authorAgentId": author_agent_id,
+                "actorUserId": actor_user_id,
             }
         )
         return one(Comment, await self._host.call("issues.createComment", params))

@@ -6,6 +6,8 @@ hosts are ignored. Results may be returned as these records or as plain JSON-rea
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -154,3 +156,22 @@ class ExecuteResult(Record):
     """The outcome of ``ctx.db.execute``."""
 
     row_count: int
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What ``ctx.http.fetch`` answers: status, status text, lower-case headers, body text."""
+
+    status: int
+    status_text: str
+    headers: dict[str, str]
+    body: str
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx status, as ``Response.ok``."""
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
