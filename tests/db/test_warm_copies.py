@@ -163,42 +163,13 @@ async def test_at_most_a_few_copies_wait(clones: TemplateClones, tmp_path: Path)
     assert len(_copies(tmp_path)) == IDLE_COPIES
 
 
-async def test_a_template_with_a_trigger_is_copied_for_every_database(
-    clones: TemplateClones,
-) -> None:
-    async def add_trigger(db: Database) -> None:
-        async with db.transaction() as session:
-            await session.execute(
-                sa.text(
-                    "CREATE TRIGGER renamed AFTER INSERT ON companies BEGIN "
-                    "UPDATE companies SET description = 'seen' WHERE id = NEW.id; END"
-                )
-            )
-
-    derived = await clones.derive(add_trigger)
-    files = []
-    for _ in range(2):
-        async with clones.database() as db:
-            await clones.replace(db, derived)
-            await add_company(db, name="Seen")
-            files.append(_file(db))
-    assert files[0] != files[1]
-    assert not files[0].exists()
-
-
-async def test_a_template_whose_triggers_fire_on_update_only_is_reused(
-    clones: TemplateClones,
-) -> None:
-    """The schema's own ``issues.status_version`` trigger is one: refilling never fires it."""
+async def _files_of_two_databases(clones: TemplateClones, trigger: str) -> list[Path]:
+    """The files of two databases handed out in turn as copies of a template with
+    ``trigger``; each starts empty and gets a company."""
 
     async def add_trigger(db: Database) -> None:
         async with db.transaction() as session:
-            await session.execute(
-                sa.text(
-                    "CREATE TRIGGER touched AFTER UPDATE OF name ON companies BEGIN "
-                    "UPDATE companies SET description = 'inserted' WHERE id = NEW.id; END"
-                )
-            )
+            await session.execute(sa.text(trigger))
 
     derived = await clones.derive(add_trigger)
     files = []
@@ -209,7 +180,31 @@ async def test_a_template_whose_triggers_fire_on_update_only_is_reused(
             await add_company(db, name="Seen")
             files.append(_file(db))
         await clones.settle()
-    assert files[0] == files[1]
+    return files
+
+
+async def test_a_template_with_a_trigger_is_copied_for_every_database(
+    clones: TemplateClones,
+) -> None:
+    first, second = await _files_of_two_databases(
+        clones,
+        "CREATE TRIGGER renamed AFTER INSERT ON companies BEGIN "
+        "UPDATE companies SET description = 'seen' WHERE id = NEW.id; END",
+    )
+    assert first != second
+    assert not first.exists()
+
+
+async def test_a_template_whose_triggers_fire_on_update_only_is_reused(
+    clones: TemplateClones,
+) -> None:
+    """The schema's own ``issues.status_version`` trigger is one: refilling never fires it."""
+    first, second = await _files_of_two_databases(
+        clones,
+        "CREATE TRIGGER touched AFTER UPDATE OF name ON companies BEGIN "
+        "UPDATE companies SET description = 'updated' WHERE id = NEW.id; END",
+    )
+    assert first == second
 
 
 async def test_closing_deletes_every_copy(tmp_path: Path) -> None:
